@@ -1,0 +1,54 @@
+/**
+ * The contract between the inference core (`lib/infer`) and its shells (the app's routes, the CLIs,
+ * the evaluation). Images cross it as encoded bytes or as raw interleaved pixels.
+ */
+
+/** Raw interleaved 8-bit pixels, row-major, `channels` per pixel (3 = RGB, 4 = RGBA, 1 = gray). */
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
+export interface Progress {
+  /** Units of work finished (tiles). */
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
+export interface InferOptions {
+  /** Cancels between tiles; the promise then rejects with an `AbortError`. */
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface InferenceResult {
+  /** The result as PNG bytes (alpha kept when the input had it). */
+  png: Buffer;
+  width: number;
+  height: number;
+  inputWidth: number;
+  inputHeight: number;
+  /** The model directory name used, e.g. `sr-x4`. */
+  model: string;
+  backend: string;
+  ms: number;
+}
+
+/** Why an input cannot be processed; shells map `code` to a status / exit code. */
+export type InputErrorCode =
+  | 'unsupported_image' // not an image we can decode (HTTP 415)
+  | 'too_large' // bytes or pixels over a limit (HTTP 413)
+  | 'unusable_image'; // decodable but unusable, e.g. zero-sized (HTTP 422)
+
+export class InputError extends Error {
+  constructor(
+    readonly code: InputErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}

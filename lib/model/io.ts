@@ -1,0 +1,96 @@
+/**
+ * File-system save/load for tfjs models without tfjs-node (whose `file://` handler is the only one
+ * Node has). Layout: `<dir>/model.json` + one `weights.bin`; loading also accepts the sharded
+ * layouts other tools write (several paths in the weights manifest).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { io } from '@tensorflow/tfjs-core';
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+
+async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, file);
+}
+
+function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
+  if (!data) return new Uint8Array(0);
+  const parts = Array.isArray(data) ? data : [data];
+  const total = parts.reduce((n, p) => n + p.byteLength, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p), offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+/** An IOHandler that saves to and loads from `dir` (created on save). */
+export function fileSystemIO(dir: string): io.IOHandler {
+  return {
+    async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
+      await fs.mkdir(dir, { recursive: true });
+      const weights = concatWeightData(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
+      const modelJson = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+        ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+      };
+      await writeAtomically(path.join(dir, WEIGHTS_BIN), weights);
+      await writeAtomically(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          modelTopologyBytes: JSON.stringify(artifacts.modelTopology ?? {}).length,
+          weightSpecsBytes: JSON.stringify(artifacts.weightSpecs ?? []).length,
+          weightDataBytes: weights.byteLength,
+        },
+      };
+    },
+
+    async load(): Promise<io.ModelArtifacts> {
+      const jsonPath = path.join(dir, MODEL_JSON);
+      let modelJson: {
+        modelTopology?: object;
+        format?: string;
+        generatedBy?: string;
+        convertedBy?: string | null;
+        trainingConfig?: io.TrainingConfig;
+        userDefinedMetadata?: Record<string, unknown>;
+        weightsManifest?: { paths: string[]; weights: io.WeightsManifestEntry[] }[];
+      };
+      try {
+        modelJson = JSON.parse(await fs.readFile(jsonPath, 'utf8'));
+      } catch (error) {
+        throw new Error(`Cannot read model ${jsonPath}: ${(error as Error).message}`);
+      }
+      const manifest = modelJson.weightsManifest ?? [];
+      const specs: io.WeightsManifestEntry[] = [];
+      const buffers: Uint8Array[] = [];
+      for (const group of manifest) {
+        specs.push(...group.weights);
+        for (const p of group.paths) buffers.push(new Uint8Array(await fs.readFile(path.join(dir, p))));
+      }
+      const joined = concatWeightData(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
+      return {
+        modelTopology: modelJson.modelTopology,
+        format: modelJson.format,
+        generatedBy: modelJson.generatedBy,
+        convertedBy: modelJson.convertedBy ?? undefined,
+        trainingConfig: modelJson.trainingConfig,
+        userDefinedMetadata: modelJson.userDefinedMetadata as io.ModelArtifacts['userDefinedMetadata'],
+        weightSpecs: specs,
+        weightData: joined.buffer as ArrayBuffer,
+      };
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * `metadata.json`: what an exported model is and how to feed it. Shared by the exporter (writes it)
+ * and every loader (validates it), so a model directory is self-describing.
+ */
+import { z } from 'zod';
+
+export const TASK_KINDS = ['colorize', 'sr', 'paired'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+/**
+ * How pixels map to the network's tensors.
+ * - `lab-l`: input is CIE L* scaled as L/50 - 1 (one channel, [-1, 1]).
+ * - `lab-ab`: output is a*, b* scaled as ab/110 (two channels, about [-1, 1]).
+ * - `rgb-unit`: sRGB in [0, 1].
+ * - `rgb-tanh`: sRGB in [-1, 1].
+ */
+export const ENCODINGS = ['lab-l', 'lab-ab', 'rgb-unit', 'rgb-tanh'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+export const metadataSchema = z.object({
+  formatVersion: z.literal(1),
+  name: z.string().min(1),
+  task: z.enum(TASK_KINDS),
+  /** Output size / input size: 1 for colorize and paired, 2 or 4 for super-resolution. */
+  scale: z.number().int().min(1).max(8),
+  inputChannels: z.number().int().min(1).max(4),
+  outputChannels: z.number().int().min(1).max(4),
+  inputEncoding: z.enum(ENCODINGS),
+  outputEncoding: z.enum(ENCODINGS),
+  /**
+   * Tiling for images of any size, in input pixels: `size` is the tile the model runs on (a multiple
+   * of `multipleOf`), `padding` the overlap context added around each tile and cut off afterwards.
+   */
+  tile: z.object({
+    size: z.number().int().positive(),
+    padding: z.number().int().min(0),
+    multipleOf: z.number().int().positive(),
+  }),
+  /** Colorize: the side length the generator sees (L is resized to it, ab resized back). */
+  workingSize: z.number().int().positive().optional(),
+  architecture: z.record(z.string(), z.unknown()),
+  /** pix2pix runs BatchNorm with batch statistics and dropout at test time; tfjs `predict` does not. */
+  trainingModeAtInference: z.object({ batchNorm: z.boolean(), dropout: z.boolean() }),
+  training: z.object({
+    config: z.record(z.string(), z.unknown()),
+    steps: z.number().int().min(0),
+    wallTimeSeconds: z.number().min(0),
+    backend: z.string(),
+    data: z.object({ description: z.string(), images: z.number().int().min(0) }),
+  }),
+  metrics: z.record(z.string(), z.number()),
+  createdAt: z.string(),
+  /** Extra names the app shows, e.g. "faithful" or "sharp". */
+  variant: z.string().optional(),
+  description: z.string().optional(),
+});
+
+export type ModelMetadata = z.infer<typeof metadataSchema>;
+
+/** Parses untrusted JSON into metadata, with a message naming the file and the bad fields. */
+export function parseMetadata(json: unknown, source: string): ModelMetadata {
+  const parsed = metadataSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`Invalid model metadata in ${source}: ${issues}`);
+  }
+  return parsed.data;
+}
