@@ -66,14 +66,15 @@ function tryLoadNative(fallbacks: string[]): string | undefined {
 
 /** Keeps the listeners the wasm glue installs from turning any stray rejection into a crash. */
 async function withoutNewProcessListeners<T>(fn: () => Promise<T>): Promise<T> {
-  const events = ['unhandledRejection', 'uncaughtException'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const events = ['unhandledRejection', 'uncaughtException'];
+  const listeners = (event: string) => process.listeners(event as 'exit') as ((...args: unknown[]) => void)[];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
   try {
     return await fn();
   } finally {
     for (const event of events) {
-      for (const listener of process.listeners(event)) {
-        if (!before.get(event)?.has(listener)) process.removeListener(event, listener as never);
+      for (const listener of listeners(event)) {
+        if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
       }
     }
   }
