@@ -52,3 +52,38 @@ export class InputError extends Error {
     this.name = 'InputError';
   }
 }
+
+/** One loadable model as the app and CLIs list it (from its `metadata.json`). */
+export interface ModelSummary {
+  /** Directory name under the models folder, e.g. `colorize`, `sr-x2`, `sr-x4`. */
+  name: string;
+  task: 'colorize' | 'sr' | 'paired';
+  scale: number;
+  inputChannels: number;
+  outputChannels: number;
+  variant?: string;
+  description?: string;
+  metrics: Record<string, number>;
+}
+
+/** Limits enforced by the core before any pixels are processed (shells choose the numbers). */
+export interface Limits {
+  /** Largest decoded input, in pixels (also passed to sharp's `limitInputPixels`). */
+  maxInputPixels?: number;
+  /** Largest output, in pixels (upscaling). */
+  maxOutputPixels?: number;
+}
+
+/**
+ * The inference core as the app's route handlers and the CLIs use it; one per process, models loaded
+ * once and warmed. Implemented in `lib/infer/service.ts` (`getInferenceService()`).
+ */
+export interface InferenceService {
+  /** `wasm`, `cpu` or `tensorflow`. */
+  readonly backend: string;
+  readonly models: readonly ModelSummary[];
+  /** Any decodable image in (colour is reduced to L first); same-size colour PNG out. */
+  colorize(input: Buffer, options?: InferOptions & Limits & { model?: string }): Promise<InferenceResult>;
+  /** Any decodable image in; PNG `scale` times larger out. */
+  upscale(input: Buffer, options: InferOptions & Limits & { scale: 2 | 4; model?: string }): Promise<InferenceResult>;
+}
