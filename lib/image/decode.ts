@@ -1,0 +1,136 @@
+/**
+ * Decoding and encoding at the edge of the system: whatever a user hands us (JPEG, PNG, WebP, TIFF,
+ * GIF, AVIF...; gray, 16-bit, CMYK, palette, with or without alpha, any EXIF orientation) becomes
+ * upright 8-bit sRGB with 3 channels, and alpha travels beside it untouched by the networks.
+ */
+import { promises as fs } from 'node:fs';
+import sharp from 'sharp';
+import { InputError, type RawImage } from '@/lib/infer/types';
+
+/** An upright 8-bit sRGB image (`channels` is always 3) plus the alpha plane when the input had one. */
+export type DecodedImage = RawImage & {
+  channels: 3;
+  hasAlpha: boolean;
+  /** One byte per pixel, row-major, present iff `hasAlpha`. */
+  alpha?: Uint8Array;
+};
+
+export interface DecodeOptions {
+  /** Largest accepted input in pixels (width x height, checked from the header before decoding). */
+  maxInputPixels?: number;
+}
+
+// sharp's own default, kept when the caller sets no limit so that a decompression bomb still fails.
+const SHARP_DEFAULT_PIXEL_LIMIT = 0x3fff * 0x3fff;
+
+function isPixelLimitError(error: unknown): boolean {
+  return /pixel limit/i.test((error as Error)?.message ?? '');
+}
+
+/**
+ * Decodes an image file or buffer into upright 8-bit sRGB (3 channels) with alpha kept apart.
+ *
+ * Applies the EXIF orientation; converts gray, 16-bit, CMYK and palette images to 8-bit sRGB
+ * (through the embedded ICC profile when there is one); takes the first frame of animations.
+ *
+ * @throws InputError `unsupported_image` when the bytes are not a decodable image,
+ *   `too_large` when width x height exceeds `maxInputPixels`, `unusable_image` when it has no pixels.
+ * @throws the file-system error as is when `input` is a path that cannot be read.
+ */
+export async function decodeImage(input: Buffer | string, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
+  if (bytes.length === 0) throw new InputError('unsupported_image', 'The file is empty.');
+  const limit = options.maxInputPixels ?? SHARP_DEFAULT_PIXEL_LIMIT;
+  if (!(limit > 0)) throw new Error(`maxInputPixels must be positive; got ${options.maxInputPixels}`);
+
+  let header: sharp.Metadata;
+  try {
+    header = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw new InputError('unsupported_image', `Not a supported image: ${(error as Error).message}`);
+  }
+  const headerWidth = header.width ?? 0;
+  const headerHeight = header.height ?? 0;
+  if (headerWidth < 1 || headerHeight < 1) {
+    throw new InputError('unusable_image', `The image has no pixels (${headerWidth}x${headerHeight}).`);
+  }
+  if (headerWidth * headerHeight > limit) throw tooLarge(headerWidth, headerHeight, limit);
+
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    decoded = await sharp(bytes, { limitInputPixels: Math.max(1, Math.floor(limit)) })
+      .rotate()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    if (isPixelLimitError(error)) throw tooLarge(headerWidth, headerHeight, limit);
+    throw new InputError('unsupported_image', `Cannot decode the image: ${(error as Error).message}`);
+  }
+
+  const { data, info } = decoded;
+  const { width, height } = info;
+  if (width < 1 || height < 1) throw new InputError('unusable_image', `The image has no pixels (${width}x${height}).`);
+  return splitChannels(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, info.channels);
+}
+
+function tooLarge(width: number, height: number, limit: number): InputError {
+  return new InputError(
+    'too_large',
+    `The image is ${width}x${height} = ${(width * height).toLocaleString('en-US')} pixels; ` +
+      `the limit is ${Math.floor(limit).toLocaleString('en-US')} pixels.`,
+  );
+}
+
+/** Turns sharp's raw output (1..4 channels after the sRGB conversion) into RGB + optional alpha. */
+function splitChannels(data: Uint8Array, width: number, height: number, channels: number): DecodedImage {
+  const n = width * height;
+  if (channels === 3) return { data: new Uint8Array(data), width, height, channels: 3, hasAlpha: false };
+  const rgb = new Uint8Array(n * 3);
+  const withAlpha = channels === 2 || channels === 4;
+  const alpha = withAlpha ? new Uint8Array(n) : undefined;
+  const colour = channels >= 3 ? 3 : 1;
+  for (let i = 0; i < n; i++) {
+    const s = i * channels;
+    if (colour === 3) {
+      rgb[i * 3] = data[s]!;
+      rgb[i * 3 + 1] = data[s + 1]!;
+      rgb[i * 3 + 2] = data[s + 2]!;
+    } else {
+      rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = data[s]!;
+    }
+    if (alpha) alpha[i] = data[s + channels - 1]!;
+  }
+  return alpha
+    ? { data: rgb, width, height, channels: 3, hasAlpha: true, alpha }
+    : { data: rgb, width, height, channels: 3, hasAlpha: false };
+}
+
+/**
+ * Encodes raw pixels as PNG. `alpha` (one byte per pixel) is attached as a fourth channel when given;
+ * an RGBA or gray `raw` is encoded as is.
+ */
+export async function encodePng(raw: RawImage, alpha?: Uint8Array): Promise<Buffer> {
+  const { width, height, channels } = raw;
+  const n = width * height;
+  if (raw.data.length !== n * channels) {
+    throw new Error(`encodePng: ${raw.data.length} bytes for ${width}x${height}x${channels}`);
+  }
+  let data = raw.data;
+  let outChannels: 1 | 2 | 3 | 4 = channels;
+  if (alpha) {
+    if (alpha.length !== n) throw new Error(`encodePng: alpha has ${alpha.length} values for ${n} pixels`);
+    if (channels === 4) throw new Error('encodePng: the image already has alpha');
+    outChannels = (channels + 1) as 2 | 4;
+    data = new Uint8Array(n * outChannels);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < channels; c++) data[i * outChannels + c] = raw.data[i * channels + c]!;
+      data[i * outChannels + channels] = alpha[i]!;
+    }
+  }
+  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
+    raw: { width, height, channels: outChannels },
+  })
+    .png()
+    .toBuffer();
+}
