@@ -4,7 +4,7 @@
  * upright 8-bit sRGB with 3 channels, and alpha travels beside it untouched by the networks.
  */
 import { promises as fs } from 'node:fs';
-import sharp from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { InputError, type RawImage } from '@/lib/infer/types';
 
 /** An upright 8-bit sRGB image (`channels` is always 3) plus the alpha plane when the input had one. */
@@ -43,7 +43,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
   const limit = options.maxInputPixels ?? SHARP_DEFAULT_PIXEL_LIMIT;
   if (!(limit > 0)) throw new Error(`maxInputPixels must be positive; got ${options.maxInputPixels}`);
 
-  let header: sharp.Metadata;
+  let header: Metadata;
   try {
     header = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
@@ -56,7 +56,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
   }
   if (headerWidth * headerHeight > limit) throw tooLarge(headerWidth, headerHeight, limit);
 
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(bytes, { limitInputPixels: Math.max(1, Math.floor(limit)) })
       .rotate()
