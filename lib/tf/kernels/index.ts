@@ -1,7 +1,13 @@
 /**
- * Training kernels for the wasm backend (tfjs 4.22 ships none for several gradients).
- * Registration is idempotent: kernels already registered for wasm are left alone.
+ * Training kernels for the wasm backend: tfjs 4.22 ships no `Conv2DBackpropFilter` for wasm, and
+ * its `Conv2DBackpropInput` (also the forward pass of conv2dTranspose) and `Tile` are slow scalar
+ * loops. Ours compose the fast XNNPACK-backed wasm kernels through tf ops.
+ *
+ * Registration is idempotent (safe under module reloads) and must happen before any of these
+ * kernels runs; `initBackend` does it before it selects wasm.
  */
+import { registerConv2dBackpropFilter } from './conv2d-backprop-filter';
+
 export function registerWasmTrainingKernels(): void {
-  // Filled in by the kernel work (Conv2DBackpropFilter, faster Conv2DBackpropInput, Tile).
+  registerConv2dBackpropFilter();
 }
