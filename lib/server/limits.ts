@@ -1,0 +1,100 @@
+/**
+ * The app's limits, read from the environment once per process. Every value has a sane default;
+ * a value that is set but malformed is a configuration error and fails loudly at start-up.
+ */
+import { z } from 'zod';
+
+export interface ServerLimits {
+  /** Largest accepted upload, in bytes (the encoded file). */
+  maxUploadBytes: number;
+  /** Largest decoded input, in pixels (passed to sharp's `limitInputPixels`). */
+  maxInputPixels: number;
+  /** Largest upscaled output, in pixels. */
+  maxOutputPixels: number;
+  /** Requests allowed to wait behind the one running; beyond that the server answers 503. */
+  maxQueueLength: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxUploadBytes: 20 * 1024 * 1024,
+  maxInputPixels: 16_000_000,
+  maxOutputPixels: 16_000_000,
+  maxQueueLength: 8,
+};
+
+const ENV_NAMES: Record<keyof ServerLimits, string> = {
+  maxUploadBytes: 'MAX_UPLOAD_BYTES',
+  maxInputPixels: 'MAX_INPUT_PIXELS',
+  maxOutputPixels: 'MAX_OUTPUT_PIXELS',
+  maxQueueLength: 'MAX_QUEUE_LENGTH',
+};
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  kb: 1e3,
+  kib: 1024,
+  m: 1e6,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  mp: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
+
+/** `20000000`, `20_000_000`, `20MB`, `20MiB`, `16MP` (case-insensitive) -> a number. */
+const sizeSchema = z
+  .string()
+  .trim()
+  .regex(/^\d[\d_]*(\.\d+)?\s*[a-z]*$/i, 'expected a number, optionally with a unit such as 20MB or 16MP')
+  .transform((text, ctx) => {
+    const match = /^([\d_.]+)\s*([a-z]*)$/i.exec(text);
+    const factor = UNITS[(match?.[2] ?? '').toLowerCase()];
+    if (!match || factor === undefined) {
+      ctx.addIssue({ code: 'custom', message: `unknown unit in "${text}" (use k, MB, MiB, MP, GB)` });
+      return z.NEVER;
+    }
+    return Math.round(Number(match[1]!.replaceAll('_', '')) * factor);
+  })
+  .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
+
+const queueSchema = z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(0).max(1000));
+
+/**
+ * Reads the limits from `env` (default `process.env`); unset or empty variables take the defaults.
+ * @throws Error naming the variable when a value is malformed.
+ */
+export function readLimits(env: Record<string, string | undefined> = process.env): ServerLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(ENV_NAMES) as (keyof ServerLimits)[]) {
+    const name = ENV_NAMES[key];
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const parsed = (key === 'maxQueueLength' ? queueSchema : sizeSchema).safeParse(raw);
+    if (!parsed.success) {
+      throw new Error(`${name}="${raw}" is not valid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+    limits[key] = parsed.data;
+  }
+  return limits;
+}
+
+let cached: ServerLimits | undefined;
+/** The process's limits (read once). */
+export function serverLimits(): ServerLimits {
+  cached ??= readLimits();
+  return cached;
+}
+
+/** 20971520 -> "20 MB" for messages people read. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 2) return `${+(bytes / 1024 ** 2).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} kB`;
+  return `${bytes} bytes`;
+}
+
+/** 16000000 -> "16 megapixels". */
+export function formatPixels(pixels: number): string {
+  return pixels >= 1e6 ? `${+(pixels / 1e6).toFixed(1)} megapixels` : `${pixels} pixels`;
+}

@@ -1,0 +1,55 @@
+/**
+ * End-to-end tests against a production build of the app, driven by Debian's Chromium (Playwright's
+ * own browser downloads cannot run here). The web server is built and started by Playwright itself.
+ */
+import { defineConfig } from '@playwright/test';
+import { E2E_LIMITS } from './e2e/limits';
+
+const PORT = Number(process.env.E2E_PORT ?? 3100);
+const BASE_URL = `http://127.0.0.1:${PORT}`;
+
+export default defineConfig({
+  testDir: './e2e',
+  outputDir: './test-results',
+  fullyParallel: false,
+  // One inference at a time on the server; parallel workers would only queue.
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 120_000,
+  expect: { timeout: 60_000 },
+  reporter: process.env.CI ? [['list'], ['html', { open: 'never' }]] : [['list']],
+  use: {
+    baseURL: BASE_URL,
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    acceptDownloads: true,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [
+    { name: 'desktop', use: { browserName: 'chromium', viewport: { width: 1280, height: 900 } } },
+  ],
+  webServer: {
+    command: `npm run build && npm run serve -- -p ${PORT} -H 127.0.0.1`,
+    url: `${BASE_URL}/api/health`,
+    timeout: 600_000,
+    reuseExistingServer: !process.env.CI && !!process.env.E2E_REUSE_SERVER,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      ...Object.fromEntries(Object.entries(E2E_LIMITS).map(([k, v]) => [k, String(v)])),
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+  },
+});
