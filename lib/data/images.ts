@@ -1,0 +1,168 @@
+/**
+ * Training images: found in a folder, decoded once with sharp (EXIF orientation, gray/16-bit/CMYK
+ * to sRGB) and kept in memory. Unreadable or too-small files are reported and skipped; a missing or
+ * empty folder is an error before any training starts.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { decodeImage } from '@/lib/image/decode';
+import type { Rng } from '@/lib/train/rng';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp'];
+
+/** An upright 8-bit RGB image, interleaved HWC. */
+export interface RgbImage {
+  name: string;
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export class DataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+/** Image files under `dir` (recursively), sorted for reproducibility. */
+export async function listImageFiles(dir: string): Promise<string[]> {
+  let stat;
+  try {
+    stat = await fs.stat(dir);
+  } catch {
+    throw new DataError(`Data folder not found: ${dir}`);
+  }
+  if (!stat.isDirectory()) throw new DataError(`Not a folder: ${dir}`);
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for (const entry of await fs.readdir(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (IMAGE_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) out.push(full);
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+export interface LoadOptions {
+  /** Images whose shorter side (after `maxSide` resizing) is below this are skipped. */
+  minSide: number;
+  /** Larger images are downscaled (area filter) so the longer side is at most this; saves memory. */
+  maxSide?: number;
+  onSkip?: (file: string, reason: string) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Decodes one file to RGB, downscaling it first when it is larger than `maxSide`. */
+export async function loadRgbImage(file: string, maxSide?: number): Promise<RgbImage> {
+  const decoded = await decodeImage(file);
+  let { data, width, height } = decoded;
+  if (maxSide && Math.max(width, height) > maxSide) {
+    const out = await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } })
+      .resize({ width: width >= height ? maxSide : undefined, height: height > width ? maxSide : undefined, kernel: 'lanczos3' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    data = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
+    width = out.info.width;
+    height = out.info.height;
+  }
+  return { name: path.basename(file), data, width, height };
+}
+
+/** Loads every usable image under `dir`; throws {@link DataError} when none is usable. */
+export async function loadImageFolder(dir: string, options: LoadOptions): Promise<RgbImage[]> {
+  const files = await listImageFiles(dir);
+  if (files.length === 0) throw new DataError(`No images (${IMAGE_EXTENSIONS.join(' ')}) in ${dir}`);
+  const images: RgbImage[] = [];
+  for (const [i, file] of files.entries()) {
+    try {
+      const image = await loadRgbImage(file, options.maxSide);
+      if (Math.min(image.width, image.height) < options.minSide) {
+        options.onSkip?.(file, `too small (${image.width}x${image.height}; needs at least ${options.minSide} px on the short side)`);
+      } else {
+        images.push(image);
+      }
+    } catch (error) {
+      options.onSkip?.(file, `unreadable (${(error as Error).message})`);
+    }
+    options.onProgress?.(i + 1, files.length);
+  }
+  if (images.length === 0) throw new DataError(`None of the ${files.length} files in ${dir} is a usable image`);
+  return images;
+}
+
+/** A seeded split: `fraction` of the items (at least one when there are two or more) held out. */
+export function splitHoldOut<T>(items: readonly T[], fraction: number, rng: Rng): { train: T[]; val: T[] } {
+  if (items.length < 2 || fraction <= 0) return { train: [...items], val: [...items.slice(0, 1)] };
+  const shuffled = rng.shuffle(items);
+  const nVal = Math.min(items.length - 1, Math.max(1, Math.round(items.length * fraction)));
+  return { train: shuffled.slice(nVal), val: shuffled.slice(0, nVal) };
+}
+
+/** A `size`x`size` window of an HWC uint8 image starting at (x, y), as float [0, 1]. */
+export function cropToFloat(image: { data: Uint8Array; width: number }, x: number, y: number, w: number, h: number, channels = 3): Float32Array {
+  const out = new Float32Array(w * h * channels);
+  for (let row = 0; row < h; row++) {
+    const src = ((y + row) * image.width + x) * channels;
+    const dst = row * w * channels;
+    for (let k = 0; k < w * channels; k++) out[dst + k] = image.data[src + k]! / 255;
+  }
+  return out;
+}
+
+/**
+ * Dihedral augmentation of an HWC float patch: `flipX`, then `rot` quarter turns (0..3).
+ * Square patches only when rotating.
+ */
+export function augmentPatch(data: Float32Array, w: number, h: number, channels: number, flipX: boolean, rot: number): Float32Array {
+  if (!flipX && rot % 4 === 0) return data;
+  if (rot % 2 === 1 && w !== h) throw new Error('augmentPatch: rotation needs a square patch');
+  const out = new Float32Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sx = flipX ? w - 1 - x : x;
+      let sy = y;
+      for (let r = 0; r < rot % 4; r++) [sx, sy] = [sy, w - 1 - sx];
+      const src = (sy * w + sx) * channels;
+      const dst = (y * w + x) * channels;
+      for (let c = 0; c < channels; c++) out[dst + c] = data[src + c]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Area (box) resampling of an HWC float image to `outW`x`outH`: exact averages when shrinking,
+ * nearest-like when enlarging. Used for the scale jitter of random crops.
+ */
+export function resizeArea(data: Float32Array, w: number, h: number, channels: number, outW: number, outH: number): Float32Array {
+  if (w === outW && h === outH) return data;
+  const out = new Float32Array(outW * outH * channels);
+  const sx = w / outW;
+  const sy = h / outH;
+  for (let oy = 0; oy < outH; oy++) {
+    const y0 = oy * sy;
+    const y1 = y0 + sy;
+    for (let ox = 0; ox < outW; ox++) {
+      const x0 = ox * sx;
+      const x1 = x0 + sx;
+      const acc = new Float64Array(channels);
+      let total = 0;
+      for (let y = Math.floor(y0); y < Math.min(h, Math.ceil(y1)); y++) {
+        const wy = Math.min(y + 1, y1) - Math.max(y, y0);
+        for (let x = Math.floor(x0); x < Math.min(w, Math.ceil(x1)); x++) {
+          const wgt = wy * (Math.min(x + 1, x1) - Math.max(x, x0));
+          const src = (y * w + x) * channels;
+          for (let c = 0; c < channels; c++) acc[c]! += wgt * data[src + c]!;
+          total += wgt;
+        }
+      }
+      const dst = (oy * outW + ox) * channels;
+      for (let c = 0; c < channels; c++) out[dst + c] = acc[c]! / total;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,219 @@
+/**
+ * Generators and discriminators after Isola et al. 2017 (pix2pix), plus a fast low-resolution
+ * super-resolution network. All are built from plain tfjs-layers plus `./layers`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import { InstanceNorm, PixelShuffle, registerCustomLayers } from './layers';
+
+export const NORMS = ['batch', 'instance', 'none'] as const;
+export type Norm = (typeof NORMS)[number];
+
+export const unetConfigSchema = z.object({
+  kind: z.literal('unet'),
+  inputChannels: z.number().int().min(1).max(4),
+  outputChannels: z.number().int().min(1).max(4),
+  /** Filters of the first layer; deeper layers use min(2^i, 8) times this. */
+  ngf: z.number().int().min(1).default(64),
+  /** Number of stride-2 downsamplings: the input side must be a multiple of 2^depth. */
+  depth: z.number().int().min(2).max(9).default(8),
+  norm: z.enum(NORMS).default('batch'),
+  /** Dropout rate on the three decoder blocks after the innermost (0 disables). */
+  dropout: z.number().min(0).max(0.9).default(0.5),
+  /** Output activation; tanh for pix2pix images in [-1, 1]. */
+  outputActivation: z.enum(['tanh', 'linear']).default('tanh'),
+});
+export type UnetConfig = z.infer<typeof unetConfigSchema>;
+
+export const patchGanConfigSchema = z.object({
+  kind: z.literal('patchgan'),
+  /** Channels of the conditioning input plus channels of the real/fake output. */
+  inputChannels: z.number().int().min(2).max(8),
+  ndf: z.number().int().min(1).default(64),
+  /** 3 gives the 70x70 PatchGAN (30x30 logits for a 256 input). */
+  nLayers: z.number().int().min(1).max(6).default(3),
+  norm: z.enum(NORMS).default('batch'),
+});
+export type PatchGanConfig = z.infer<typeof patchGanConfigSchema>;
+
+export const srNetConfigSchema = z.object({
+  kind: z.literal('srnet'),
+  scale: z.union([z.literal(2), z.literal(3), z.literal(4)]),
+  channels: z.number().int().min(1).max(4).default(3),
+  /** Feature width at low resolution. */
+  features: z.number().int().min(4).default(32),
+  /** Residual blocks (conv-ReLU-conv + skip) between head and tail. */
+  blocks: z.number().int().min(0).default(4),
+});
+export type SrNetConfig = z.infer<typeof srNetConfigSchema>;
+
+export const architectureSchema = z.discriminatedUnion('kind', [unetConfigSchema, srNetConfigSchema]);
+export type GeneratorConfig = z.infer<typeof architectureSchema>;
+
+const weightInit = () => tfl.initializers.randomNormal({ mean: 0, stddev: 0.02 });
+
+function normLayer(norm: Norm, name: string): tfl.layers.Layer | undefined {
+  if (norm === 'batch') {
+    // PyTorch's defaults, on purpose: tfjs uses momentum 0.99 and epsilon 1e-3.
+    return tfl.layers.batchNormalization({
+      momentum: 0.9,
+      epsilon: 1e-5,
+      gammaInitializer: tfl.initializers.randomNormal({ mean: 1, stddev: 0.02 }),
+      name,
+    });
+  }
+  if (norm === 'instance') return new InstanceNorm({ name });
+  return undefined;
+}
+
+function apply(layer: tfl.layers.Layer | undefined, x: tfl.SymbolicTensor): tfl.SymbolicTensor {
+  return layer ? (layer.apply(x) as tfl.SymbolicTensor) : x;
+}
+
+/**
+ * pix2pix U-Net generator. Input `[N, S, S, inputChannels]` with S a multiple of 2^depth (any S at
+ * inference, since the model is fully convolutional), values in [-1, 1]; output
+ * `[N, S, S, outputChannels]` in [-1, 1] (tanh) or unbounded (linear).
+ */
+export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.LayersModel {
+  registerCustomLayers();
+  const cfg = unetConfigSchema.parse(raw);
+  const filters = (i: number) => cfg.ngf * Math.min(2 ** i, 8);
+  const input = tfl.input({ shape: [null, null, cfg.inputChannels], name: 'input' });
+  const skips: tfl.SymbolicTensor[] = [];
+  let x: tfl.SymbolicTensor = input;
+  const useBias = cfg.norm !== 'batch';
+  for (let i = 0; i < cfg.depth; i++) {
+    const innermost = i === cfg.depth - 1;
+    if (i > 0) x = apply(tfl.layers.leakyReLU({ alpha: 0.2, name: `enc${i}_lrelu` }), x);
+    x = apply(
+      tfl.layers.conv2d({
+        filters: filters(i),
+        kernelSize: 4,
+        strides: 2,
+        padding: 'same',
+        useBias: useBias || i === 0 || innermost,
+        kernelInitializer: weightInit(),
+        name: `enc${i}_conv`,
+      }),
+      x,
+    );
+    // No norm on the outermost layer nor at the bottleneck, as in pix2pix.
+    if (i > 0 && !innermost) x = apply(normLayer(cfg.norm, `enc${i}_norm`), x);
+    skips.push(x);
+  }
+  for (let i = cfg.depth - 1; i >= 0; i--) {
+    const outermost = i === 0;
+    if (i < cfg.depth - 1) {
+      x = tfl.layers.concatenate({ name: `dec${i}_skip` }).apply([x, skips[i]!]) as tfl.SymbolicTensor;
+    }
+    x = apply(tfl.layers.reLU({ name: `dec${i}_relu` }), x);
+    x = apply(
+      tfl.layers.conv2dTranspose({
+        filters: outermost ? cfg.outputChannels : filters(i - 1),
+        kernelSize: 4,
+        strides: 2,
+        padding: 'same',
+        useBias: useBias || outermost,
+        kernelInitializer: weightInit(),
+        name: `dec${i}_deconv`,
+      }),
+      x,
+    );
+    if (outermost) {
+      if (cfg.outputActivation === 'tanh') x = apply(tfl.layers.activation({ activation: 'tanh', name: 'output' }), x);
+      break;
+    }
+    x = apply(normLayer(cfg.norm, `dec${i}_norm`), x);
+    const fromInnermost = cfg.depth - 1 - i;
+    if (cfg.dropout > 0 && fromInnermost >= 1 && fromInnermost <= 3 && i >= 4) {
+      x = apply(tfl.layers.dropout({ rate: cfg.dropout, name: `dec${i}_dropout` }), x);
+    }
+  }
+  return tfl.model({ inputs: input, outputs: x, name: 'unet_generator' });
+}
+
+/**
+ * PatchGAN discriminator (70x70 receptive field for nLayers 3). Input `[N, S, S, inputChannels]`
+ * (condition and candidate concatenated on channels, in [-1, 1]); output logits `[N, S/8-2, S/8-2, 1]`
+ * for nLayers 3 (30x30 for S = 256).
+ */
+export function buildPatchGan(raw: z.input<typeof patchGanConfigSchema>): tfl.LayersModel {
+  registerCustomLayers();
+  const cfg = patchGanConfigSchema.parse(raw);
+  const input = tfl.input({ shape: [null, null, cfg.inputChannels], name: 'pair' });
+  const useBias = cfg.norm !== 'batch';
+  // PyTorch's k4 p1 convolutions: explicit zero padding then 'valid'.
+  const conv = (x: tfl.SymbolicTensor, filters: number, strides: number, name: string, bias: boolean) => {
+    const padded = apply(tfl.layers.zeroPadding2d({ padding: 1, name: `${name}_pad` }), x);
+    return apply(
+      tfl.layers.conv2d({ filters, kernelSize: 4, strides, padding: 'valid', useBias: bias, kernelInitializer: weightInit(), name }),
+      padded,
+    );
+  };
+  let x = conv(input, cfg.ndf, 2, 'd0_conv', true);
+  x = apply(tfl.layers.leakyReLU({ alpha: 0.2, name: 'd0_lrelu' }), x);
+  let mult = 1;
+  for (let n = 1; n <= cfg.nLayers; n++) {
+    mult = Math.min(2 ** n, 8);
+    const stride = n < cfg.nLayers ? 2 : 1;
+    x = conv(x, cfg.ndf * mult, stride, `d${n}_conv`, useBias);
+    x = apply(normLayer(cfg.norm, `d${n}_norm`), x);
+    x = apply(tfl.layers.leakyReLU({ alpha: 0.2, name: `d${n}_lrelu` }), x);
+  }
+  x = conv(x, 1, 1, 'logits', true);
+  return tfl.model({ inputs: input, outputs: x, name: 'patchgan' });
+}
+
+/**
+ * Super-resolution network working at low resolution (ESPCN/EDSR-style): conv head, residual
+ * blocks, conv tail to channels*scale^2, pixel shuffle, plus a bilinear upsampling of the input
+ * so the network only learns the residual. Input `[N, h, w, channels]` in [0, 1]; output
+ * `[N, h*scale, w*scale, channels]`, about [0, 1] (not clipped: clip when converting to pixels).
+ */
+export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersModel {
+  registerCustomLayers();
+  const cfg = srNetConfigSchema.parse(raw);
+  const input = tfl.input({ shape: [null, null, cfg.channels], name: 'lr' });
+  const conv3 = (filters: number, name: string, activation?: 'relu') =>
+    tfl.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation, kernelInitializer: 'heNormal', name });
+  const head = apply(conv3(cfg.features, 'head'), input);
+  let x = head;
+  for (let b = 0; b < cfg.blocks; b++) {
+    const y = apply(conv3(cfg.features, `block${b}_conv1`, 'relu'), x);
+    const z2 = apply(conv3(cfg.features, `block${b}_conv2`), y);
+    x = tfl.layers.add({ name: `block${b}_add` }).apply([x, z2]) as tfl.SymbolicTensor;
+  }
+  if (cfg.blocks > 0) x = tfl.layers.add({ name: 'global_skip' }).apply([x, head]) as tfl.SymbolicTensor;
+  const tail = tfl.layers.conv2d({
+    filters: cfg.channels * cfg.scale * cfg.scale,
+    kernelSize: 3,
+    padding: 'same',
+    // Small init so the untrained network starts as plain bilinear upsampling.
+    kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3 }),
+    name: 'tail',
+  });
+  const residual = apply(new PixelShuffle({ blockSize: cfg.scale, name: 'shuffle' }), apply(tail, x));
+  const upsampled = apply(
+    tfl.layers.upSampling2d({ size: [cfg.scale, cfg.scale], interpolation: 'bilinear', name: 'upsample' }),
+    input,
+  );
+  const output = tfl.layers.add({ name: 'output' }).apply([upsampled, residual]) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: output, name: 'srnet' });
+}
+
+/** Builds any generator from its (validated) architecture config. */
+export function buildGenerator(cfg: GeneratorConfig): tfl.LayersModel {
+  return cfg.kind === 'unet' ? buildUnetGenerator(cfg) : buildSrNet(cfg);
+}
+
+/** Total trainable parameters of a model. */
+export function countParams(model: tfl.LayersModel): number {
+  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+}
+
+/** Output `[N,H,W,C]` of running `model` with batch statistics/dropout on or off (tfjs predict is off). */
+export function runGenerator(model: tfl.LayersModel, input: tf.Tensor4D, training: boolean): tf.Tensor4D {
+  return model.apply(input, { training }) as tf.Tensor4D;
+}

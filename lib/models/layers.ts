@@ -1,0 +1,128 @@
+/**
+ * Custom serialisable layers tfjs-layers lacks, and the `DepthToSpace` gradient tfjs 4.22 lacks.
+ * {@link registerCustomLayers} must run before loading a saved model that uses them.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+interface InstanceNormArgs {
+  epsilon?: number;
+  affine?: boolean;
+  name?: string;
+}
+
+/**
+ * Instance normalisation (Ulyanov et al. 2016): per sample and channel, over height and width.
+ * Input and output `[N, H, W, C]`, any range.
+ */
+export class InstanceNorm extends tfl.layers.Layer {
+  static readonly className = 'InstanceNorm';
+  private readonly epsilon: number;
+  private readonly affine: boolean;
+  private gamma?: tfl.LayerVariable;
+  private beta?: tfl.LayerVariable;
+
+  constructor(args: InstanceNormArgs = {}) {
+    super(args);
+    this.epsilon = args.epsilon ?? 1e-5;
+    this.affine = args.affine ?? true;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const channels = shape[shape.length - 1];
+    if (typeof channels !== 'number') throw new Error('InstanceNorm needs a known channel count');
+    if (this.affine) {
+      this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.randomNormal({ mean: 1, stddev: 0.02 }));
+      this.beta = this.addWeight('beta', [channels], 'float32', tfl.initializers.zeros());
+    }
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const { mean, variance } = tf.moments(x, [1, 2], true);
+      const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
+      if (!this.gamma || !this.beta) return normalised;
+      return tf.add(tf.mul(normalised, this.gamma.read()), this.beta.read());
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon, affine: this.affine };
+  }
+}
+
+interface PixelShuffleArgs {
+  blockSize: number;
+  name?: string;
+}
+
+/**
+ * Sub-pixel upsampling (Shi et al. 2016): `[N, H, W, C*r*r]` -> `[N, H*r, W*r, C]` (`tf.depthToSpace`).
+ */
+export class PixelShuffle extends tfl.layers.Layer {
+  static readonly className = 'PixelShuffle';
+  readonly blockSize: number;
+
+  constructor(args: PixelShuffleArgs) {
+    super(args);
+    this.blockSize = args.blockSize;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const [n, h, w, c] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const r = this.blockSize;
+    return [n ?? null, h == null ? null : h * r, w == null ? null : w * r, c == null ? null : c / (r * r)];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return tf.depthToSpace(x, this.blockSize, 'NHWC');
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), blockSize: this.blockSize };
+  }
+}
+
+/**
+ * The inverse of `depthToSpace` for NHWC: `[N, H*r, W*r, C]` -> `[N, H, W, r*r*C]`, channel index
+ * `(i*r + j)*C + c` as TensorFlow orders it. Built from reshape/transpose so it has gradients.
+ */
+export function spaceToDepth(x: tf.Tensor4D, blockSize: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, hr, wr, c] = x.shape;
+    const r = blockSize;
+    const h = hr / r;
+    const w = wr / r;
+    // Rank-6 transposes are avoided (not every backend has them): fold N*H first.
+    const rows = tf.reshape(x, [n * h, r, w, r * c]); // [(n,h), i, w, (j,c)]
+    const swapped = tf.transpose(rows, [0, 2, 1, 3]); // [(n,h), w, i, (j,c)]
+    return tf.reshape(swapped, [n, h, w, r * r * c]);
+  });
+}
+
+function registerDepthToSpaceGradient(): void {
+  if (tf.getGradient('DepthToSpace')) return;
+  tf.registerGradient({
+    kernelName: 'DepthToSpace',
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], _saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const grad = Array.isArray(dy) ? dy[0]! : dy;
+      const blockSize = (attrs as unknown as { blockSize: number }).blockSize;
+      return { x: () => spaceToDepth(grad as tf.Tensor4D, blockSize) };
+    },
+  });
+}
+
+let registered = false;
+
+/** Registers the custom layer classes and missing gradients; safe to call any number of times. */
+export function registerCustomLayers(): void {
+  if (registered) return;
+  tf.serialization.registerClass(InstanceNorm as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  tf.serialization.registerClass(PixelShuffle as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  registerDepthToSpaceGradient();
+  registered = true;
+}

@@ -1,0 +1,101 @@
+/**
+ * Any paired A->B data set, as pix2pix reads them: a folder with `A/` and `B/` holding images of
+ * the same names, or a folder of side-by-side aligned images (A left, B right). RGB in [-1, 1].
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DataError, loadImageFolder, splitHoldOut, type RgbImage } from '@/lib/data/images';
+import { centreCrop, jitteredCrops, psnrBytes } from './common';
+import type { Pair, TaskDefinition } from './types';
+
+export interface PairedSource {
+  a: RgbImage;
+  b: RgbImage;
+}
+
+const toTanh = (unit: Float32Array) => unit.map((v) => v * 2 - 1);
+const tanhToBytes = (data: Float32Array) => Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, (v + 1) / 2)) * 255));
+
+function splitSideBySide(image: RgbImage): PairedSource {
+  const half = Math.floor(image.width / 2);
+  const part = (offset: number): RgbImage => {
+    const data = new Uint8Array(half * image.height * 3);
+    for (let y = 0; y < image.height; y++) {
+      data.set(image.data.subarray((y * image.width + offset) * 3, (y * image.width + offset + half) * 3), y * half * 3);
+    }
+    return { name: image.name, data, width: half, height: image.height };
+  };
+  return { a: part(0), b: part(half) };
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return fs.stat(p).then((s) => s.isDirectory(), () => false);
+}
+
+function pairOf(a: Float32Array, b: Float32Array, size: number, direction: 'AtoB' | 'BtoA'): Pair {
+  const [input, target] = direction === 'AtoB' ? [a, b] : [b, a];
+  const dims = { width: size, height: size };
+  return { input: toTanh(input), target: toTanh(target), inputSize: dims, targetSize: dims };
+}
+
+export const pairedTask: TaskDefinition<PairedSource> = {
+  name: 'paired',
+  summary: 'any A->B data set (A/ and B/ folders with matching names, or side-by-side images)',
+  defaults: { cropSize: 128, ngf: 32, depth: 7, norm: 'instance', dropout: 0.5, gan: 'vanilla', lambdaL1: 100, batchSize: 4 },
+  generator: (_o, size) => ({
+    kind: 'unet',
+    inputChannels: 3,
+    outputChannels: 3,
+    ngf: Number(size.ngf ?? 32),
+    depth: Number(size.depth ?? 7),
+    norm: (size.norm ?? 'instance') as 'batch' | 'instance' | 'none',
+    dropout: Number(size.dropout ?? 0.5),
+    outputActivation: 'tanh',
+  }),
+  discriminatorChannels: () => 6,
+  async load(dir, options, rng, hooks) {
+    const onSkip = (file: string, reason: string) => hooks.log(`skipped ${file}: ${reason}`);
+    let sources: PairedSource[];
+    if ((await isDir(path.join(dir, 'A'))) && (await isDir(path.join(dir, 'B')))) {
+      const [as, bs] = await Promise.all([
+        loadImageFolder(path.join(dir, 'A'), { minSide: options.cropSize, onSkip }),
+        loadImageFolder(path.join(dir, 'B'), { minSide: options.cropSize, onSkip }),
+      ]);
+      const stem = (name: string) => name.replace(/\.[^.]+$/, '');
+      const byStem = new Map(bs.map((b) => [stem(b.name), b]));
+      sources = [];
+      for (const a of as) {
+        const b = byStem.get(stem(a.name));
+        if (!b) onSkip(path.join(dir, 'A', a.name), 'no image of the same name in B/');
+        else if (b.width !== a.width || b.height !== a.height) onSkip(a.name, `A is ${a.width}x${a.height} but B is ${b.width}x${b.height}`);
+        else sources.push({ a, b });
+      }
+    } else {
+      const images = await loadImageFolder(dir, { minSide: options.cropSize, onSkip });
+      sources = images.filter((img) => img.width >= options.cropSize * 2).map(splitSideBySide);
+    }
+    if (sources.length === 0) throw new DataError(`No usable A/B pairs in ${dir} (expected A/ and B/ folders or side-by-side images)`);
+    const { train, val } = splitHoldOut(sources, options.valFraction, rng);
+    return { train, val, description: `${sources.length} pairs from ${dir}`, skipped: 0 };
+  },
+  sample(source, options, rng) {
+    const [a, b] = jitteredCrops([source.a, source.b], options.cropSize, 1.12, rng);
+    return pairOf(a!, b!, options.cropSize, options.direction);
+  },
+  validationPair(source, options) {
+    const a = centreCrop(source.a, options.cropSize);
+    const b = centreCrop(source.b, options.cropSize);
+    return pairOf(a.data, b.data, a.size, options.direction);
+  },
+  toRgb: (_which, data) => tanhToBytes(data),
+  metrics: (output, pair) => ({ psnr: psnrBytes(tanhToBytes(output), tanhToBytes(pair.target)) }),
+  exportInfo: () => ({
+    task: 'paired',
+    scale: 1,
+    inputChannels: 3,
+    outputChannels: 3,
+    inputEncoding: 'rgb-tanh',
+    outputEncoding: 'rgb-tanh',
+    tile: { size: 256, padding: 32, multipleOf: 128 },
+  }),
+};

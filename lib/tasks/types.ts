@@ -1,0 +1,77 @@
+/**
+ * What a task is to the one training loop: how to read its data, make a training pair, show a
+ * sample, score a validation pair and describe the exported model. Adding a task = one file
+ * implementing {@link TaskDefinition} + one line in `./registry.ts`.
+ */
+import type { Encoding, TaskKind } from '@/lib/model/metadata';
+import type { GeneratorConfig } from '@/lib/models/generators';
+import type { Rng } from '@/lib/train/rng';
+
+/** One example in the task's encoding, interleaved HWC float32. */
+export interface Pair {
+  input: Float32Array;
+  target: Float32Array;
+  inputSize: { width: number; height: number };
+  targetSize: { width: number; height: number };
+}
+
+/** The options every task reads (a subset of the training config). */
+export interface TaskOptions {
+  /** Side of the square target crop, in pixels. */
+  cropSize: number;
+  /** Super-resolution factor (sr only). */
+  scale: number;
+  /** `AtoB` or `BtoA` (paired only). */
+  direction: 'AtoB' | 'BtoA';
+  /** Fraction of images held out for validation. */
+  valFraction: number;
+}
+
+/** A loaded data set; sources are opaque to the loop. */
+export interface TaskData<Source = unknown> {
+  train: Source[];
+  val: Source[];
+  /** For metadata and logs, e.g. "335 photos from ../shared/data/photos". */
+  description: string;
+  skipped: number;
+}
+
+export interface TaskHooks {
+  log: (line: string) => void;
+}
+
+export interface TaskExportInfo {
+  task: TaskKind;
+  scale: number;
+  inputChannels: number;
+  outputChannels: number;
+  inputEncoding: Encoding;
+  outputEncoding: Encoding;
+  tile: { size: number; padding: number; multipleOf: number };
+  workingSize?: number;
+}
+
+export interface TaskDefinition<Source = unknown> {
+  name: string;
+  summary: string;
+  /** Flag defaults for this task, applied under what the user passed. */
+  defaults: Record<string, unknown>;
+  /** The generator architecture for the resolved options and size flags. */
+  generator(options: TaskOptions, size: Record<string, number | string>): GeneratorConfig;
+  /** Channels the discriminator sees (input + output, after upsampling the input for SR). */
+  discriminatorChannels(options: TaskOptions): number;
+  load(dataDir: string, options: TaskOptions, rng: Rng, hooks: TaskHooks): Promise<TaskData<Source>>;
+  /** A random augmented training pair. */
+  sample(source: Source, options: TaskOptions, rng: Rng): Pair;
+  /** A deterministic validation pair (centre crop). */
+  validationPair(source: Source, options: TaskOptions): Pair;
+  /**
+   * 8-bit RGB of a tensor in this task's encoding, at the target's size, for sample grids:
+   * `which` says whether `data` is the input, the target or a model output (`pair` gives context,
+   * e.g. the L channel that an ab output is merged with).
+   */
+  toRgb(which: 'input' | 'output' | 'target', data: Float32Array, pair: Pair): Uint8Array;
+  /** Validation metrics of one output against its pair (higher PSNR is better). */
+  metrics(output: Float32Array, pair: Pair): Record<string, number>;
+  exportInfo(options: TaskOptions): TaskExportInfo;
+}

@@ -1,0 +1,93 @@
+/**
+ * Self-describing checkpoints: G, D, both optimisers' state, step, elapsed time, RNG state and the
+ * config, written to a temporary folder and swapped in by rename so that a crash mid-write never
+ * leaves a half-written checkpoint (the previous one survives as `checkpoint.old` until the swap).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystemIO } from '@/lib/model/io';
+import { registerCustomLayers } from '@/lib/models/layers';
+import type { RngState } from './rng';
+import { trainConfigSchema, type TrainConfig } from './config';
+
+export interface CheckpointState {
+  step: number;
+  elapsedSec: number;
+  rng: RngState;
+  config: TrainConfig;
+  /** Best validation PSNR so far and the step it was reached at. */
+  best?: { psnr: number; step: number };
+}
+
+export interface Checkpoint extends CheckpointState {
+  generator: tfl.LayersModel;
+  discriminator?: tfl.LayersModel;
+}
+
+const dirOf = (runDir: string) => path.join(runDir, 'checkpoint');
+
+async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
+  const weights = await optimizer.getWeights();
+  const { data, specs } = await tf.io.encodeWeights(weights);
+  await fs.writeFile(`${file}.bin`, new Uint8Array(data as ArrayBuffer));
+  await fs.writeFile(`${file}.json`, JSON.stringify(specs));
+}
+
+async function loadOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
+  const specs = JSON.parse(await fs.readFile(`${file}.json`, 'utf8')) as tf.io.WeightsManifestEntry[];
+  const bytes = await fs.readFile(`${file}.bin`);
+  const named = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, specs);
+  // Adam pairs its slots with variables by position, so names (which tfjs may have suffixed) are not used.
+  await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: named[s.name]! })));
+}
+
+/** Writes a checkpoint of the run atomically. */
+export async function saveCheckpoint(
+  runDir: string,
+  state: CheckpointState,
+  models: { generator: tfl.LayersModel; discriminator?: tfl.LayersModel; optimG: tf.Optimizer; optimD?: tf.Optimizer },
+): Promise<void> {
+  const final = dirOf(runDir);
+  const tmp = `${final}.tmp`;
+  const old = `${final}.old`;
+  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.mkdir(tmp, { recursive: true });
+  await models.generator.save(fileSystemIO(path.join(tmp, 'generator')));
+  await saveOptimizer(models.optimG, path.join(tmp, 'optimizer-g'));
+  if (models.discriminator && models.optimD) {
+    await models.discriminator.save(fileSystemIO(path.join(tmp, 'discriminator')));
+    await saveOptimizer(models.optimD, path.join(tmp, 'optimizer-d'));
+  }
+  await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2));
+  await fs.rm(old, { recursive: true, force: true });
+  await fs.rename(final, old).catch(() => undefined);
+  await fs.rename(tmp, final);
+  await fs.rm(old, { recursive: true, force: true });
+}
+
+/** Where the newest complete checkpoint of a run is (`checkpoint`, else a surviving `checkpoint.old`). */
+export async function findCheckpoint(runDir: string): Promise<string | undefined> {
+  for (const dir of [dirOf(runDir), `${dirOf(runDir)}.old`]) {
+    if (await fs.stat(path.join(dir, 'state.json')).then(() => true, () => false)) return dir;
+  }
+  return undefined;
+}
+
+/** Reads a checkpoint's state and models; optimiser state is restored by {@link restoreOptimizers}. */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  registerCustomLayers();
+  const raw = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  const config = trainConfigSchema.parse(raw.config);
+  const generator = await tfl.loadLayersModel(fileSystemIO(path.join(dir, 'generator')));
+  const hasD = await fs.stat(path.join(dir, 'discriminator', 'model.json')).then(() => true, () => false);
+  const discriminator = hasD ? await tfl.loadLayersModel(fileSystemIO(path.join(dir, 'discriminator'))) : undefined;
+  return { ...raw, config, generator, discriminator };
+}
+
+/** Loads the saved Adam state into freshly made optimisers (call after their construction). */
+export async function restoreOptimizers(dir: string, optimG: tf.Optimizer, optimD?: tf.Optimizer): Promise<void> {
+  await loadOptimizer(optimG, path.join(dir, 'optimizer-g'));
+  if (optimD) await loadOptimizer(optimD, path.join(dir, 'optimizer-d'));
+}

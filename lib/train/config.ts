@@ -1,0 +1,141 @@
+/**
+ * The training configuration: command-line flags validated with zod, per-task defaults underneath,
+ * resolved into one object that is printed, saved with the run and stored in every checkpoint.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
+import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
+import { GAN_MODES, ganConfigSchema, optimConfigSchema } from './pix2pix';
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The flags `npm run train` accepts (kebab-case on the command line, camelCase here). */
+export const trainFlagsSchema = z
+  .object({
+    task: z.enum(TASK_NAMES),
+    data: z.string().min(1),
+    run: z.string().regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only').optional(),
+    runsDir: z.string().optional(),
+    resume: z.string().optional(),
+    steps: positiveInt.optional(),
+    batchSize: positiveInt.optional(),
+    cropSize: positiveInt.optional(),
+    scale: z.coerce.number().int().refine((s) => s === 2 || s === 4, 'scale must be 2 or 4').optional(),
+    direction: z.enum(['AtoB', 'BtoA']).optional(),
+    valFraction: z.coerce.number().min(0).max(0.5).optional(),
+    ngf: positiveInt.optional(),
+    depth: z.coerce.number().int().min(2).max(9).optional(),
+    norm: z.enum(NORMS).optional(),
+    dropout: z.coerce.number().min(0).max(0.9).optional(),
+    features: positiveInt.optional(),
+    blocks: z.coerce.number().int().min(0).optional(),
+    ndf: positiveInt.optional(),
+    nLayers: z.coerce.number().int().min(1).max(6).optional(),
+    gan: z.enum(GAN_MODES).optional(),
+    lambdaL1: z.coerce.number().min(0).optional(),
+    lambdaGan: z.coerce.number().min(0).optional(),
+    lr: z.coerce.number().positive().optional(),
+    beta1: z.coerce.number().min(0).max(1).optional(),
+    decaySteps: z.coerce.number().int().min(0).optional(),
+    sampleEvery: positiveInt.optional(),
+    valEvery: positiveInt.optional(),
+    logEvery: positiveInt.optional(),
+    checkpointMinutes: z.coerce.number().positive().optional(),
+    seed: z.coerce.number().int().min(0).optional(),
+    maxMinutes: z.coerce.number().positive().optional(),
+    export: z.string().regex(/^[\w.-]+$/).optional(),
+    modelsDir: z.string().optional(),
+  })
+  .strict();
+export type TrainFlags = z.infer<typeof trainFlagsSchema>;
+
+export const trainConfigSchema = z.object({
+  task: z.enum(TASK_NAMES),
+  data: z.string(),
+  run: z.string(),
+  runsDir: z.string(),
+  steps: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  cropSize: z.number().int().positive(),
+  scale: z.number().int(),
+  direction: z.enum(['AtoB', 'BtoA']),
+  valFraction: z.number(),
+  generator: architectureSchema,
+  discriminator: patchGanConfigSchema.nullable(),
+  gan: ganConfigSchema,
+  optim: optimConfigSchema,
+  /** Constant learning rate for `steps - decaySteps` steps, then linear decay to 0. */
+  decaySteps: z.number().int().min(0),
+  sampleEvery: z.number().int().positive(),
+  valEvery: z.number().int().positive(),
+  logEvery: z.number().int().positive(),
+  checkpointMinutes: z.number().positive(),
+  seed: z.number().int(),
+  maxMinutes: z.number().positive().nullable(),
+  export: z.string().nullable(),
+  modelsDir: z.string(),
+});
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+function pick<T>(...values: (T | undefined)[]): T {
+  for (const v of values) if (v !== undefined) return v;
+  throw new Error('pick: no value');
+}
+
+/** Flags + the task's defaults -> the full config (a new run; `--resume` loads a saved one instead). */
+export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig {
+  const task = getTask(flags.task);
+  const d = task.defaults as Partial<Record<string, number | string>>;
+  const num = (key: keyof TrainFlags, fallback: number): number => pick(flags[key] as number | undefined, d[key] as number | undefined, fallback);
+  const str = <T extends string>(key: keyof TrainFlags, fallback: T): T => pick(flags[key] as T | undefined, d[key] as T | undefined, fallback);
+  const scale = flags.task === 'sr' ? num('scale', 4) : 1;
+  const cropSize = num('cropSize', 128);
+  const options = { cropSize, scale, direction: str('direction', 'AtoB'), valFraction: num('valFraction', 0.1) };
+  const size: Record<string, number | string> = {};
+  for (const key of ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks'] as const) {
+    const v = flags[key] ?? d[key];
+    if (v !== undefined) size[key] = v;
+  }
+  const generator = architectureSchema.parse(task.generator(options, size));
+  if (generator.kind === 'unet' && cropSize % 2 ** generator.depth !== 0) {
+    throw new Error(`--crop-size ${cropSize} must be a multiple of 2^depth = ${2 ** generator.depth}`);
+  }
+  if (generator.kind === 'srnet' && cropSize % scale !== 0) {
+    throw new Error(`--crop-size ${cropSize} must be a multiple of --scale ${scale}`);
+  }
+  const ganMode = str<(typeof GAN_MODES)[number]>('gan', 'vanilla');
+  const steps = num('steps', 20000);
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return trainConfigSchema.parse({
+    task: flags.task,
+    data: path.resolve(flags.data),
+    run: flags.run ?? `${flags.task}${flags.task === 'sr' ? `-x${scale}` : ''}-${stamp}`,
+    runsDir: path.resolve(flags.runsDir ?? process.env.RUNS_DIR ?? 'runs'),
+    steps,
+    batchSize: num('batchSize', 4),
+    ...options,
+    generator,
+    discriminator:
+      ganMode === 'none'
+        ? null
+        : {
+            kind: 'patchgan',
+            inputChannels: task.discriminatorChannels(options),
+            ndf: num('ndf', 64),
+            nLayers: num('nLayers', 3),
+            norm: str('norm', 'instance'),
+          },
+    gan: { mode: ganMode, lambdaL1: num('lambdaL1', 100), lambdaGan: num('lambdaGan', 1) },
+    optim: { lr: num('lr', 2e-4), beta1: num('beta1', 0.5) },
+    decaySteps: Math.min(steps, num('decaySteps', Math.floor(steps / 2))),
+    sampleEvery: num('sampleEvery', 500),
+    valEvery: num('valEvery', 1000),
+    logEvery: num('logEvery', 10),
+    checkpointMinutes: num('checkpointMinutes', 5),
+    seed: num('seed', 1),
+    maxMinutes: flags.maxMinutes ?? null,
+    export: flags.export ?? null,
+    modelsDir: path.resolve(flags.modelsDir ?? process.env.MODELS_DIR ?? 'models'),
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * Export a trained generator as a self-describing model folder:
+ * `<dir>/model.json`, `weights.bin`, `metadata.json` (validated by the schema the loaders use).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystemIO } from '@/lib/model/io';
+import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
+import type { TaskExportInfo } from '@/lib/tasks/types';
+import type { TrainConfig } from './config';
+
+export interface ExportDetails {
+  name: string;
+  config: TrainConfig;
+  exportInfo: TaskExportInfo;
+  steps: number;
+  wallTimeSeconds: number;
+  backend: string;
+  dataDescription: string;
+  images: number;
+  metrics: Record<string, number>;
+  variant?: string;
+  description?: string;
+}
+
+/** Builds the metadata for a trained generator from its training config. */
+export function buildMetadata(d: ExportDetails): ModelMetadata {
+  const g = d.config.generator;
+  const multipleOf = g.kind === 'unet' ? 2 ** g.depth : 1;
+  const tile = { ...d.exportInfo.tile, multipleOf };
+  if (tile.size % multipleOf !== 0) tile.size = Math.ceil(tile.size / multipleOf) * multipleOf;
+  const { runsDir: _runsDir, modelsDir: _modelsDir, data: _data, ...portableConfig } = d.config;
+  return metadataSchema.parse({
+    formatVersion: 1,
+    name: d.name,
+    task: d.exportInfo.task,
+    scale: d.exportInfo.scale,
+    inputChannels: d.exportInfo.inputChannels,
+    outputChannels: d.exportInfo.outputChannels,
+    inputEncoding: d.exportInfo.inputEncoding,
+    outputEncoding: d.exportInfo.outputEncoding,
+    tile,
+    workingSize: d.exportInfo.workingSize ? Math.max(multipleOf, Math.round(d.exportInfo.workingSize / multipleOf) * multipleOf) : undefined,
+    architecture: g,
+    // Our generators use instance norm (same in training and inference) and are exported with
+    // dropout off, so tfjs predict() is exactly the model; batch norm would need batch statistics.
+    trainingModeAtInference: { batchNorm: g.kind === 'unet' && g.norm === 'batch', dropout: false },
+    training: {
+      config: portableConfig,
+      steps: d.steps,
+      wallTimeSeconds: Math.round(d.wallTimeSeconds),
+      backend: d.backend,
+      data: { description: d.dataDescription.replace(d.config.data, path.basename(d.config.data)), images: d.images },
+    },
+    metrics: d.metrics,
+    createdAt: new Date().toISOString(),
+    variant: d.variant,
+    description: d.description,
+  });
+}
+
+/** Saves `generator` and its metadata to `dir` (created or replaced). */
+export async function exportGenerator(generator: tfl.LayersModel, dir: string, details: ExportDetails): Promise<ModelMetadata> {
+  const metadata = buildMetadata(details);
+  await fs.mkdir(dir, { recursive: true });
+  await generator.save(fileSystemIO(dir));
+  await fs.writeFile(path.join(dir, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+  return metadata;
+}

@@ -1,0 +1,243 @@
+/**
+ * The one training loop for every task: data from the task, models from the config, pix2pix step
+ * functions, JSONL log, sample grids, validation, atomic checkpoints, resume, time box, export.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
+import { buildGenerator, buildPatchGan, countParams } from '@/lib/models/generators';
+import { getTask } from '@/lib/tasks/registry';
+import type { Pair, TaskDefinition, TaskOptions } from '@/lib/tasks/types';
+import type { TrainConfig } from './config';
+import { findCheckpoint, loadCheckpoint, restoreOptimizers, saveCheckpoint } from './checkpoint';
+import { exportGenerator } from './export';
+import { learningRateFactor, Pix2PixTrainer, type StepLosses } from './pix2pix';
+import { Rng } from './rng';
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  imagesPerSec: number;
+  etaSec: number;
+  losses: StepLosses;
+}
+
+export interface TrainHooks {
+  log?: (line: string) => void;
+  progress?: (p: TrainProgress) => void;
+  /** Stops after the current step, saving a checkpoint (SIGINT/SIGTERM in the CLI). */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  runDir: string;
+  step: number;
+  elapsedSec: number;
+  stoppedBy: 'steps' | 'time' | 'signal';
+  metrics: Record<string, number>;
+  exportedTo?: string;
+}
+
+const taskOptions = (c: TrainConfig): TaskOptions => ({ cropSize: c.cropSize, scale: c.scale, direction: c.direction, valFraction: c.valFraction });
+
+function toBatch(pairs: Pair[], cfg: { inC: number; outC: number }): { input: tf.Tensor4D; target: tf.Tensor4D } {
+  const first = pairs[0]!;
+  const stack = (key: 'input' | 'target', size: { width: number; height: number }, channels: number) => {
+    const data = new Float32Array(pairs.length * size.width * size.height * channels);
+    pairs.forEach((p, i) => data.set(p[key], i * size.width * size.height * channels));
+    return tf.tensor4d(data, [pairs.length, size.height, size.width, channels]);
+  };
+  return { input: stack('input', first.inputSize, cfg.inC), target: stack('target', first.targetSize, cfg.outC) };
+}
+
+/** Runs G (inference mode) on each pair alone; returns outputs as flat arrays. */
+async function predictPairs(generator: tfl.LayersModel, pairs: Pair[], inC: number): Promise<Float32Array[]> {
+  const outs: Float32Array[] = [];
+  for (const pair of pairs) {
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(pair.input, [1, pair.inputSize.height, pair.inputSize.width, inC]);
+      return generator.apply(x, { training: false }) as tf.Tensor;
+    });
+    outs.push((await out.data()) as Float32Array);
+    out.dispose();
+  }
+  return outs;
+}
+
+async function writeSampleGrid(file: string, task: TaskDefinition<unknown>, pairs: Pair[], outputs: Float32Array[]): Promise<void> {
+  const { width, height } = pairs[0]!.targetSize;
+  const gap = 4;
+  const gridW = width * 3 + gap * 2;
+  const gridH = pairs.length * height + gap * (pairs.length - 1);
+  const grid = new Uint8Array(gridW * gridH * 3).fill(255);
+  pairs.forEach((pair, row) => {
+    const cells = [task.toRgb('input', pair.input, pair), task.toRgb('output', outputs[row]!, pair), task.toRgb('target', pair.target, pair)];
+    cells.forEach((cell, col) => {
+      for (let y = 0; y < height; y++) {
+        const dst = ((row * (height + gap) + y) * gridW + col * (width + gap)) * 3;
+        grid.set(cell.subarray(y * width * 3, (y + 1) * width * 3), dst);
+      }
+    });
+  });
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await sharp(Buffer.from(grid.buffer), { raw: { width: gridW, height: gridH, channels: 3 } }).png().toFile(file);
+}
+
+function averageMetrics(all: Record<string, number>[]): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const m of all) for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + v;
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / all.length]));
+}
+
+function explainWasmAbort(error: unknown, config: TrainConfig): Error {
+  const message = (error as Error)?.message ?? String(error);
+  if (/Aborted|out of memory|Cannot enlarge memory|memory access out of bounds/i.test(message)) {
+    return new Error(
+      `The wasm backend ran out of memory (its heap is 4 GiB at most) for batch ${config.batchSize} at ${config.cropSize}px. ` +
+        'Use a smaller --batch-size, --crop-size or --ngf, or install @tensorflow/tfjs-node. (' + message + ')',
+    );
+  }
+  return error as Error;
+}
+
+/** Trains (or resumes) a run to completion, a time limit or an abort. */
+export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const log = hooks.log ?? ((line: string) => console.log(line));
+  const backend: BackendInfo = await initBackend();
+  log(describeBackend(backend));
+  const runDir = path.join(initial.runsDir, initial.run);
+  const checkpointDir = await findCheckpoint(runDir);
+  const resumed = checkpointDir ? await loadCheckpoint(checkpointDir) : undefined;
+  const config = resumed ? { ...resumed.config, maxMinutes: initial.maxMinutes, steps: Math.max(initial.steps, resumed.config.steps) } : initial;
+  const task = getTask(config.task);
+  const options = taskOptions(config);
+  const rng = new Rng(config.seed);
+  const data = await task.load(config.data, options, rng, { log });
+  log(`data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out`);
+  if (resumed) log(`resuming ${runDir} at step ${resumed.step}`);
+
+  const generator = resumed?.generator ?? buildGenerator(config.generator);
+  const discriminator = config.discriminator ? (resumed?.discriminator ?? buildPatchGan(config.discriminator)) : undefined;
+  log(`generator: ${config.generator.kind}, ${countParams(generator).toLocaleString('en')} parameters` + (discriminator ? `; discriminator: ${countParams(discriminator).toLocaleString('en')}` : ''));
+  const trainer = new Pix2PixTrainer({ generator, discriminator, gan: config.gan, optim: config.optim });
+  if (resumed && checkpointDir) {
+    await restoreOptimizers(checkpointDir, trainer.optimG, trainer.optimD);
+    rng.restore(resumed.rng);
+  }
+  await fs.mkdir(runDir, { recursive: true });
+  await fs.writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+  const logFile = await fs.open(path.join(runDir, 'log.jsonl'), 'a');
+
+  const exportInfo = task.exportInfo(options);
+  const channels = { inC: exportInfo.inputChannels, outC: exportInfo.outputChannels };
+  const valPairs = data.val.map((s) => task.validationPair(s, options));
+  const samplePairs = valPairs.filter((p) => p.targetSize.width === valPairs[0]!.targetSize.width && p.targetSize.height === valPairs[0]!.targetSize.height).slice(0, 4);
+
+  let step = resumed?.step ?? 0;
+  let elapsedBefore = resumed?.elapsedSec ?? 0;
+  let best = resumed?.best;
+  let lastMetrics: Record<string, number> = {};
+  const started = performance.now();
+  let lastCheckpoint = started;
+  let windowStart = started;
+  let windowImages = 0;
+  const windowLosses: StepLosses[] = [];
+  const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
+
+  const checkpoint = async () => {
+    await saveCheckpoint(runDir, { step, elapsedSec: elapsed(), rng: rng.state, config, best }, {
+      generator,
+      discriminator,
+      optimG: trainer.optimG,
+      optimD: trainer.optimD,
+    });
+    lastCheckpoint = performance.now();
+  };
+
+  const validate = async () => {
+    const outputs = await predictPairs(generator, valPairs, channels.inC);
+    lastMetrics = averageMetrics(outputs.map((o, i) => task.metrics(o, valPairs[i]!)));
+    await logFile.appendFile(JSON.stringify({ type: 'val', step, elapsedSec: elapsed(), metrics: lastMetrics }) + '\n');
+    log(`val @${step}: ${Object.entries(lastMetrics).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+    if (lastMetrics.psnr !== undefined && (!best || lastMetrics.psnr > best.psnr)) best = { psnr: lastMetrics.psnr, step };
+  };
+
+  let stoppedBy: TrainResult['stoppedBy'] = 'steps';
+  try {
+    while (step < config.steps) {
+      if (hooks.signal?.aborted) {
+        stoppedBy = 'signal';
+        break;
+      }
+      if (config.maxMinutes && (performance.now() - started) / 60000 >= config.maxMinutes) {
+        stoppedBy = 'time';
+        break;
+      }
+      trainer.setLearningRateFactor(learningRateFactor(step, config.steps - config.decaySteps, config.decaySteps));
+      const pairs = Array.from({ length: config.batchSize }, () => task.sample(data.train[rng.int(data.train.length)]!, options, rng));
+      const { input, target } = toBatch(pairs, channels);
+      let losses: StepLosses;
+      try {
+        losses = await trainer.trainStep(input, target);
+      } finally {
+        tf.dispose([input, target]);
+      }
+      if (!Number.isFinite(losses.lossG) || !Number.isFinite(losses.lossD)) {
+        throw new Error(`Training diverged at step ${step + 1} (lossG ${losses.lossG}, lossD ${losses.lossD}); try a lower --lr`);
+      }
+      step++;
+      windowImages += config.batchSize;
+      windowLosses.push(losses);
+      if (step % config.logEvery === 0 || step === config.steps) {
+        const now = performance.now();
+        const imagesPerSec = windowImages / ((now - windowStart) / 1000);
+        const mean = (k: keyof StepLosses) => windowLosses.reduce((s, l) => s + l[k], 0) / windowLosses.length;
+        const avg: StepLosses = { lossG: mean('lossG'), lossGGan: mean('lossGGan'), lossGL1: mean('lossGL1'), lossD: mean('lossD') };
+        const lr = config.optim.lr * learningRateFactor(step, config.steps - config.decaySteps, config.decaySteps);
+        await logFile.appendFile(JSON.stringify({ type: 'train', step, elapsedSec: elapsed(), ...avg, lr, imagesPerSec }) + '\n');
+        hooks.progress?.({ step, totalSteps: config.steps, imagesPerSec, etaSec: ((config.steps - step) * config.batchSize) / imagesPerSec, losses: avg });
+        windowStart = now;
+        windowImages = 0;
+        windowLosses.length = 0;
+      }
+      if (step % config.sampleEvery === 0 && samplePairs.length > 0) {
+        const outputs = await predictPairs(generator, samplePairs, channels.inC);
+        await writeSampleGrid(path.join(runDir, 'samples', `step-${String(step).padStart(8, '0')}.png`), task, samplePairs, outputs);
+      }
+      if (step % config.valEvery === 0) await validate();
+      if ((performance.now() - lastCheckpoint) / 60000 >= config.checkpointMinutes) await checkpoint();
+    }
+    if (step > 0 && !lastMetrics.psnr) await validate();
+    await checkpoint();
+  } catch (error) {
+    throw explainWasmAbort(error, config);
+  } finally {
+    await logFile.close();
+  }
+
+  const elapsedSec = elapsed();
+  elapsedBefore = elapsedSec;
+  let exportedTo: string | undefined;
+  if (config.export) {
+    exportedTo = path.join(config.modelsDir, config.export);
+    await exportGenerator(generator, exportedTo, {
+      name: config.export,
+      config,
+      exportInfo,
+      steps: step,
+      wallTimeSeconds: elapsedSec,
+      backend: backend.name,
+      dataDescription: data.description,
+      images: data.train.length + data.val.length,
+      metrics: Object.fromEntries(Object.entries(lastMetrics).map(([k, v]) => [`val_${k}`, v])),
+    });
+    log(`exported ${exportedTo}`);
+  }
+  trainer.dispose();
+  generator.dispose();
+  discriminator?.dispose();
+  return { runDir, step, elapsedSec, stoppedBy, metrics: lastMetrics, exportedTo };
+}

@@ -1,0 +1,190 @@
+/**
+ * The conditional GAN step functions of pix2pix (Isola et al. 2017): loss = cGAN + lambda * L1,
+ * generator and discriminator updated alternately with Adam. With `gan.mode = 'none'` it is plain
+ * L1 regression (the faithful super-resolution models). Exported so tests can drive single steps.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+
+export const GAN_MODES = ['vanilla', 'lsgan', 'wgangp', 'none'] as const;
+export type GanMode = (typeof GAN_MODES)[number];
+
+export const ganConfigSchema = z.object({
+  mode: z.enum(GAN_MODES).default('vanilla'),
+  /** Weight of the L1 reconstruction term (pix2pix: 100). */
+  lambdaL1: z.number().min(0).default(100),
+  /** Weight of the adversarial term for G. */
+  lambdaGan: z.number().min(0).default(1),
+  /** Gradient-penalty weight for wgangp. */
+  gradientPenalty: z.number().min(0).default(10),
+});
+export type GanConfig = z.infer<typeof ganConfigSchema>;
+
+export const optimConfigSchema = z.object({
+  lr: z.number().positive().default(2e-4),
+  beta1: z.number().min(0).max(1).default(0.5),
+  beta2: z.number().min(0).max(1).default(0.999),
+  /** Discriminator learning rate (defaults to lr). */
+  lrD: z.number().positive().optional(),
+});
+export type OptimConfig = z.infer<typeof optimConfigSchema>;
+
+export interface StepLosses {
+  /** Total generator loss (adversarial * lambdaGan + lambdaL1 * L1). */
+  lossG: number;
+  lossGGan: number;
+  lossGL1: number;
+  /** Discriminator loss (halved, as in pix2pix); 0 without a discriminator. */
+  lossD: number;
+}
+
+/** Adversarial loss of logits `[N, h, w, 1]` against a constant label (real = 1, fake = 0). */
+export function adversarialLoss(mode: GanMode, logits: tf.Tensor, real: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    if (mode === 'vanilla') {
+      const labels = real ? tf.onesLike(logits) : tf.zerosLike(logits);
+      return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+    }
+    if (mode === 'lsgan') return tf.mean(tf.square(tf.sub(logits, real ? 1 : 0))) as tf.Scalar;
+    if (mode === 'wgangp') return (real ? tf.neg(tf.mean(logits)) : tf.mean(logits)) as tf.Scalar;
+    throw new Error('adversarialLoss called with gan mode "none"');
+  });
+}
+
+function pairOf(input: tf.Tensor4D, candidate: tf.Tensor4D): tf.Tensor4D {
+  // A super-resolution D sees the LR input upsampled next to the candidate.
+  if (input.shape[1] !== candidate.shape[1]) {
+    const up = tf.image.resizeBilinear(input, [candidate.shape[1], candidate.shape[2]]);
+    return tf.concat([up, candidate], 3);
+  }
+  return tf.concat([input, candidate], 3);
+}
+
+export interface Pix2PixOptions {
+  generator: tfl.LayersModel;
+  /** Absent when `gan.mode` is 'none'. */
+  discriminator?: tfl.LayersModel;
+  gan: GanConfig;
+  optim: OptimConfig;
+}
+
+/**
+ * Stateful trainer over a generator (and discriminator). Tensors in: `input` `[N, h, w, Cin]`,
+ * `target` `[N, H, W, Cout]` in the task's encoding. Owns two Adam optimisers.
+ */
+export class Pix2PixTrainer {
+  readonly generator: tfl.LayersModel;
+  readonly discriminator?: tfl.LayersModel;
+  readonly gan: GanConfig;
+  readonly optimG: tf.AdamOptimizer;
+  readonly optimD?: tf.AdamOptimizer;
+  private readonly baseLr: number;
+  private readonly baseLrD: number;
+
+  constructor(options: Pix2PixOptions) {
+    this.generator = options.generator;
+    this.gan = options.gan;
+    const { lr, beta1, beta2 } = options.optim;
+    this.baseLr = lr;
+    this.baseLrD = options.optim.lrD ?? lr;
+    this.optimG = tf.train.adam(lr, beta1, beta2, 1e-8);
+    if (options.gan.mode !== 'none') {
+      if (!options.discriminator) throw new Error(`gan mode "${options.gan.mode}" needs a discriminator`);
+      this.discriminator = options.discriminator;
+      this.optimD = tf.train.adam(this.baseLrD, beta1, beta2, 1e-8);
+    }
+  }
+
+  private generatorVariables(): tf.Variable[] {
+    return this.generator.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  }
+
+  private discriminatorVariables(): tf.Variable[] {
+    return (this.discriminator?.trainableWeights ?? []).map((w) => (w as unknown as { val: tf.Variable }).val);
+  }
+
+  /** Scales both learning rates by `factor` of their base value (for the decay schedule). */
+  setLearningRateFactor(factor: number): void {
+    (this.optimG as unknown as { learningRate: number }).learningRate = this.baseLr * factor;
+    if (this.optimD) (this.optimD as unknown as { learningRate: number }).learningRate = this.baseLrD * factor;
+  }
+
+  /**
+   * One generator update. Returns the losses and the generated batch (`[N, H, W, Cout]`, kept: the
+   * caller disposes it) for the discriminator step that follows.
+   */
+  generatorStep(input: tf.Tensor4D, target: tf.Tensor4D): { fake: tf.Tensor4D; l1: tf.Scalar; gan: tf.Scalar; total: tf.Scalar } {
+    let fake: tf.Tensor4D | undefined;
+    let l1: tf.Scalar | undefined;
+    let ganLoss: tf.Scalar | undefined;
+    const total = this.optimG.minimize(
+      () => {
+        const out = this.generator.apply(input, { training: true }) as tf.Tensor4D;
+        fake = tf.keep(out);
+        l1 = tf.keep(tf.mean(tf.abs(tf.sub(out, target))) as tf.Scalar);
+        let loss: tf.Scalar = tf.mul(l1, this.gan.mode === 'none' ? 1 : this.gan.lambdaL1);
+        if (this.discriminator && this.gan.mode !== 'none') {
+          const logits = this.discriminator.apply(pairOf(input, out), { training: true }) as tf.Tensor;
+          ganLoss = tf.keep(adversarialLoss(this.gan.mode, logits, true));
+          loss = tf.add(loss, tf.mul(ganLoss, this.gan.lambdaGan));
+        }
+        return loss;
+      },
+      true,
+      this.generatorVariables(),
+    ) as tf.Scalar;
+    return { fake: fake!, l1: l1!, gan: ganLoss ?? tf.scalar(0), total };
+  }
+
+  /** One discriminator update on real `target` vs `fake` (no gradient flows into G). */
+  discriminatorStep(input: tf.Tensor4D, target: tf.Tensor4D, fake: tf.Tensor4D): tf.Scalar {
+    const discriminator = this.discriminator;
+    if (!discriminator || !this.optimD) return tf.scalar(0);
+    const mode = this.gan.mode;
+    return this.optimD.minimize(
+      () => {
+        const realLogits = discriminator.apply(pairOf(input, target), { training: true }) as tf.Tensor;
+        const fakeLogits = discriminator.apply(pairOf(input, fake), { training: true }) as tf.Tensor;
+        let loss = tf.mul(tf.add(adversarialLoss(mode, realLogits, true), adversarialLoss(mode, fakeLogits, false)), 0.5) as tf.Scalar;
+        if (mode === 'wgangp') loss = tf.add(loss, tf.mul(this.gradientPenalty(input, target, fake), this.gan.gradientPenalty));
+        return loss;
+      },
+      true,
+      this.discriminatorVariables(),
+    ) as tf.Scalar;
+  }
+
+  private gradientPenalty(input: tf.Tensor4D, target: tf.Tensor4D, fake: tf.Tensor4D): tf.Scalar {
+    const discriminator = this.discriminator!;
+    const alpha = tf.randomUniform([target.shape[0], 1, 1, 1]);
+    const mixed = tf.add(tf.mul(alpha, target), tf.mul(tf.sub(1, alpha), fake)) as tf.Tensor4D;
+    const gradient = tf.grad((x: tf.Tensor) => tf.sum(discriminator.apply(pairOf(input, x as tf.Tensor4D), { training: true }) as tf.Tensor))(mixed);
+    const norms = tf.sqrt(tf.add(tf.sum(tf.square(gradient), [1, 2, 3]), 1e-12));
+    return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
+  }
+
+  /** G step then D step on one batch; reads the losses back (one sync per step). */
+  async trainStep(input: tf.Tensor4D, target: tf.Tensor4D): Promise<StepLosses> {
+    const g = this.generatorStep(input, target);
+    const lossD = this.discriminatorStep(input, target, g.fake);
+    const values = await Promise.all([g.total.data(), g.gan.data(), g.l1.data(), lossD.data()]);
+    tf.dispose([g.fake, g.total, g.gan, g.l1, lossD]);
+    const [lossG, lossGGan, lossGL1, lossDValue] = values.map((v) => v[0] ?? Number.NaN) as [number, number, number, number];
+    return { lossG, lossGGan, lossGL1, lossD: lossDValue };
+  }
+
+  dispose(): void {
+    this.optimG.dispose();
+    this.optimD?.dispose();
+  }
+}
+
+/**
+ * pix2pix's schedule: constant learning rate for `constantSteps`, then linear decay to 0 over
+ * `decaySteps`. Returns the factor applied to the base rate at `step` (0-based).
+ */
+export function learningRateFactor(step: number, constantSteps: number, decaySteps: number): number {
+  if (step < constantSteps || decaySteps <= 0) return 1;
+  return Math.max(0, 1 - (step - constantSteps) / decaySteps);
+}

@@ -1,0 +1,114 @@
+/**
+ * `npm run train -- --task colorize --data <dir> [flags]`: a thin shell over lib/train.
+ * Flags are kebab-case (`--batch-size 4`); `--help` lists them.
+ */
+import { parseArgs } from 'node:util';
+import { ZodError } from 'zod';
+import { DataError } from '@/lib/data/images';
+import { resolveConfig, trainConfigSchema, trainFlagsSchema } from '@/lib/train/config';
+import { train } from '@/lib/train/loop';
+
+const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> [options]
+
+  --task            colorize | sr | paired
+  --data            folder of training images (paired: A/ and B/ folders, or side-by-side images)
+  --run NAME        run name (folder under --runs-dir); default <task>-<timestamp>
+  --resume NAME     continue run NAME from its last checkpoint
+  --runs-dir DIR    where runs live (default ./runs or $RUNS_DIR)
+  --steps N         total optimisation steps           --batch-size N    images per step
+  --crop-size N     training crop (target) side         --scale 2|4       sr factor
+  --direction AtoB|BtoA (paired)                        --val-fraction F  held-out share (0.1)
+  --ngf N --depth N --norm batch|instance|none --dropout F        U-Net size
+  --features N --blocks N                                          sr network size
+  --ndf N --n-layers N                                             PatchGAN size
+  --gan vanilla|lsgan|wgangp|none  --lambda-l1 F  --lambda-gan F  --lr F  --beta1 F
+  --decay-steps N   linear lr decay over the last N steps (default half)
+  --log-every N --sample-every N --val-every N --checkpoint-minutes M
+  --seed N          --max-minutes M (time box; resume later with --resume)
+  --export NAME     export the generator to <models-dir>/NAME when done (--models-dir DIR)
+`;
+
+function toCamel(flag: string): string {
+  return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function toKebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+function fail(message: string): never {
+  process.stderr.write(`train: ${message}\nRun with --help for the options.\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries(Object.keys(trainFlagsSchema.shape).map((k) => [toKebab(k), { type: 'string' as const }]));
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (v === true) fail(`--${k} needs a value`);
+    raw[toCamel(k)] = v;
+  }
+  let config;
+  try {
+    if (typeof raw.resume === 'string') {
+      const { promises: fs } = await import('node:fs');
+      const path = await import('node:path');
+      const runsDir = path.resolve(String(raw.runsDir ?? process.env.RUNS_DIR ?? 'runs'));
+      const file = path.join(runsDir, raw.resume, 'config.json');
+      const saved = trainConfigSchema.parse(JSON.parse(await fs.readFile(file, 'utf8').catch(() => fail(`no run to resume at ${file}`))));
+      const overrides = trainFlagsSchema.partial().parse({ ...raw, resume: undefined });
+      config = { ...saved, steps: overrides.steps ?? saved.steps, maxMinutes: overrides.maxMinutes ?? null, export: overrides.export ?? saved.export };
+    } else {
+      config = resolveConfig(trainFlagsSchema.parse(raw));
+    }
+  } catch (error) {
+    if (error instanceof ZodError) {
+      fail(error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s): ${i.keys.map((k) => '--' + toKebab(k)).join(', ')}` : `--${toKebab(i.path.join('.'))}: ${i.message}`)).join('\n'));
+    }
+    fail((error as Error).message);
+  }
+  process.stdout.write(`config: ${JSON.stringify(config)}\n`);
+
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${signal}: finishing the current step and saving a checkpoint (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  const tty = process.stderr.isTTY;
+  const result = await train(config, {
+    signal: controller.signal,
+    log: (line) => process.stdout.write((tty ? '\r\x1b[K' : '') + line + '\n'),
+    progress: (p) => {
+      const width = 24;
+      const filled = Math.round((p.step / p.totalSteps) * width);
+      const eta = p.etaSec > 3600 ? `${(p.etaSec / 3600).toFixed(1)}h` : `${Math.round(p.etaSec / 60)}m`;
+      const losses = `G ${p.losses.lossG.toFixed(3)} (L1 ${p.losses.lossGL1.toFixed(4)}, GAN ${p.losses.lossGGan.toFixed(3)}) D ${p.losses.lossD.toFixed(3)}`;
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.totalSteps} ${p.imagesPerSec.toFixed(1)} img/s ETA ${eta} ${losses}`;
+      process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+    },
+  }).catch((error: unknown) => {
+    if (error instanceof DataError) fail(error.message);
+    throw error;
+  });
+  process.stdout.write(`${tty ? '\n' : ''}done: ${result.step} steps in ${(result.elapsedSec / 60).toFixed(1)} min (stopped by ${result.stoppedBy}); run ${result.runDir}` + (result.exportedTo ? `; model ${result.exportedTo}` : '') + '\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`train: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
