@@ -43,17 +43,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
   const limit = options.maxInputPixels ?? SHARP_DEFAULT_PIXEL_LIMIT;
   if (!(limit > 0)) throw new Error(`maxInputPixels must be positive; got ${options.maxInputPixels}`);
 
-  let header: Metadata;
-  try {
-    header = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (error) {
-    throw new InputError('unsupported_image', `Not a supported image: ${(error as Error).message}`);
-  }
-  const headerWidth = header.width ?? 0;
-  const headerHeight = header.height ?? 0;
-  if (headerWidth < 1 || headerHeight < 1) {
-    throw new InputError('unusable_image', `The image has no pixels (${headerWidth}x${headerHeight}).`);
-  }
+  const { width: headerWidth, height: headerHeight } = await probeImage(bytes);
   if (headerWidth * headerHeight > limit) throw tooLarge(headerWidth, headerHeight, limit);
 
   let decoded: { data: Buffer; info: OutputInfo };
@@ -72,6 +62,27 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
   const { width, height } = info;
   if (width < 1 || height < 1) throw new InputError('unusable_image', `The image has no pixels (${width}x${height}).`);
   return splitChannels(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, info.channels);
+}
+
+/**
+ * Width and height from the header alone (stored orientation: a 90 degree EXIF rotation swaps
+ * them, the pixel count is the same), so that size limits are checked before decoding.
+ *
+ * @throws InputError `unsupported_image` when the bytes are not an image sharp reads,
+ *   `unusable_image` when a side is zero.
+ */
+export async function probeImage(bytes: Buffer): Promise<{ width: number; height: number; format?: string }> {
+  if (bytes.length === 0) throw new InputError('unsupported_image', 'The file is empty.');
+  let header: Metadata;
+  try {
+    header = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw new InputError('unsupported_image', `Not a supported image: ${(error as Error).message}`);
+  }
+  const width = header.width ?? 0;
+  const height = header.height ?? 0;
+  if (width < 1 || height < 1) throw new InputError('unusable_image', `The image has no pixels (${width}x${height}).`);
+  return { width, height, format: header.format };
 }
 
 function tooLarge(width: number, height: number, limit: number): InputError {

@@ -1,0 +1,129 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DecodedImage } from '@/lib/image/decode';
+import { lAbToRgb, rgbToL } from '@/lib/image/lab';
+import { initBackend } from '@/lib/tf/backend';
+import { colorizeImage, colorizeWorkingSize } from './colorize';
+import { loadModel, type LoadedModel } from './models';
+import { constantColorizer, randomColorizer, saveTestModel, testMetadata } from './test-models';
+
+let dir: string;
+let random: LoadedModel;
+let constant: LoadedModel;
+const AB: [number, number] = [0.3, -0.2];
+
+function randomImage(width: number, height: number, seed: number, options: { gray?: boolean; alpha?: boolean } = {}): DecodedImage {
+  let a = seed;
+  const next = () => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256);
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    if (options.gray) data.fill(next(), i * 3, i * 3 + 3);
+    else for (let c = 0; c < 3; c++) data[i * 3 + c] = next();
+  }
+  const alpha = options.alpha ? new Uint8Array(width * height).map(next) : undefined;
+  return alpha ? { data, width, height, channels: 3, hasAlpha: true, alpha } : { data, width, height, channels: 3, hasAlpha: false };
+}
+
+beforeAll(async () => {
+  await initBackend();
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'infer-colorize-'));
+  const meta = testMetadata({ task: 'colorize', scale: 1 });
+  random = await loadModel(await saveTestModel(randomColorizer(7), path.join(dir, 'colorize'), meta));
+  constant = await loadModel(await saveTestModel(constantColorizer(AB), path.join(dir, 'constant'), meta));
+});
+
+afterAll(async () => {
+  for (const m of [random, constant]) m?.model.dispose();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('colorizeWorkingSize', () => {
+  it('sets the short side to the working size and rounds each side to the multiple', () => {
+    expect(colorizeWorkingSize(1000, 1000, 256, 128)).toEqual({ width: 256, height: 256 });
+    expect(colorizeWorkingSize(1500, 1000, 256, 128)).toEqual({ width: 384, height: 256 });
+    expect(colorizeWorkingSize(1000, 1500, 256, 128)).toEqual({ width: 256, height: 384 });
+    expect(colorizeWorkingSize(100, 75, 256, 128)).toEqual({ width: 384, height: 256 }); // 341 -> 384
+    expect(colorizeWorkingSize(3, 2000, 256, 128)).toEqual({ width: 256, height: 1024 }); // capped at 4x
+    expect(colorizeWorkingSize(1, 1, 256, 1)).toEqual({ width: 256, height: 256 });
+    const odd = colorizeWorkingSize(333, 517, 200, 8);
+    expect(odd.width % 8).toBe(0);
+    expect(odd.height % 8).toBe(0);
+    expect(odd.width).toBe(200);
+  });
+});
+
+describe('colorizeImage', () => {
+  it('returns the input size, for odd, thin and tiny inputs', async () => {
+    for (const [w, h] of [
+      [1, 1],
+      [1, 9],
+      [17, 3],
+      [45, 31],
+    ] as const) {
+      const out = await colorizeImage(random, randomImage(w, h, w + h, { gray: true }));
+      expect([out.width, out.height, out.data.length]).toEqual([w, h, w * h * 3]);
+    }
+  });
+
+  it('merges the predicted ab with the full-resolution L exactly (constant-ab model)', async () => {
+    const image = randomImage(37, 21, 3);
+    const out = await colorizeImage(constant, image);
+    const n = image.width * image.height;
+    const expected = lAbToRgb(rgbToL(image.data, n), new Float32Array(2 * n).map((_, i) => (i % 2 === 0 ? AB[0] : AB[1]) * 110), n);
+    expect(Array.from(out.data)).toEqual(Array.from(expected));
+  });
+
+  it('adds colour to a gray image and keeps its lightness', async () => {
+    const image = randomImage(40, 30, 5, { gray: true });
+    const out = await colorizeImage(random, image);
+    let coloured = 0;
+    for (let i = 0; i < out.data.length; i += 3) if (out.data[i] !== out.data[i + 1] || out.data[i + 1] !== out.data[i + 2]) coloured++;
+    expect(coloured).toBeGreaterThan(out.width * out.height * 0.5);
+    const lIn = rgbToL(image.data);
+    const lOut = rgbToL(out.data);
+    let diff = 0;
+    for (let i = 0; i < lIn.length; i++) diff += Math.abs(lIn[i]! - lOut[i]!);
+    // 8-bit rounding and gamut clipping move L a little, never much on average
+    expect(diff / lIn.length).toBeLessThan(2);
+  });
+
+  it('ignores the input colour: a colour image and its gray version give the same result', async () => {
+    const colour = randomImage(16, 12, 9);
+    const l = rgbToL(colour.data);
+    const grayFromL = lAbToRgb(l, new Float32Array(l.length * 2), l.length);
+    const gray: DecodedImage = { ...colour, data: new Uint8Array(grayFromL.buffer) };
+    const a = await colorizeImage(constant, colour);
+    const b = await colorizeImage(constant, gray);
+    let worst = 0;
+    for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i]! - b.data[i]!));
+    expect(worst).toBeLessThanOrEqual(2); // gray quantised to 8 bits moves L by < 0.5
+  });
+
+  it('keeps alpha unchanged', async () => {
+    const image = randomImage(9, 7, 4, { alpha: true });
+    const out = await colorizeImage(random, image);
+    expect(Array.from(out.alpha!)).toEqual(Array.from(image.alpha!));
+  });
+
+  it('reports progress to 1 of 1, aborts with AbortError, leaks no tensors', async () => {
+    await colorizeImage(random, randomImage(8, 8, 1));
+    const before = tf.memory().numTensors;
+    const seen: number[] = [];
+    await colorizeImage(random, randomImage(20, 20, 1), { onProgress: (p) => seen.push(p.done / p.total) });
+    expect(seen).toEqual([0, 1]);
+
+    const controller = new AbortController();
+    const run = colorizeImage(random, randomImage(20, 20, 2), {
+      signal: controller.signal,
+      onProgress: (p) => p.done === 1 && controller.abort(),
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const already = new AbortController();
+    already.abort();
+    await expect(colorizeImage(random, randomImage(4, 4, 1), { signal: already.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Colorization of an image of any size (Isola et al. 2017, section 4.5, at inference):
+ * the generator predicts a*b* from L* at a working resolution; the prediction is upsampled to the
+ * full resolution and merged with the image's own full-resolution L*, so every detail of the output
+ * comes from the input and only the (low-frequency) colour comes from the network.
+ *
+ * Working size (our choice, stated in the README too): the short side becomes
+ * `metadata.workingSize` (e.g. 256) and each side is rounded to the nearest multiple of
+ * `tile.multipleOf` (the U-Net's 2^depth); the long side is capped at 4 x workingSize. The aspect
+ * ratio may change a little (at most half a multiple per side) instead of padding the image:
+ * padding would add mirrored content to the statistics instance normalisation computes over the
+ * whole image, while a slight stretch of the colour plane is invisible after merging with the
+ * full-resolution L*. No tiling: the generator's receptive field and instance normalisation see the
+ * whole working image, as in training.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DecodedImage } from '@/lib/image/decode';
+import { lAbToRgb, rgbToL } from '@/lib/image/lab';
+import { BilinearSampler, resizeBytes } from '@/lib/image/resize';
+import { runModel, type LoadedModel } from './models';
+import { progressReporter, throwIfAborted, yieldToEventLoop } from './run';
+import type { InferOptions } from './types';
+
+/** lab-l: L* in [0, 100] -> L/50 - 1 in [-1, 1]; lab-ab: ab/110, so a*, b* = 110 * output. */
+const L_SCALE = 50;
+const AB_SCALE = 110;
+/** Panoramas are squeezed rather than run at an unbounded working width. */
+const MAX_ASPECT = 4;
+
+export interface ColorizedImage {
+  /** Interleaved RGB, `width * height * 3`, the input's size. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  alpha?: Uint8Array;
+}
+
+/** The generator's input size for a `width` x `height` image (see the module comment). */
+export function colorizeWorkingSize(
+  width: number,
+  height: number,
+  workingSize: number,
+  multipleOf: number,
+): { width: number; height: number } {
+  const k = workingSize / Math.min(width, height);
+  const cap = Math.max(multipleOf, Math.floor((MAX_ASPECT * workingSize) / multipleOf) * multipleOf);
+  const side = (s: number) => Math.min(cap, Math.max(multipleOf, Math.round((s * k) / multipleOf) * multipleOf));
+  return { width: side(width), height: side(height) };
+}
+
+/**
+ * Colorizes `image` (its colour, if any, is discarded: only L* is used).
+ *
+ * Steps: RGB resized to the working size (sharp, Lanczos) -> L* -> `[1, h, w, 1]` as L/50 - 1 ->
+ * model -> `[1, h, w, 2]` ab/110 -> a*b* upsampled bilinearly to the full size, merged row by row
+ * with the full-resolution L* -> sRGB. Progress counts one unit (the model run); the signal is
+ * checked before and after it.
+ *
+ * @returns RGB of the input's size, with the input's alpha unchanged.
+ */
+export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, options: InferOptions = {}): Promise<ColorizedImage> {
+  const { metadata } = loaded;
+  const { width, height } = image;
+  const working =
+    loaded.fixedInputSide !== undefined
+      ? { width: loaded.fixedInputSide, height: loaded.fixedInputSide }
+      : colorizeWorkingSize(width, height, metadata.workingSize ?? metadata.tile.size, metadata.tile.multipleOf);
+  const report = progressReporter(options, 1);
+
+  throwIfAborted(options.signal);
+  report(0);
+  const small = await resizeBytes(image.data, width, height, 3, working.width, working.height);
+  const smallL = rgbToL(small, working.width * working.height);
+  for (let i = 0; i < smallL.length; i++) smallL[i] = smallL[i]! / L_SCALE - 1;
+  throwIfAborted(options.signal);
+
+  const predicted = tf.tidy(() => runModel(loaded, tf.tensor4d(smallL, [1, working.height, working.width, 1])));
+  let ab: Float32Array;
+  try {
+    const [, h, w, c] = predicted.shape;
+    if (h !== working.height || w !== working.width || c !== 2) {
+      throw new Error(`Model ${loaded.name} turned ${working.width}x${working.height}x1 into [${predicted.shape.join(', ')}]`);
+    }
+    ab = (await predicted.data()) as Float32Array;
+  } finally {
+    predicted.dispose();
+  }
+  report(1);
+  await yieldToEventLoop();
+  throwIfAborted(options.signal);
+
+  for (let i = 0; i < ab.length; i++) ab[i] = ab[i]! * AB_SCALE;
+  const sampler = new BilinearSampler(ab, working.width, working.height, 2, width, height);
+  const rowAb = new Float32Array(width * 2);
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const rowRgb = image.data.subarray(y * width * 3, (y + 1) * width * 3);
+    out.set(lAbToRgb(rgbToL(rowRgb, width), sampler.row(y, rowAb), width), y * width * 3);
+  }
+  return { data: out, width, height, ...(image.alpha ? { alpha: image.alpha } : {}) };
+}

@@ -1,0 +1,184 @@
+/**
+ * The inference service of `./types.ts`: models loaded and warmed once per process, images in as
+ * encoded bytes, PNG out, limits enforced before any pixel work.
+ */
+import path from 'node:path';
+import { decodeImage, encodePng, probeImage } from '@/lib/image/decode';
+import { initBackend, type BackendName } from '@/lib/tf/backend';
+import { colorizeImage } from './colorize';
+import { defaultModelsDir, loadModels, type LoadedModel } from './models';
+import { throwIfAborted } from './run';
+import { upscaleImage } from './upscale';
+import {
+  InputError,
+  type InferenceResult,
+  type InferenceService,
+  type InferOptions,
+  type Limits,
+  type ModelSummary,
+} from './types';
+
+/** No loaded model can serve the request (none installed for the task/scale, or a wrong name). */
+export class ModelUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelUnavailableError';
+  }
+}
+
+export interface InferenceServiceOptions {
+  /** Folder whose subfolders are models; default `MODELS_DIR` or `<cwd>/models`. */
+  modelsDir?: string;
+  /** Exactly these model folders instead of scanning `modelsDir` (the CLIs' `--model`). */
+  modelDirs?: string[];
+  /** Backend to initialise; default: `initBackend()`'s own choice (TF_BACKEND, then native -> wasm -> cpu). */
+  backend?: BackendName;
+  /** Seam handling for upscaling (default `crop`). */
+  blend?: 'crop' | 'feather';
+}
+
+/** The service plus what a shell may want to log or free. */
+export interface LoadedInferenceService extends InferenceService {
+  /** Where the models came from (a folder, or the explicit folders joined by ", "). */
+  readonly source: string;
+  /** Model folders that failed to load, one line each. */
+  readonly problems: readonly string[];
+  /** Frees the models' weights (tests; a long-lived server never calls it). */
+  dispose(): void;
+}
+
+/** sr models for `scale`, best first: variant `faithful`, then no variant, then the rest by name. */
+function srCandidates(models: readonly LoadedModel[], scale: number): LoadedModel[] {
+  const rank = (m: LoadedModel) => (m.metadata.variant === 'faithful' ? 0 : m.metadata.variant === undefined ? 1 : 2);
+  return models
+    .filter((m) => m.metadata.task === 'sr' && m.metadata.scale === scale)
+    .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+}
+
+function colorizeCandidates(models: readonly LoadedModel[]): LoadedModel[] {
+  const rank = (m: LoadedModel) => (m.metadata.variant === 'faithful' ? 0 : m.metadata.variant === undefined ? 1 : 2);
+  return models.filter((m) => m.metadata.task === 'colorize').sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+}
+
+function describeLimit(pixels: number): string {
+  return `${pixels.toLocaleString('en-US')} pixels`;
+}
+
+/**
+ * Builds a service over the given models (not the singleton: the CLIs' `--model` and tests use
+ * this; the app uses {@link getInferenceService}).
+ */
+export async function createInferenceService(options: InferenceServiceOptions = {}): Promise<LoadedInferenceService> {
+  const backendInfo = await initBackend(options.backend);
+  const modelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
+  const { models, problems } = options.modelDirs
+    ? await loadModels({ dirs: options.modelDirs.map((d) => path.resolve(d)) })
+    : await loadModels({ modelsDir });
+  const source = options.modelDirs ? options.modelDirs.join(', ') : modelsDir;
+  for (const problem of problems) console.warn(`[infer] skipped model ${problem}`);
+  const byName = new Map(models.map((m) => [m.name, m]));
+
+  function pick(task: 'sr' | 'colorize', scale: number, requested?: string): LoadedModel {
+    const label = task === 'colorize' ? 'colorize' : `super-resolution x${scale}`;
+    if (requested !== undefined) {
+      const m = byName.get(requested);
+      if (!m) {
+        throw new ModelUnavailableError(
+          `No model named "${requested}" is loaded (available: ${[...byName.keys()].join(', ') || 'none'}).`,
+        );
+      }
+      if (m.metadata.task !== task || (task === 'sr' && m.metadata.scale !== scale)) {
+        throw new ModelUnavailableError(`Model "${requested}" is a ${m.metadata.task} x${m.metadata.scale} model, not ${label}.`);
+      }
+      return m;
+    }
+    const found = task === 'sr' ? srCandidates(models, scale)[0] : colorizeCandidates(models)[0];
+    if (!found) throw new ModelUnavailableError(`No ${label} model is installed (looked in ${source}).`);
+    return found;
+  }
+
+  function result(
+    png: Buffer,
+    out: { width: number; height: number },
+    input: { width: number; height: number },
+    model: LoadedModel,
+    start: number,
+  ): InferenceResult {
+    return {
+      png,
+      width: out.width,
+      height: out.height,
+      inputWidth: input.width,
+      inputHeight: input.height,
+      model: model.name,
+      backend: backendInfo.name,
+      ms: performance.now() - start,
+    };
+  }
+
+  const service: LoadedInferenceService = {
+    backend: backendInfo.name,
+    models: models.map((m): ModelSummary => m.summary),
+    source,
+    problems,
+
+    async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
+      const start = performance.now();
+      const model = pick('colorize', 1, opts.model);
+      throwIfAborted(opts.signal);
+      const image = await decodeImage(input, { maxInputPixels: opts.maxInputPixels });
+      const out = await colorizeImage(model, image, opts);
+      const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
+      return result(png, out, image, model, start);
+    },
+
+    async upscale(input: Buffer, opts: InferOptions & Limits & { scale: 2 | 4; model?: string }): Promise<InferenceResult> {
+      const start = performance.now();
+      const scale = opts?.scale;
+      if (scale !== 2 && scale !== 4) throw new TypeError(`scale must be 2 or 4; got ${String(scale)}`);
+      const model = pick('sr', scale, opts.model);
+      throwIfAborted(opts.signal);
+      // Header first: a too-large result is refused before anything is decoded.
+      const header = await probeImage(input);
+      if (opts.maxOutputPixels !== undefined) {
+        const outPixels = header.width * scale * header.height * scale;
+        if (outPixels > opts.maxOutputPixels) {
+          throw new InputError(
+            'too_large',
+            `Upscaling ${header.width}x${header.height} by ${scale} would give ${header.width * scale}x${header.height * scale} = ` +
+              `${describeLimit(outPixels)}; the limit is ${describeLimit(opts.maxOutputPixels)}.`,
+          );
+        }
+      }
+      const image = await decodeImage(input, { maxInputPixels: opts.maxInputPixels });
+      const out = await upscaleImage(model, image, { ...opts, blend: options.blend });
+      const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
+      return result(png, out, image, model, start);
+    },
+
+    dispose() {
+      for (const m of models) m.model.dispose();
+    },
+  };
+  return service;
+}
+
+// Next's dev server re-evaluates modules and bundles each route apart: one service per process
+// lives on globalThis. A failed load is forgotten so that the next request retries.
+const SERVICE_KEY = Symbol.for('pix2pix-tfjs.infer.service');
+
+/**
+ * The process-wide service over `MODELS_DIR` (default `<cwd>/models`), created on first call:
+ * backend initialised, every model loaded and warmed. Later calls return the same instance.
+ */
+export function getInferenceService(): Promise<LoadedInferenceService> {
+  const holder = globalThis as unknown as Record<symbol, Promise<LoadedInferenceService> | undefined>;
+  const existing = holder[SERVICE_KEY];
+  if (existing) return existing;
+  const created = createInferenceService().catch((error: unknown) => {
+    if (holder[SERVICE_KEY] === created) holder[SERVICE_KEY] = undefined;
+    throw error;
+  });
+  holder[SERVICE_KEY] = created;
+  return created;
+}

@@ -1,0 +1,115 @@
+/**
+ * Tiny exported models for tests of the inference core and its shells (never the real models):
+ * built with tfjs-layers, saved with `fileSystemIO`, described by a valid `metadata.json`.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystemIO } from '@/lib/model/io';
+import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
+import { PixelShuffle, registerCustomLayers } from '@/lib/models/layers';
+
+type MetadataOverrides = Partial<Omit<ModelMetadata, 'tile' | 'trainingModeAtInference'>> & {
+  tile?: Partial<ModelMetadata['tile']>;
+  trainingModeAtInference?: Partial<ModelMetadata['trainingModeAtInference']>;
+};
+
+/** A schema-valid metadata object for a test model. */
+export function testMetadata(base: Pick<ModelMetadata, 'task' | 'scale'>, overrides: MetadataOverrides = {}): ModelMetadata {
+  const colorize = base.task === 'colorize';
+  const { tile, trainingModeAtInference, ...rest } = overrides;
+  return metadataSchema.parse({
+    formatVersion: 1,
+    name: colorize ? 'test-colorize' : `test-sr-x${base.scale}`,
+    task: base.task,
+    scale: base.scale,
+    inputChannels: colorize ? 1 : 3,
+    outputChannels: colorize ? 2 : 3,
+    inputEncoding: colorize ? 'lab-l' : 'rgb-unit',
+    outputEncoding: colorize ? 'lab-ab' : 'rgb-unit',
+    tile: { size: colorize ? 32 : 16, padding: colorize ? 0 : 4, multipleOf: colorize ? 4 : 1, ...tile },
+    ...(colorize ? { workingSize: 32 } : {}),
+    architecture: { kind: 'test' },
+    trainingModeAtInference: { batchNorm: false, dropout: false, ...trainingModeAtInference },
+    training: { config: {}, steps: 0, wallTimeSeconds: 0, backend: 'cpu', data: { description: 'none', images: 0 } },
+    metrics: {},
+    createdAt: '2020-01-01T00:00:00.000Z',
+    ...rest,
+  });
+}
+
+/** Saves `model` and `metadata` as a model folder `dir` (created). */
+export async function saveTestModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata): Promise<string> {
+  await fs.mkdir(dir, { recursive: true });
+  await model.save(fileSystemIO(dir));
+  await fs.writeFile(path.join(dir, 'metadata.json'), JSON.stringify(metadata, null, 2));
+  model.dispose();
+  return dir;
+}
+
+/**
+ * Random fully convolutional SR net: conv 3x3 (relu) -> conv 3x3 -> pixel shuffle, plus an
+ * optional dropout. Receptive-field radius 2 input pixels. `[1, h, w, 3]` -> `[1, h*s, w*s, 3]`,
+ * sigmoid so values stay in [0, 1].
+ */
+export function randomSrNet(scale: number, seed = 1, dropout = 0): tfl.LayersModel {
+  registerCustomLayers();
+  const init = () => tfl.initializers.glorotUniform({ seed });
+  const input = tfl.input({ shape: [null, null, 3] });
+  let x = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(), biasInitializer: 'randomNormal' }).apply(input) as tfl.SymbolicTensor;
+  if (dropout > 0) x = tfl.layers.dropout({ rate: dropout }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.conv2d({ filters: 3 * scale * scale, kernelSize: 3, padding: 'same', activation: 'sigmoid', kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor;
+  const output = new PixelShuffle({ blockSize: scale }).apply(x) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: output });
+}
+
+/**
+ * Exact nearest-neighbour SR: a 1x1 conv copying each input channel to all `scale^2` sub-pixels,
+ * then pixel shuffle. Output pixel (y, x) = input pixel (floor(y / s), floor(x / s)).
+ */
+export function nearestSrNet(scale: number): tfl.LayersModel {
+  registerCustomLayers();
+  const input = tfl.input({ shape: [null, null, 3] });
+  const conv = tfl.layers.conv2d({ filters: 3 * scale * scale, kernelSize: 1, useBias: false });
+  const x = conv.apply(input) as tfl.SymbolicTensor;
+  const output = new PixelShuffle({ blockSize: scale }).apply(x) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: output });
+  const kernel = new Float32Array(3 * 3 * scale * scale);
+  // depthToSpace reads channel (i*s + j)*3 + c for sub-pixel (i, j) and colour c.
+  for (let c = 0; c < 3; c++) for (let k = c; k < 3 * scale * scale; k += 3) kernel[c * 3 * scale * scale + k] = 1;
+  const weights = [tf.tensor4d(kernel, [1, 1, 3, 3 * scale * scale])];
+  conv.setWeights(weights);
+  tf.dispose(weights);
+  return model;
+}
+
+/**
+ * Random colorizer with a downsampling (multipleOf 4): conv stride 2 -> conv stride 2 -> two
+ * transposed convs -> tanh scaled by `gain`. `[1, h, w, 1]` -> `[1, h, w, 2]`.
+ */
+export function randomColorizer(seed = 1, gain = 0.3): tfl.LayersModel {
+  const init = () => tfl.initializers.glorotUniform({ seed });
+  const input = tfl.input({ shape: [null, null, 1] });
+  let x = tfl.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(), biasInitializer: 'randomNormal' }).apply(input) as tfl.SymbolicTensor;
+  x = tfl.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.conv2dTranspose({ filters: 4, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.conv2dTranspose({ filters: 2, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: init(), biasInitializer: 'randomNormal' }).apply(x) as tfl.SymbolicTensor;
+  const output = tfl.layers.rescaling({ scale: gain, offset: 0 }).apply(x) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: output });
+}
+
+/**
+ * A colorizer predicting the same ab/110 everywhere (zero kernel, bias = `ab`): the expected
+ * output of the whole pipeline is then known exactly.
+ */
+export function constantColorizer(ab: [number, number]): tfl.LayersModel {
+  const input = tfl.input({ shape: [null, null, 1] });
+  const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 1, kernelInitializer: 'zeros' });
+  const output = conv.apply(input) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: output });
+  const weights = [tf.zeros([1, 1, 1, 2]), tf.tensor1d(ab)];
+  conv.setWeights(weights);
+  tf.dispose(weights);
+  return model;
+}

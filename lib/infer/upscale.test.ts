@@ -1,0 +1,167 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DecodedImage } from '@/lib/image/decode';
+import { initBackend } from '@/lib/tf/backend';
+import { loadModel, runModel, type LoadedModel } from './models';
+import { nearestSrNet, randomSrNet, saveTestModel, testMetadata } from './test-models';
+import { runTiles, upscaleImage, upscalePlan } from './upscale';
+
+let dir: string;
+let sr2: LoadedModel;
+let sr4: LoadedModel;
+let nearest3: LoadedModel;
+
+function randomImage(width: number, height: number, seed: number, withAlpha = false): DecodedImage {
+  let a = seed;
+  const next = () => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256);
+  const data = new Uint8Array(width * height * 3).map(next);
+  const alpha = withAlpha ? new Uint8Array(width * height).map(next) : undefined;
+  return alpha ? { data, width, height, channels: 3, hasAlpha: true, alpha } : { data, width, height, channels: 3, hasAlpha: false };
+}
+
+/**
+ * The untiled reference, computed independently of the tiling code: reflect-pad the whole image by
+ * the padding with tf.mirrorPad, run the model once, crop the padding away (float, before quantising).
+ */
+function untiledReference(loaded: LoadedModel, image: DecodedImage): Float32Array {
+  const p = loaded.metadata.tile.padding;
+  const s = loaded.metadata.scale;
+  return tf.tidy(() => {
+    const x = tf.div(tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 3]), 255);
+    const padded = tf.mirrorPad(x as tf.Tensor4D, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
+    const y = runModel(loaded, padded as tf.Tensor4D);
+    return tf.slice(y, [0, p * s, p * s, 0], [1, image.height * s, image.width * s, 3]).dataSync() as Float32Array;
+  });
+}
+
+beforeAll(async () => {
+  await initBackend();
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'infer-upscale-'));
+  sr2 = await loadModel(await saveTestModel(randomSrNet(2, 3), path.join(dir, 'sr-x2'), testMetadata({ task: 'sr', scale: 2 })));
+  sr4 = await loadModel(await saveTestModel(randomSrNet(4, 5), path.join(dir, 'sr-x4'), testMetadata({ task: 'sr', scale: 4 })));
+  nearest3 = await loadModel(
+    await saveTestModel(nearestSrNet(3), path.join(dir, 'nearest-x3'), testMetadata({ task: 'sr', scale: 3 })),
+  );
+});
+
+afterAll(async () => {
+  for (const m of [sr2, sr4, nearest3]) m?.model.dispose();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('upscaleImage', () => {
+  it('gives exactly x2 and x4 sizes for odd, thin and tiny inputs', async () => {
+    for (const [w, h] of [
+      [1, 1],
+      [1, 7],
+      [9, 1],
+      [13, 5],
+      [37, 29],
+    ] as const) {
+      for (const loaded of [sr2, sr4]) {
+        const s = loaded.metadata.scale;
+        const out = await upscaleImage(loaded, randomImage(w, h, w * 31 + h));
+        expect([out.width, out.height]).toEqual([w * s, h * s]);
+        expect(out.data.length).toBe(w * s * h * s * 3);
+        expect(out.alpha).toBeUndefined();
+      }
+    }
+  });
+
+  it('maps pixels exactly through the encoding, tiles and pixel shuffle (nearest-neighbour model)', async () => {
+    const image = randomImage(23, 17, 11);
+    const out = await upscaleImage(nearest3, image, { tileSize: 5 });
+    let mismatches = 0;
+    for (let y = 0; y < out.height; y++)
+      for (let x = 0; x < out.width; x++)
+        for (let c = 0; c < 3; c++) {
+          const expected = image.data[(Math.floor(y / 3) * image.width + Math.floor(x / 3)) * 3 + c]!;
+          if (out.data[(y * out.width + x) * 3 + c] !== expected) mismatches++;
+        }
+    expect(mismatches).toBe(0);
+  });
+
+  it('tiled output equals the untiled run within 1e-5 before quantisation (padding > receptive field)', async () => {
+    const image = randomImage(41, 26, 99);
+    for (const loaded of [sr2, sr4]) {
+      const s = loaded.metadata.scale;
+      expect(upscalePlan(loaded, 41, 26, 8).tiles.length).toBe(6 * 4);
+      const tiled = new Float32Array(41 * s * 26 * s * 3);
+      await runTiles(loaded, image.data, 41, 26, tiled, (v) => v, { tileSize: 8 });
+      const reference = untiledReference(loaded, image);
+      let worst = 0;
+      for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - reference[i]!));
+      expect(worst).toBeLessThan(1e-5);
+      // and the quantised image agrees with the quantised reference
+      const bytes = await upscaleImage(loaded, image, { tileSize: 8 });
+      let off = 0;
+      for (let i = 0; i < reference.length; i++) if (Math.abs(bytes.data[i]! - reference[i]! * 255) > 0.5 + 1e-3) off++;
+      expect(off).toBe(0);
+    }
+  });
+
+  it('values stay in 0..255 and are not constant', async () => {
+    const out = await upscaleImage(sr2, randomImage(20, 20, 5));
+    const values = new Set(out.data);
+    expect(values.size).toBeGreaterThan(20);
+  });
+
+  it('upscales alpha (cubic) and keeps opaque/transparent regions', async () => {
+    const image = randomImage(12, 8, 1, true);
+    // left half transparent, right half opaque
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 12; x++) image.alpha![y * 12 + x] = x < 6 ? 0 : 255;
+    const out = await upscaleImage(sr4, image);
+    expect(out.alpha).toBeDefined();
+    expect(out.alpha!.length).toBe(48 * 32);
+    expect(out.alpha![5 * 48 + 2]).toBe(0);
+    expect(out.alpha![5 * 48 + 45]).toBe(255);
+  });
+
+  it('reports progress from 0 to the number of tiles, in order', async () => {
+    const seen: { done: number; total: number }[] = [];
+    await upscaleImage(sr2, randomImage(30, 20, 2), { tileSize: 10, onProgress: (p) => seen.push({ done: p.done, total: p.total }) });
+    expect(seen.map((p) => p.done)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(seen.every((p) => p.total === 6)).toBe(true);
+  });
+
+  it('stops between tiles on abort with an AbortError, leaking no tensors', async () => {
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    let tilesRun = 0;
+    const run = upscaleImage(sr2, randomImage(40, 40, 8), {
+      tileSize: 8,
+      signal: controller.signal,
+      onProgress: (p) => {
+        tilesRun = p.done;
+        if (p.done === 2) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(tilesRun).toBe(2);
+    expect(tf.memory().numTensors).toBe(before);
+
+    const already = new AbortController();
+    already.abort();
+    await expect(upscaleImage(sr2, randomImage(4, 4, 1), { signal: already.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('leaks no tensors over a full run', async () => {
+    await upscaleImage(sr4, randomImage(10, 10, 3));
+    const before = tf.memory().numTensors;
+    await upscaleImage(sr4, randomImage(33, 9, 4), { tileSize: 8 });
+    await upscaleImage(sr2, randomImage(5, 50, 4), { blend: 'feather', tileSize: 16 });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('feather blending equals crop when the padding covers the receptive field', async () => {
+    const image = randomImage(30, 30, 12);
+    const crop = await upscaleImage(sr2, image, { tileSize: 8 });
+    const feather = await upscaleImage(sr2, image, { tileSize: 8, blend: 'feather' });
+    let worst = 0;
+    for (let i = 0; i < crop.data.length; i++) worst = Math.max(worst, Math.abs(crop.data[i]! - feather.data[i]!));
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Super-resolution of an image of any size with a fully convolutional model: tiles of
+ * `metadata.tile.size` input pixels with `metadata.tile.padding` mirrored/overlapping context, each
+ * run alone (memory is bounded by the tile), cropped and placed. Alpha is upscaled apart (cubic).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DecodedImage } from '@/lib/image/decode';
+import { resizeBytes } from '@/lib/image/resize';
+import { extractWindow, planTiles, TileStitcher, type StitchTarget, type TilePlan } from '@/lib/image/tiling';
+import { runModel, type LoadedModel } from './models';
+import { progressReporter, rgbInputTransform, rgbOutputTransform, throwIfAborted, yieldToEventLoop } from './run';
+import type { InferOptions } from './types';
+
+export interface UpscaleOptions extends InferOptions {
+  /** Seam handling; `crop` is exact when the padding covers the receptive field (see tiling.ts). */
+  blend?: 'crop' | 'feather';
+  /** Overrides `metadata.tile.size` (tests, benchmarks). */
+  tileSize?: number;
+}
+
+export interface UpscaledImage {
+  /** Interleaved RGB, `width * height * 3`. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  alpha?: Uint8Array;
+}
+
+/** The tile plan `upscaleImage` uses for a `width` x `height` input. */
+export function upscalePlan(loaded: LoadedModel, width: number, height: number, tileSize?: number): TilePlan {
+  const { tile } = loaded.metadata;
+  if (loaded.fixedInputSide !== undefined) {
+    // A fixed-size model: every window must be exactly that side.
+    const side = loaded.fixedInputSide;
+    if (side <= 2 * tile.padding) throw new Error(`Model ${loaded.name}: fixed input ${side} leaves no room inside padding ${tile.padding}`);
+    return planTiles(width, height, { tileSize: side - 2 * tile.padding, padding: tile.padding, multipleOf: side });
+  }
+  return planTiles(width, height, { tileSize: tileSize ?? tile.size, padding: tile.padding, multipleOf: tile.multipleOf });
+}
+
+/**
+ * The tiled model run behind {@link upscaleImage}, writing into any target: 8-bit for images, or
+ * float32 with an identity transform to inspect values before quantisation.
+ *
+ * @param source interleaved 8-bit RGB, `width * height * 3`.
+ * @param target `width * s * height * s * 3` values.
+ * @param transform from the model's output encoding to the target's values.
+ */
+export async function runTiles(
+  loaded: LoadedModel,
+  source: Uint8Array,
+  width: number,
+  height: number,
+  target: StitchTarget,
+  transform: (value: number) => number,
+  options: UpscaleOptions = {},
+): Promise<void> {
+  const { metadata } = loaded;
+  const scale = metadata.scale;
+  const plan = upscalePlan(loaded, width, height, options.tileSize);
+  const stitcher = new TileStitcher(plan, { scale, channels: 3, blend: options.blend ?? 'crop' }, target, transform);
+  const inputTransform = rgbInputTransform(metadata.inputEncoding);
+  const report = progressReporter(options, plan.tiles.length);
+
+  throwIfAborted(options.signal);
+  report(0);
+  for (const tile of plan.tiles) {
+    const window = extractWindow(source, width, height, 3, tile.window, inputTransform);
+    const result = tf.tidy(() => runModel(loaded, tf.tensor4d(window, [1, tile.window.height, tile.window.width, 3])));
+    try {
+      const [, h, w, c] = result.shape;
+      if (h !== tile.window.height * scale || w !== tile.window.width * scale || c !== 3) {
+        throw new Error(
+          `Model ${loaded.name} turned a ${tile.window.width}x${tile.window.height} tile into [${result.shape.join(', ')}]`,
+        );
+      }
+      stitcher.place(tile, await result.data());
+    } finally {
+      result.dispose();
+    }
+    report(tile.index + 1);
+    await yieldToEventLoop();
+    throwIfAborted(options.signal);
+  }
+  stitcher.finish();
+}
+
+/**
+ * Upscales `image` by the model's scale.
+ *
+ * Per tile: window (mirrored at the image edges) -> encoding (`rgb-unit`: [0, 1], `rgb-tanh`:
+ * [-1, 1]) -> `[1, h, w, 3]` -> model -> `[1, h*s, w*s, 3]` -> back to 0..255 (clipped, rounded).
+ * Progress is reported once before the first tile (done 0) and after each; the signal is checked
+ * between tiles and rejects with an `AbortError`.
+ *
+ * @returns `width * s` x `height * s` RGB, and the alpha plane resized with a cubic kernel when the
+ *   input had one.
+ */
+export async function upscaleImage(loaded: LoadedModel, image: DecodedImage, options: UpscaleOptions = {}): Promise<UpscaledImage> {
+  const scale = loaded.metadata.scale;
+  const { width, height } = image;
+  const outWidth = width * scale;
+  const outHeight = height * scale;
+  const output = new Uint8ClampedArray(outWidth * outHeight * 3);
+  await runTiles(loaded, image.data, width, height, output, rgbOutputTransform(loaded.metadata.outputEncoding), options);
+  const alpha = image.alpha
+    ? await resizeBytes(image.alpha, width, height, 1, outWidth, outHeight, 'cubic')
+    : undefined;
+  return {
+    data: new Uint8Array(output.buffer, output.byteOffset, output.byteLength),
+    width: outWidth,
+    height: outHeight,
+    ...(alpha ? { alpha } : {}),
+  };
+}
