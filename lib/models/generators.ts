@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { InstanceNorm, PixelShuffle, registerCustomLayers } from './layers';
+import { InstanceNorm, PixelShuffle, registerCustomLayers, UpsampleBilinear } from './layers';
 
 export const NORMS = ['batch', 'instance', 'none'] as const;
 export type Norm = (typeof NORMS)[number];
@@ -176,13 +176,21 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
   registerCustomLayers();
   const cfg = srNetConfigSchema.parse(raw);
   const input = tfl.input({ shape: [null, null, cfg.channels], name: 'lr' });
-  const conv3 = (filters: number, name: string, activation?: 'relu') =>
-    tfl.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation, kernelInitializer: 'heNormal', name });
+  const conv3 = (filters: number, name: string, activation?: 'relu', initStd?: number) =>
+    tfl.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      activation,
+      // Residual branches start near zero so every block begins as the identity (stable at high lr).
+      kernelInitializer: initStd ? tfl.initializers.randomNormal({ mean: 0, stddev: initStd }) : 'heNormal',
+      name,
+    });
   const head = apply(conv3(cfg.features, 'head'), input);
   let x = head;
   for (let b = 0; b < cfg.blocks; b++) {
     const y = apply(conv3(cfg.features, `block${b}_conv1`, 'relu'), x);
-    const z2 = apply(conv3(cfg.features, `block${b}_conv2`), y);
+    const z2 = apply(conv3(cfg.features, `block${b}_conv2`, undefined, 1e-3), y);
     x = tfl.layers.add({ name: `block${b}_add` }).apply([x, z2]) as tfl.SymbolicTensor;
   }
   if (cfg.blocks > 0) x = tfl.layers.add({ name: 'global_skip' }).apply([x, head]) as tfl.SymbolicTensor;
@@ -195,10 +203,7 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
     name: 'tail',
   });
   const residual = apply(new PixelShuffle({ blockSize: cfg.scale, name: 'shuffle' }), apply(tail, x));
-  const upsampled = apply(
-    tfl.layers.upSampling2d({ size: [cfg.scale, cfg.scale], interpolation: 'bilinear', name: 'upsample' }),
-    input,
-  );
+  const upsampled = apply(new UpsampleBilinear({ scale: cfg.scale, name: 'upsample' }), input);
   const output = tfl.layers.add({ name: 'output' }).apply([upsampled, residual]) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: output, name: 'srnet' });
 }

@@ -87,6 +87,40 @@ export class PixelShuffle extends tfl.layers.Layer {
   }
 }
 
+interface UpsampleArgs {
+  scale: number;
+  name?: string;
+}
+
+/**
+ * Bilinear enlargement by an integer factor with half-pixel centres (pixel-aligned like bicubic
+ * benchmarks expect; tfjs' UpSampling2D uses the shifted legacy mapping). `[N, h, w, C]` ->
+ * `[N, h*s, w*s, C]`.
+ */
+export class UpsampleBilinear extends tfl.layers.Layer {
+  static readonly className = 'UpsampleBilinear';
+  readonly scale: number;
+
+  constructor(args: UpsampleArgs) {
+    super(args);
+    this.scale = args.scale;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const [n, h, w, c] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return [n ?? null, h == null ? null : h * this.scale, w == null ? null : w * this.scale, c ?? null];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return tf.image.resizeBilinear(x, [x.shape[1] * this.scale, x.shape[2] * this.scale], false, true);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), scale: this.scale };
+  }
+}
+
 /**
  * The inverse of `depthToSpace` for NHWC: `[N, H*r, W*r, C]` -> `[N, H, W, r*r*C]`, channel index
  * `(i*r + j)*C + c` as TensorFlow orders it. Built from reshape/transpose so it has gradients.
@@ -123,6 +157,7 @@ export function registerCustomLayers(): void {
   if (registered) return;
   tf.serialization.registerClass(InstanceNorm as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(PixelShuffle as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  tf.serialization.registerClass(UpsampleBilinear as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   registerDepthToSpaceGradient();
   registered = true;
 }
