@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { parseEvalArgs, UsageError } from './args';
+
+function fails(argv: string[], pattern: RegExp): void {
+  let error: unknown;
+  try {
+    parseEvalArgs(argv);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(UsageError);
+  expect((error as Error).message).toMatch(pattern);
+}
+
+describe('parseEvalArgs', () => {
+  it('parses an SR run with defaults: all three peers, Y scoring', () => {
+    expect(parseEvalArgs(['--task', 'sr', '--scale', '4', '--data', 'bench/Set5'])).toEqual({
+      task: 'sr',
+      scale: 4,
+      data: 'bench/Set5',
+      peers: ['slim', 'medium', 'thick'],
+      gray: 'y',
+      json: false,
+      verbose: false,
+    });
+  });
+
+  it('parses peers lists, none, limits and switches', () => {
+    const args = parseEvalArgs(['--task=sr', '--scale=2', '--data=d', '--peers', 'thick,slim,thick', '--limit', '3', '--json', '--model', 'm']);
+    expect(args).toMatchObject({ scale: 2, peers: ['thick', 'slim'], limit: 3, json: true, model: 'm' });
+    expect(parseEvalArgs(['--task', 'sr', '--scale', '2', '--data', 'd', '--peers', 'none'])).toMatchObject({ peers: [] });
+    expect(parseEvalArgs(['--task', 'colorize', '--data', 'photos', '--limit', '20', '--verbose'])).toEqual({
+      task: 'colorize',
+      data: 'photos',
+      limit: 20,
+      json: false,
+      verbose: true,
+    });
+    expect(parseEvalArgs(['--help'])).toBe('help');
+  });
+
+  it('rejects unknown flags, missing and bad values with the flag named', () => {
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--fast'], /Unknown option '--fast'/);
+    fails(['--scale', '4', '--data', 'd'], /--task is required/);
+    fails(['--task', 'denoise', '--data', 'd'], /--task must be sr or colorize/);
+    fails(['--task', 'sr', '--data', 'd'], /--scale is required/);
+    fails(['--task', 'sr', '--scale', '3', '--data', 'd'], /--scale must be 2 or 4/);
+    fails(['--task', 'sr', '--scale', '4'], /--data <folder> is required/);
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--peers', 'slim,huge'], /--peers takes/);
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--limit', '0'], /--limit must be a positive whole number/);
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--limit', '2.5'], /--limit/);
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--backend', 'gpu'], /--backend must be/);
+    fails(['--task', 'colorize', '--data', 'd', '--scale', '2'], /--scale only apply to --task sr/);
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', 'extra'], /positional/i);
+  });
+});

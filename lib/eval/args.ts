@@ -1,0 +1,127 @@
+/**
+ * `npm run eval` flags: parsed strictly (unknown flags fail), validated with zod, with messages
+ * that say which flag is wrong and what it accepts.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { PEER_NAMES, type PeerName } from './methods';
+
+export const USAGE = `Usage:
+  npm run eval -- --task sr --scale 2|4 --data <folder of HR images> [--model <dir>]
+                  [--peers slim,medium,thick|none] [--gray y|stored] [--limit N] [--json] [--verbose]
+  npm run eval -- --task colorize --data <folder of colour images> [--model <dir>] [--limit N] [--json] [--verbose]
+
+  --task      sr (super-resolution, published protocol) or colorize
+  --scale     2 or 4 (sr only)
+  --data      folder of images (every png/jpg/webp/... directly inside, in name order)
+  --model     an exported model folder (model.json, weights.bin, metadata.json); default: the
+              inference service's model for the task (or models/sr-x<scale>, models/colorize)
+  --peers     UpscalerJS ESRGAN models to compare with (sr only; default slim,medium,thick; none)
+  --gray      how single-channel files are scored (sr only): y = BT.601 Y like colour files
+              (BasicSR; default), stored = their stored intensities (the MATLAB-era Set14 tables)
+  --limit     only the first N images
+  --backend   tensorflow, wasm or cpu (default: TF_BACKEND, else the best available)
+  --json      print one JSON object instead of the markdown table
+  --verbose   per-image rows too`;
+
+/** A wrong flag or value: print the message and the usage, exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const common = {
+  data: z.string({ message: '--data <folder> is required' }).min(1, '--data must not be empty'),
+  model: z.string().min(1, '--model must not be empty').optional(),
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, '--limit must be a positive whole number')
+    .transform(Number)
+    .optional(),
+  backend: z.enum(['tensorflow', 'wasm', 'cpu'], { message: '--backend must be tensorflow, wasm or cpu' }).optional(),
+  json: z.boolean().default(false),
+  verbose: z.boolean().default(false),
+};
+
+const peersSchema = z
+  .string()
+  .default(PEER_NAMES.join(','))
+  .transform((value, ctx): PeerName[] => {
+    if (value.trim() === 'none') return [];
+    const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(PEER_NAMES as readonly string[]).includes(n));
+    if (names.length === 0 || unknown.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `--peers takes a comma-separated list of ${PEER_NAMES.join(', ')} or "none"; got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return [...new Set(names)] as PeerName[];
+  });
+
+const srSchema = z
+  .object({
+    task: z.literal('sr'),
+    scale: z.enum(['2', '4'], { message: '--scale must be 2 or 4' }).transform((s) => Number(s) as 2 | 4),
+    peers: peersSchema,
+    gray: z.enum(['y', 'stored'], { message: '--gray must be y or stored' }).default('y'),
+    ...common,
+  })
+  .strict();
+
+const colorizeSchema = z
+  .object({
+    task: z.literal('colorize'),
+    ...common,
+  })
+  .strict();
+
+export type SrArgs = z.infer<typeof srSchema>;
+export type ColorizeArgs = z.infer<typeof colorizeSchema>;
+export type EvalArgs = SrArgs | ColorizeArgs;
+
+const OPTIONS = {
+  task: { type: 'string' },
+  scale: { type: 'string' },
+  data: { type: 'string' },
+  model: { type: 'string' },
+  peers: { type: 'string' },
+  gray: { type: 'string' },
+  limit: { type: 'string' },
+  backend: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const SR_ONLY = ['scale', 'peers', 'gray'] as const;
+
+/**
+ * Parses `argv` (without node and the script). Returns `'help'` for --help.
+ * @throws UsageError naming the bad flag.
+ */
+export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // node's messages are clear ("Unknown option '--foo'"); drop its hint about '--' separators.
+    throw new UsageError((error as Error).message.split('. To specify')[0] ?? 'bad arguments');
+  }
+  if (values.help) return 'help';
+  const task = values.task;
+  if (task === undefined) throw new UsageError('--task is required (sr or colorize)');
+  if (task !== 'sr' && task !== 'colorize') throw new UsageError(`--task must be sr or colorize; got "${task}"`);
+  if (task === 'sr' && values.scale === undefined) throw new UsageError('--scale is required for --task sr (2 or 4)');
+  if (task === 'colorize') {
+    const misplaced = SR_ONLY.filter((k) => values[k] !== undefined);
+    if (misplaced.length > 0) throw new UsageError(`${misplaced.map((k) => `--${k}`).join(', ')} only apply to --task sr`);
+  }
+  const defined = Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && k !== 'help'));
+  const parsed = (task === 'sr' ? srSchema : colorizeSchema).safeParse(defined);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
+  return parsed.data;
+}

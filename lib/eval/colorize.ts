@@ -1,0 +1,153 @@
+/**
+ * Colorization evaluation: each colour photo is reduced to its lightness (CIE L*, a* = b* = 0),
+ * colorized, and compared with the original. PSNR/SSIM (RGB) reward faithful colours; the
+ * colourfulness ratio (Hasler and Suesstrunk) shows washed-out output (< 1) and the mean a*, b*
+ * show a cast, e.g. the sepia/brown a regressed colorizer drifts to (b* well above the original's).
+ */
+import { performance } from 'node:perf_hooks';
+import { lAbToRgb, rgbToL } from '@/lib/image/lab';
+import { fromBytes, toBytes, quantize, type FloatImage } from './image';
+import type { Method } from './methods';
+import { colourfulness, meanAb, psnr, ssim } from './metrics';
+
+export interface ColorizePair {
+  name: string;
+  original: FloatImage;
+  /** The original's lightness as an 8-bit gray RGB image: the model's input and the baseline. */
+  gray: FloatImage;
+  /** Reference statistics of the original. */
+  colourfulness: number;
+  meanA: number;
+  meanB: number;
+}
+
+export interface ColorizeImageScore {
+  image: string;
+  psnr: number;
+  ssim: number;
+  colourfulness: number;
+  originalColourfulness: number;
+  meanA: number;
+  meanB: number;
+  /** Wall-clock time of the run. */
+  ms: number;
+  msPerMegapixel: number;
+  /** CPU time of this process during the run: robust to other processes competing for the cores. */
+  cpuMs: number;
+  cpuMsPerMegapixel: number;
+}
+
+export interface ColorizeRow {
+  method: string;
+  detail: string;
+  /** Means over images. */
+  psnr: number;
+  ssim: number;
+  /** Mean output colourfulness / mean original colourfulness (ratio of means: stable when an original is nearly gray). */
+  colourfulnessRatio: number;
+  colourfulness: number;
+  meanA: number;
+  meanB: number;
+  msPerMegapixel: number;
+  cpuMsPerMegapixel: number;
+  perImage: ColorizeImageScore[];
+}
+
+/** The original's reference row values. */
+export interface ColorizeReference {
+  colourfulness: number;
+  meanA: number;
+  meanB: number;
+}
+
+/** The gray version of `original` (L* kept, a* = b* = 0, as 8-bit sRGB) and the original's statistics. */
+export function makeColorizePair(name: string, original: FloatImage): ColorizePair {
+  if (original.channels !== 3) throw new Error(`makeColorizePair: ${name} has ${original.channels} channels, expected 3`);
+  const n = original.width * original.height;
+  const l = rgbToL(toBytes(original), n);
+  const gray = fromBytes(lAbToRgb(l, new Float32Array(n * 2), n), original.width, original.height, 3);
+  const ab = meanAb(original);
+  return { name, original, gray, colourfulness: colourfulness(original), meanA: ab.a, meanB: ab.b };
+}
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Scores an 8-bit colorized `output` against its pair. */
+export function scoreColorization(output: FloatImage, pair: ColorizePair): Omit<ColorizeImageScore, 'ms' | 'msPerMegapixel' | 'cpuMs' | 'cpuMsPerMegapixel' | 'image'> {
+  const ab = meanAb(output);
+  return {
+    psnr: psnr(output, pair.original),
+    ssim: ssim(output, pair.original),
+    colourfulness: colourfulness(output),
+    originalColourfulness: pair.colourfulness,
+    meanA: ab.a,
+    meanB: ab.b,
+  };
+}
+
+/** The "gray input" baseline: the model's input itself, scored as an output. */
+export const grayBaseline: Method = {
+  name: 'gray input',
+  detail: 'L* of the original with a* = b* = 0 (what the model sees)',
+  run: async (image) => image,
+  dispose: () => {},
+};
+
+export interface ColorizeRunOptions {
+  onImage?: (method: string, score: ColorizeImageScore) => void;
+  warmUp?: boolean;
+}
+
+/** Runs `method` on every pair's gray image (after one untimed warm-up run) and scores the results. */
+export async function evaluateColorizeMethod(method: Method, pairs: ColorizePair[], options: ColorizeRunOptions = {}): Promise<ColorizeRow> {
+  const first = pairs[0];
+  if (!first) throw new Error('evaluateColorizeMethod: no images');
+  if (options.warmUp ?? true) await method.run(first.gray);
+  const perImage: ColorizeImageScore[] = [];
+  for (const pair of pairs) {
+    const cpuStart = process.cpuUsage();
+    const start = performance.now();
+    const raw = await method.run(pair.gray);
+    const ms = performance.now() - start;
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    if (raw.width !== pair.original.width || raw.height !== pair.original.height || raw.channels !== 3) {
+      throw new Error(`${method.name} returned ${raw.width}x${raw.height}x${raw.channels} for ${pair.name}`);
+    }
+    const score: ColorizeImageScore = {
+      image: pair.name,
+      ...scoreColorization(quantize(raw), pair),
+      ms,
+      msPerMegapixel: ms / ((raw.width * raw.height) / 1e6),
+      cpuMs,
+      cpuMsPerMegapixel: cpuMs / ((raw.width * raw.height) / 1e6),
+    };
+    perImage.push(score);
+    options.onImage?.(method.name, score);
+  }
+  const colourfulnessMean = mean(perImage.map((s) => s.colourfulness));
+  return {
+    method: method.name,
+    detail: method.detail,
+    psnr: mean(perImage.map((s) => s.psnr)),
+    ssim: mean(perImage.map((s) => s.ssim)),
+    colourfulness: colourfulnessMean,
+    colourfulnessRatio: colourfulnessMean / mean(pairs.map((p) => p.colourfulness)),
+    meanA: mean(perImage.map((s) => s.meanA)),
+    meanB: mean(perImage.map((s) => s.meanB)),
+    msPerMegapixel: mean(perImage.map((s) => s.msPerMegapixel)),
+    cpuMsPerMegapixel: mean(perImage.map((s) => s.cpuMsPerMegapixel)),
+    perImage,
+  };
+}
+
+/** Mean statistics of the originals (the reference row). */
+export function colorizeReference(pairs: ColorizePair[]): ColorizeReference {
+  return {
+    colourfulness: mean(pairs.map((p) => p.colourfulness)),
+    meanA: mean(pairs.map((p) => p.meanA)),
+    meanB: mean(pairs.map((p) => p.meanB)),
+  };
+}

@@ -1,0 +1,30 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataError, listImages } from './data';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'eval-data-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('listImages', () => {
+  it('lists image files by name, skipping other files and folders, up to the limit', async () => {
+    const dir = path.join(root, 'set');
+    mkdirSync(path.join(dir, 'nested.png'), { recursive: true });
+    for (const name of ['b.png', 'a.JPG', 'c.webp', 'notes.txt', 'MANIFEST.tsv']) writeFileSync(path.join(dir, name), '');
+    expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(['a.JPG', 'b.png', 'c.webp']);
+    expect((await listImages(dir, 2)).map((f) => path.basename(f))).toEqual(['a.JPG', 'b.png']);
+  });
+
+  it('says clearly when the folder is missing, a file, or has no images', async () => {
+    await expect(listImages(path.join(root, 'missing'))).rejects.toThrow(DataError);
+    await expect(listImages(path.join(root, 'missing'))).rejects.toThrow(/not found/);
+    const file = path.join(root, 'file.png');
+    writeFileSync(file, '');
+    await expect(listImages(file)).rejects.toThrow(/must be a folder/);
+    const empty = path.join(root, 'empty');
+    mkdirSync(empty);
+    writeFileSync(path.join(empty, 'readme.md'), '');
+    await expect(listImages(empty)).rejects.toThrow(/No images in/);
+  });
+});

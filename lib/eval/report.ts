@@ -1,0 +1,120 @@
+/** Markdown and JSON renderings of an evaluation result. */
+import type { ColorizeEvaluation, Evaluation, SrEvaluation } from './run';
+
+function dB(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : 'inf';
+}
+
+function seconds(msPerMegapixel: number): string {
+  if (msPerMegapixel < 1000) return `${msPerMegapixel.toFixed(0)} ms`;
+  return `${(msPerMegapixel / 1000).toFixed(1)} s`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const rule = `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+function srMarkdown(result: SrEvaluation, verbose: boolean): string {
+  const dataName = result.data.replace(/\/+$/, '').split('/').pop() ?? result.data;
+  const parts = [
+    `### ${dataName} x${result.scale} (${result.images.length} images, ${result.backend})`,
+    '',
+    table(
+      ['method', 'PSNR-Y (dB)', 'SSIM-Y', 'per output MP: wall', 'CPU'],
+      result.rows.map((r) => [r.method, dB(r.psnr), r.ssim.toFixed(4), seconds(r.msPerMegapixel), seconds(r.cpuMsPerMegapixel)]),
+    ),
+  ];
+  if (verbose) {
+    for (const r of result.rows) {
+      parts.push(
+        '',
+        `${r.method}: ${r.detail}`,
+        '',
+        table(
+          ['image', 'size', 'PSNR-Y', 'SSIM-Y', 'wall', 'CPU', 'per MP: wall', 'CPU'],
+          r.perImage.map((s) => [
+            s.image,
+            `${s.width}x${s.height}`,
+            dB(s.psnr),
+            s.ssim.toFixed(4),
+            `${(s.ms / 1000).toFixed(2)} s`,
+            `${(s.cpuMs / 1000).toFixed(2)} s`,
+            seconds(s.msPerMegapixel),
+            seconds(s.cpuMsPerMegapixel),
+          ]),
+        ),
+      );
+    }
+  } else {
+    parts.push('', ...result.rows.map((r) => `- ${r.method}: ${r.detail}`));
+  }
+  parts.push('', `Protocol: ${result.protocol}`);
+  if (result.notes.length > 0) parts.push('', ...result.notes.map((n) => `Note: ${n}`));
+  return parts.join('\n');
+}
+
+function colorizeMarkdown(result: ColorizeEvaluation, verbose: boolean): string {
+  const dataName = result.data.replace(/\/+$/, '').split('/').pop() ?? result.data;
+  const ref = result.reference;
+  const parts = [
+    `### Colorize: ${dataName} (${result.images.length} images, ${result.backend})`,
+    '',
+    table(
+      ['method', 'PSNR-RGB (dB)', 'SSIM-RGB', 'colourfulness (ratio)', 'mean a*', 'mean b*', 'per MP: wall', 'CPU'],
+      [
+        ...result.rows.map((r) => [
+          r.method,
+          dB(r.psnr),
+          r.ssim.toFixed(4),
+          `${r.colourfulness.toFixed(1)} (${r.colourfulnessRatio.toFixed(2)})`,
+          r.meanA.toFixed(2),
+          r.meanB.toFixed(2),
+          seconds(r.msPerMegapixel),
+          seconds(r.cpuMsPerMegapixel),
+        ]),
+        ['original (reference)', '', '', `${ref.colourfulness.toFixed(1)} (1.00)`, ref.meanA.toFixed(2), ref.meanB.toFixed(2), '', ''],
+      ],
+    ),
+  ];
+  if (verbose) {
+    for (const r of result.rows) {
+      parts.push(
+        '',
+        `${r.method}: ${r.detail}`,
+        '',
+        table(
+          ['image', 'PSNR', 'SSIM', 'colourfulness (orig)', 'a*', 'b*', 'time'],
+          r.perImage.map((s) => [
+            s.image,
+            dB(s.psnr),
+            s.ssim.toFixed(4),
+            `${s.colourfulness.toFixed(1)} (${s.originalColourfulness.toFixed(1)})`,
+            s.meanA.toFixed(2),
+            s.meanB.toFixed(2),
+            `${(s.ms / 1000).toFixed(2)} s`,
+          ]),
+        ),
+      );
+    }
+  } else {
+    parts.push('', ...result.rows.map((r) => `- ${r.method}: ${r.detail}`));
+  }
+  parts.push('', `Protocol: ${result.protocol}`);
+  if (result.notes.length > 0) parts.push('', ...result.notes.map((n) => `Note: ${n}`));
+  return parts.join('\n');
+}
+
+/** The result as a markdown section (table, method details, protocol, notes). */
+export function toMarkdown(result: Evaluation, verbose = false): string {
+  return result.task === 'sr' ? srMarkdown(result, verbose) : colorizeMarkdown(result, verbose);
+}
+
+/** The result as one JSON object; per-image scores only with `verbose`; PSNR of identical images is "inf". */
+export function toJson(result: Evaluation, verbose = false): string {
+  const rows = (result.rows as { perImage: unknown[] }[]).map((r) => (verbose ? r : { ...r, perImage: undefined }));
+  return JSON.stringify({ ...result, rows }, (_key, value: unknown) =>
+    typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
+  2);
+}

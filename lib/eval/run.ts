@@ -1,0 +1,206 @@
+/**
+ * `npm run eval` minus the shell: loads the data, builds the rows (baseline, ours, peers), runs
+ * them one model at a time in this process, and returns one result object.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { describeBackend, initBackend } from '@/lib/tf/backend';
+import type { ColorizeArgs, EvalArgs, SrArgs } from './args';
+import {
+  colorizeReference,
+  evaluateColorizeMethod,
+  grayBaseline,
+  makeColorizePair,
+  type ColorizeReference,
+  type ColorizeRow,
+} from './colorize';
+import { listImages } from './data';
+import { readImageFile } from './image';
+import {
+  bicubicMethod,
+  loadColorizeModelDir,
+  loadPeer,
+  loadSrModelDir,
+  serviceMethod,
+  tryInferenceService,
+  type Method,
+} from './methods';
+import { evaluateSrMethod, makeSrPair, type GrayScoring, type SrRow } from './sr';
+
+export interface SrEvaluation {
+  task: 'sr';
+  scale: number;
+  data: string;
+  images: string[];
+  backend: string;
+  gray: GrayScoring;
+  protocol: string;
+  rows: SrRow[];
+  notes: string[];
+  date: string;
+}
+
+export interface ColorizeEvaluation {
+  task: 'colorize';
+  data: string;
+  images: string[];
+  backend: string;
+  protocol: string;
+  reference: ColorizeReference;
+  rows: ColorizeRow[];
+  notes: string[];
+  date: string;
+}
+
+export type Evaluation = SrEvaluation | ColorizeEvaluation;
+
+type Log = (line: string) => void;
+
+/** A method to build lazily, so that only one model is in memory at a time. */
+type MethodFactory = { name: string; load: () => Promise<Method> };
+
+async function ourMethod(task: 'sr' | 'colorize', scale: number, modelDir: string | undefined, notes: string[], log: Log): Promise<MethodFactory | undefined> {
+  if (modelDir) {
+    return {
+      name: `ours (${path.basename(path.resolve(modelDir))})`,
+      load: () => (task === 'sr' ? loadSrModelDir(modelDir, scale) : loadColorizeModelDir(modelDir)),
+    };
+  }
+  try {
+    const service = await tryInferenceService();
+    if (service) {
+      const method = serviceMethod(service, task, scale);
+      if (method) return { name: method.name, load: async () => method };
+      notes.push(`The inference service has no ${task === 'sr' ? `x${scale} super-resolution` : 'colorize'} model.`);
+    }
+  } catch (error) {
+    log(`inference service unavailable (${(error as Error).message.split('\n')[0]}); trying the models folder`);
+  }
+  const fallback = path.join(process.cwd(), 'models', task === 'sr' ? `sr-x${scale}` : 'colorize');
+  if (existsSync(path.join(fallback, 'metadata.json'))) {
+    return {
+      name: `ours (${path.basename(fallback)})`,
+      load: () => (task === 'sr' ? loadSrModelDir(fallback, scale) : loadColorizeModelDir(fallback)),
+    };
+  }
+  notes.push(`No model of ours for this task was found; pass --model <dir>.`);
+  return undefined;
+}
+
+/** Loads, runs and disposes each method in turn, noting any tensors it leaves behind. */
+async function runEach<Row>(factories: MethodFactory[], evaluate: (method: Method) => Promise<Row>, notes: string[], log: Log): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const factory of factories) {
+    const before = tf.memory().numTensors;
+    log(`${factory.name}: loading`);
+    const method = await factory.load();
+    try {
+      rows.push(await evaluate(method));
+    } finally {
+      method.dispose();
+    }
+    const leaked = tf.memory().numTensors - before;
+    if (leaked > 0) notes.push(`${factory.name} left ${leaked} tensors allocated.`);
+  }
+  return rows;
+}
+
+async function loadImages(data: string, limit: number | undefined, log: Log) {
+  const files = await listImages(data, limit);
+  log(`${files.length} images from ${data}`);
+  return Promise.all(files.map(async (file) => ({ name: path.basename(file), ...(await readImageFile(file)) })));
+}
+
+const SR_PROTOCOL =
+  'HR cropped to a multiple of the scale (top-left); LR = MATLAB imresize bicubic (antialiased, 8-bit); ' +
+  'outputs rounded to 8 bits; PSNR/SSIM on BT.601 Y, `scale` pixels shaved at each border; ' +
+  'SSIM: 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03. Speed: per output megapixel, whole image, after a warm-up; ' +
+  'wall clock and this process\'s CPU time (the CPU figure holds when other work shares the cores).';
+
+/** Super-resolution: bicubic, ours, then the peers, on every image of `args.data`. */
+export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> {
+  const backend = await initBackend(args.backend);
+  log(describeBackend(backend));
+  const images = await loadImages(args.data, args.limit, log);
+  const pairs = images.map((item) => makeSrPair(item, args.scale));
+  const tooSmall = pairs.filter((p) => p.hr.width - 2 * args.scale < 11 || p.hr.height - 2 * args.scale < 11);
+  if (tooSmall.length > 0) throw new Error(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
+  const notes: string[] = [];
+  const factories: MethodFactory[] = [{ name: 'bicubic', load: async () => bicubicMethod(args.scale) }];
+  const ours = await ourMethod('sr', args.scale, args.model, notes, log);
+  if (ours) factories.push(ours);
+  for (const peer of args.peers) factories.push({ name: `esrgan-${peer}`, load: () => loadPeer(peer, args.scale) });
+  const rows = await runEach(
+    factories,
+    (method) =>
+      evaluateSrMethod(method, pairs, {
+        scale: args.scale,
+        gray: args.gray,
+        onImage: (name, s) =>
+          log(
+            `${name} ${s.image}: ${s.psnr.toFixed(2)} dB, ${s.ssim.toFixed(4)}, ` +
+              `${(s.msPerMegapixel / 1000).toFixed(2)} s/MP wall, ${(s.cpuMsPerMegapixel / 1000).toFixed(2)} s/MP CPU`,
+          ),
+      }),
+    notes,
+    log,
+  );
+  return {
+    task: 'sr',
+    scale: args.scale,
+    data: args.data,
+    images: pairs.map((p) => p.name),
+    backend: describeBackend(backend).replace(/^backend: /, ''),
+    gray: args.gray,
+    protocol: SR_PROTOCOL + (args.gray === 'stored' ? ' Single-channel files scored on their stored intensities.' : ''),
+    rows,
+    notes,
+    date: new Date().toISOString(),
+  };
+}
+
+const COLORIZE_PROTOCOL =
+  'Input: the original reduced to CIE L* (a* = b* = 0), 8-bit. PSNR/SSIM on RGB (data range 255, SSIM mean over channels). ' +
+  'Colourfulness: Hasler and Suesstrunk 2003, ratio of means output/original. Mean a*, b*: CIE Lab (D65).';
+
+/** Colorization: the gray input itself, then ours, on every image of `args.data`. */
+export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<ColorizeEvaluation> {
+  const backend = await initBackend(args.backend);
+  log(describeBackend(backend));
+  const images = await loadImages(args.data, args.limit, log);
+  const pairs = images.map((item) => makeColorizePair(item.name, item.image));
+  const tooSmall = pairs.filter((p) => p.original.width < 11 || p.original.height < 11);
+  if (tooSmall.length > 0) throw new Error(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
+  const notes: string[] = [];
+  const factories: MethodFactory[] = [{ name: grayBaseline.name, load: async () => grayBaseline }];
+  const ours = await ourMethod('colorize', 1, args.model, notes, log);
+  if (ours) factories.push(ours);
+  const rows = await runEach(
+    factories,
+    (method) =>
+      evaluateColorizeMethod(method, pairs, {
+        warmUp: method !== grayBaseline,
+        onImage: (name, s) =>
+          log(`${name} ${s.image}: ${s.psnr.toFixed(2)} dB, ${s.ssim.toFixed(4)}, M ${s.colourfulness.toFixed(1)}/${s.originalColourfulness.toFixed(1)}`),
+      }),
+    notes,
+    log,
+  );
+  return {
+    task: 'colorize',
+    data: args.data,
+    images: pairs.map((p) => p.name),
+    backend: describeBackend(backend).replace(/^backend: /, ''),
+    protocol: COLORIZE_PROTOCOL,
+    reference: colorizeReference(pairs),
+    rows,
+    notes,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Runs the evaluation `args` asks for. */
+export function runEvaluation(args: EvalArgs, log: Log): Promise<Evaluation> {
+  return args.task === 'sr' ? evaluateSr(args, log) : evaluateColorize(args, log);
+}
