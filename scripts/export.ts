@@ -1,0 +1,85 @@
+/**
+ * `npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR] [--variant V]`:
+ * exports the generator of a run's latest checkpoint as a model folder (model.json, weights.bin,
+ * metadata.json), with the run's last validation metrics.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { initBackend } from '@/lib/tf/backend';
+import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
+import { exportGenerator } from '@/lib/train/export';
+import { getTask } from '@/lib/tasks/registry';
+
+const flagsSchema = z
+  .object({
+    run: z.string().min(1),
+    name: z.string().regex(/^[\w.-]+$/),
+    'runs-dir': z.string().optional(),
+    'models-dir': z.string().optional(),
+    variant: z.string().optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+function fail(message: string): never {
+  process.stderr.write(`export: ${message}\n`);
+  process.exit(2);
+}
+
+async function lastValMetrics(logFile: string): Promise<Record<string, number>> {
+  const text = await fs.readFile(logFile, 'utf8').catch(() => '');
+  let metrics: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { type?: string; metrics?: Record<string, number> };
+      if (entry.type === 'val' && entry.metrics) metrics = entry.metrics;
+    } catch {
+      // A half-written last line of a live run.
+    }
+  }
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: Object.fromEntries(Object.keys(flagsSchema.shape).map((k) => [k, { type: 'string' as const }])),
+      strict: true,
+    }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const parsed = flagsSchema.safeParse(values);
+  if (!parsed.success) fail(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  const flags = parsed.data;
+  const runDir = path.resolve(flags['runs-dir'] ?? process.env.RUNS_DIR ?? 'runs', flags.run);
+  const checkpointDir = await findCheckpoint(runDir);
+  if (!checkpointDir) fail(`no checkpoint in ${runDir}`);
+  const backend = await initBackend();
+  const checkpoint = await loadCheckpoint(checkpointDir);
+  const { config } = checkpoint;
+  const task = getTask(config.task);
+  const out = path.resolve(flags['models-dir'] ?? process.env.MODELS_DIR ?? 'models', flags.name);
+  const metadata = await exportGenerator(checkpoint.generator, out, {
+    name: flags.name,
+    config,
+    exportInfo: task.exportInfo({ cropSize: config.cropSize, scale: config.scale, direction: config.direction, valFraction: config.valFraction }),
+    steps: checkpoint.step,
+    wallTimeSeconds: checkpoint.elapsedSec,
+    backend: backend.name,
+    dataDescription: path.basename(config.data),
+    images: 0,
+    metrics: await lastValMetrics(path.join(runDir, 'log.jsonl')),
+    variant: flags.variant,
+    description: flags.description,
+  });
+  process.stdout.write(`exported ${out} (${metadata.task}, x${metadata.scale}, step ${metadata.training.steps})\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`export: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
