@@ -186,14 +186,19 @@ export interface LoadedModels {
 
 /**
  * Loads every model folder in `modelsDir` (or the given folders); a broken one is reported in
- * `problems` and skipped so that the others still serve.
+ * `problems` and skipped so that the others still serve. With `tasks`, folders whose metadata
+ * names another task are skipped before their weights are read (a CLI that only upscales does not
+ * load the colorizer).
  */
-export async function loadModels(source: { modelsDir: string } | { dirs: string[] }): Promise<LoadedModels> {
+export async function loadModels(
+  source: ({ modelsDir: string } | { dirs: string[] }) & { tasks?: readonly ModelMetadata['task'][] },
+): Promise<LoadedModels> {
   const dirs = 'dirs' in source ? source.dirs : await listModelDirs(source.modelsDir);
   const models: LoadedModel[] = [];
   const problems: string[] = [];
   for (const dir of dirs) {
     try {
+      if (source.tasks && !source.tasks.includes((await readMetadata(dir)).task)) continue;
       models.push(await loadModel(dir));
     } catch (error) {
       problems.push(`${dir}: ${(error as Error).message}`);

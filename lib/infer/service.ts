@@ -33,6 +33,8 @@ export interface InferenceServiceOptions {
   modelDirs?: string[];
   /** Backend to initialise; default: `initBackend()`'s own choice (TF_BACKEND, then native -> wasm -> cpu). */
   backend?: BackendName;
+  /** Load only models for these tasks (default all). */
+  tasks?: readonly ('colorize' | 'sr' | 'paired')[];
   /** Seam handling for upscaling (default `crop`). */
   blend?: 'crop' | 'feather';
 }
@@ -72,8 +74,8 @@ export async function createInferenceService(options: InferenceServiceOptions = 
   const backendInfo = await initBackend(options.backend);
   const modelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
   const { models, problems } = options.modelDirs
-    ? await loadModels({ dirs: options.modelDirs.map((d) => path.resolve(d)) })
-    : await loadModels({ modelsDir });
+    ? await loadModels({ dirs: options.modelDirs.map((d) => path.resolve(d)), tasks: options.tasks })
+    : await loadModels({ modelsDir, tasks: options.tasks });
   const source = options.modelDirs ? options.modelDirs.join(', ') : modelsDir;
   for (const problem of problems) console.warn(`[infer] skipped model ${problem}`);
   const byName = new Map(models.map((m) => [m.name, m]));

@@ -1,0 +1,144 @@
+/**
+ * Command-line flags for the repo's scripts: `node:util` `parseArgs` (strict: unknown flags fail)
+ * then a zod schema for values, with one clear message per mistake. {@link runCli} turns a
+ * {@link UsageError} into that message + the usage on stderr and exit code 2.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+
+/** A wrong flag or value: the message is shown with the usage, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+
+export interface CliSpec<Schema extends z.ZodType> {
+  /** Flags as `parseArgs` takes them (`{ out: { type: 'string' }, json: { type: 'boolean' } }`). */
+  options: FlagOptions;
+  /**
+   * Validates `{ ...flags, positionals }`: flag values are strings (or booleans for boolean flags,
+   * arrays with `multiple`), absent flags are undefined. Messages should name the flag.
+   */
+  schema: Schema;
+  /** Whether arguments that are not flags are accepted (default true). */
+  allowPositionals?: boolean;
+}
+
+/** `--help` or `-h` anywhere before a `--` terminator. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** One line per issue, each naming the flag when the schema did not already. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path[0];
+      const flag = key === undefined ? '' : key === 'positionals' ? 'arguments' : `--${String(key)}`;
+      return flag && !issue.message.includes(flag) ? `${flag}: ${issue.message}` : issue.message;
+    })
+    .join('\n');
+}
+
+function parseArgsMessage(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  const message = e.message ?? String(error);
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const flag = /'([^']+)'/.exec(message)?.[1];
+    return flag ? `unknown flag ${flag}` : message.split('.')[0]!;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const arg = /'([^']+)'/.exec(message)?.[1];
+    return arg ? `unexpected argument "${arg}"` : message;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // "Option '--out <value>' argument missing" / "Option '--json' does not take an argument"
+    const flag = /'(--?[\w-]+)/.exec(message)?.[1];
+    if (flag && /missing/i.test(message)) return `${flag} needs a value`;
+    if (flag && /does not take/i.test(message)) return `${flag} takes no value`;
+  }
+  return message;
+}
+
+/**
+ * Parses `argv` (without the node and script paths) against `spec`.
+ *
+ * @returns the schema's output.
+ * @throws UsageError with one clear message (unknown flag, missing value, invalid value...).
+ */
+export function parseCli<Schema extends z.ZodType>(argv: readonly string[], spec: CliSpec<Schema>): z.output<Schema> {
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: spec.options,
+      strict: true,
+      allowPositionals: spec.allowPositionals ?? true,
+    }) as { values: Record<string, unknown>; positionals: string[] };
+  } catch (error) {
+    throw new UsageError(parseArgsMessage(error));
+  }
+  const result = spec.schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
+  if (!result.success) throw new UsageError(formatIssues(result.error));
+  return result.data;
+}
+
+/** zod helpers for flag values, which arrive as strings. */
+export const flag = {
+  /** A whole number >= `min`. */
+  int: (name: string, min = 1) =>
+    z
+      .string({ message: `--${name} needs a value` })
+      .regex(/^-?\d+$/, `--${name} must be a whole number`)
+      .transform(Number)
+      .pipe(z.number().min(min, `--${name} must be at least ${min}`)),
+  /** One of `choices`. */
+  choice: <const T extends readonly [string, ...string[]]>(name: string, choices: T) =>
+    z.enum(choices, { message: `--${name} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}` }),
+  /** A non-empty string (a path, a name). */
+  text: (name: string) => z.string({ message: `--${name} needs a value` }).min(1, `--${name} must not be empty`),
+};
+
+export interface RunCliOptions {
+  /** Script name used as the message prefix, e.g. `upscale`. */
+  name: string;
+  usage: string;
+  argv?: readonly string[];
+  stderr?: NodeJS.WritableStream;
+  stdout?: NodeJS.WritableStream;
+}
+
+/**
+ * Runs a script's `main(argv)` and sets `process.exitCode`: `--help` prints the usage (0); a
+ * {@link UsageError} prints `name: message` and the usage (2); any other error prints its message
+ * (1, with the stack when DEBUG is set); otherwise main's own code.
+ */
+export async function runCli(options: RunCliOptions, main: (argv: readonly string[]) => Promise<number>): Promise<number> {
+  const argv = options.argv ?? process.argv.slice(2);
+  const stderr = options.stderr ?? process.stderr;
+  let code: number;
+  if (wantsHelp(argv)) {
+    (options.stdout ?? process.stdout).write(options.usage.trimEnd() + '\n');
+    code = 0;
+  } else {
+    try {
+      code = await main(argv);
+    } catch (error) {
+      if (error instanceof UsageError) {
+        stderr.write(`${options.name}: ${error.message}\n\n${options.usage.trimEnd()}\n`);
+        code = 2;
+      } else {
+        const e = error as Error;
+        stderr.write(`${options.name}: ${process.env.DEBUG ? (e.stack ?? e.message) : (e.message ?? String(e))}\n`);
+        code = 1;
+      }
+    }
+  }
+  process.exitCode = code;
+  return code;
+}

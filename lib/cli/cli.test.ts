@@ -1,0 +1,205 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { z } from 'zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError, type InferenceResult } from '@/lib/infer/types';
+import { flag, parseCli, runCli, UsageError, wantsHelp } from './args';
+import { processImages } from './batch';
+import { collectImageFiles, outputPaths } from './files';
+import { ProgressBar } from './progress';
+
+class Capture extends Writable {
+  text = '';
+  constructor(readonly isTTY = false, readonly columns?: number) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cli-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const spec = {
+  options: { out: { type: 'string' }, scale: { type: 'string' }, json: { type: 'boolean' } } as const,
+  schema: z.object({
+    out: flag.text('out'),
+    scale: flag.choice('scale', ['2', '4']).optional(),
+    json: z.boolean().optional(),
+    positionals: z.array(z.string()).min(1, 'give at least one file'),
+  }),
+};
+
+describe('parseCli', () => {
+  it('returns validated flags and positionals', () => {
+    expect(parseCli(['a.png', '--out', 'o', '--scale', '4', 'b', '--json'], spec)).toEqual({
+      out: 'o',
+      scale: '4',
+      json: true,
+      positionals: ['a.png', 'b'],
+    });
+  });
+
+  it('turns every mistake into one UsageError naming the flag', () => {
+    const message = (argv: string[]) => {
+      try {
+        parseCli(argv, spec);
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(message(['x', '--out', 'o', '--bogus'])).toBe('unknown flag --bogus');
+    expect(message(['x', '--out'])).toBe('--out needs a value');
+    expect(message(['x', '--out', 'o', '--json=yes'])).toBe('--json takes no value');
+    expect(message(['x', '--out', 'o', '--scale', '3'])).toBe('--scale must be 2 or 4');
+    expect(message(['x'])).toBe('--out needs a value');
+    expect(message(['--out', 'o'])).toBe('arguments: give at least one file');
+    expect(message(['x', '--out', ''])).toBe('--out must not be empty');
+  });
+
+  it('flag.int validates whole numbers with a minimum', () => {
+    const schema = z.object({ n: flag.int('n', 2).optional(), positionals: z.array(z.string()) });
+    expect(parseCli(['--n', '5'], { options: { n: { type: 'string' } }, schema })).toEqual({ n: 5, positionals: [] });
+    expect(() => parseCli(['--n', '1'], { options: { n: { type: 'string' } }, schema })).toThrow('--n must be at least 2');
+    expect(() => parseCli(['--n', '1.5'], { options: { n: { type: 'string' } }, schema })).toThrow('--n must be a whole number');
+  });
+});
+
+describe('runCli', () => {
+  it('maps help, usage errors, other errors and success to exit codes 0, 2, 1, main’s', async () => {
+    const previous = process.exitCode;
+    try {
+      const out = new Capture();
+      const err = new Capture();
+      const io = { name: 'tool', usage: 'Usage: tool [x]', stdout: out, stderr: err };
+      expect(await runCli({ ...io, argv: ['--help'] }, async () => 5)).toBe(0);
+      expect(out.text).toContain('Usage: tool');
+      expect(await runCli({ ...io, argv: [] }, async () => {
+        throw new UsageError('--x is wrong');
+      })).toBe(2);
+      expect(err.text).toContain('tool: --x is wrong\n\nUsage: tool [x]');
+      expect(await runCli({ ...io, argv: [] }, async () => {
+        throw new Error('disk full');
+      })).toBe(1);
+      expect(err.text).toContain('tool: disk full');
+      expect(await runCli({ ...io, argv: ['a'] }, async (argv) => (argv[0] === 'a' ? 7 : 0))).toBe(7);
+    } finally {
+      process.exitCode = previous;
+    }
+  });
+
+  it('wantsHelp ignores arguments after --', () => {
+    expect(wantsHelp(['a', '-h'])).toBe(true);
+    expect(wantsHelp(['a', '--', '--help'])).toBe(false);
+  });
+});
+
+describe('collectImageFiles / outputPaths', () => {
+  it('expands folders (sorted, images only, recursive on request), keeps explicit files, reports missing paths', async () => {
+    const root = path.join(dir, 'collect');
+    await fs.mkdir(path.join(root, 'sub'), { recursive: true });
+    for (const name of ['b10.png', 'b2.JPG', 'notes.txt', '.hidden.png', 'sub/c.webp']) await fs.writeFile(path.join(root, name), 'x');
+    await fs.mkdir(path.join(root, 'empty'));
+    const explicit = path.join(root, 'notes.txt');
+    const flat = await collectImageFiles([root, explicit, path.join(root, 'b2.JPG'), path.join(root, 'missing.png'), path.join(root, 'empty')]);
+    expect(flat.files.map((f) => path.relative(root, f))).toEqual(['b2.JPG', 'b10.png', 'notes.txt']);
+    expect(flat.problems.map((p) => p.message)).toEqual(['no such file or folder', 'no images in this folder']);
+    const deep = await collectImageFiles([root], { recursive: true });
+    expect(deep.files.map((f) => path.relative(root, f))).toEqual(['b2.JPG', 'b10.png', path.join('sub', 'c.webp')]);
+  });
+
+  it('gives each input a unique <stem>.png', () => {
+    const outputs = outputPaths(['/a/photo.jpg', '/b/photo.png', '/c/Photo.webp', '/d/x.tar.gz'], '/out');
+    expect([...outputs.values()]).toEqual(['/out/photo.png', '/out/photo-2.png', '/out/Photo-3.png', '/out/x.tar.png']);
+  });
+});
+
+describe('ProgressBar', () => {
+  it('renders counts, fraction and detail', () => {
+    let t = 0;
+    const bar = new ProgressBar({ unit: 'files', total: 4, width: 8, stream: new Capture(), now: () => t });
+    t = 10_000;
+    bar.update(1, 0.5, 'a.png tiles 2/4');
+    expect(bar.render()).toBe('[###.....] 1/4 files 0:10 eta 0:17  a.png tiles 2/4');
+  });
+
+  it('redraws in place on a terminal and only logs lines elsewhere', () => {
+    const tty = new Capture(true, 200);
+    const bar = new ProgressBar({ unit: 'files', total: 2, stream: tty, throttleMs: 0 });
+    bar.update(0, 0.5, 'x');
+    bar.log('ok x');
+    bar.finish('done');
+    expect(tty.text).toContain('\r\x1b[2K[');
+    expect(tty.text).toContain('ok x\n');
+    expect(tty.text.endsWith('done\n')).toBe(true);
+
+    const pipe = new Capture(false);
+    const quiet = new ProgressBar({ unit: 'files', total: 2, stream: pipe, throttleMs: 0 });
+    quiet.update(1, 0.5, 'x');
+    quiet.log('ok x');
+    quiet.finish('done');
+    expect(pipe.text).toBe('ok x\ndone\n');
+  });
+});
+
+describe('processImages', () => {
+  function fakeResult(png: Buffer): InferenceResult {
+    return { png, width: 2, height: 2, inputWidth: 1, inputHeight: 1, model: 'm', backend: 'cpu', ms: 1 };
+  }
+
+  it('writes <out>/<stem>.png, reports a failure and goes on', async () => {
+    const inDir = path.join(dir, 'batch-in');
+    await fs.mkdir(inDir, { recursive: true });
+    const files = ['one.jpg', 'bad.png', 'three.webp'].map((f) => path.join(inDir, f));
+    for (const f of files) await fs.writeFile(f, path.basename(f));
+    const stream = new Capture();
+    const outDir = path.join(dir, 'batch-out');
+    const result = await processImages({
+      files: [...files, path.join(inDir, 'gone.png')],
+      outDir,
+      stream,
+      failedBefore: [{ file: 'missing-folder', message: 'no such file or folder' }],
+      run: async (bytes, options) => {
+        if (bytes.toString() === 'bad.png') throw new InputError('unsupported_image', 'Not a supported image');
+        options.onProgress?.({ done: 1, total: 1, elapsedMs: 0 });
+        return fakeResult(Buffer.from(`out:${bytes.toString()}`));
+      },
+    });
+    expect(result.succeeded.map((s) => path.basename(s.output))).toEqual(['one.png', 'three.png']);
+    expect(await fs.readFile(path.join(outDir, 'three.png'), 'utf8')).toBe('out:three.webp');
+    expect(result.failed.map((f) => [path.basename(f.file), f.message])).toEqual([
+      ['missing-folder', 'no such file or folder'],
+      ['bad.png', 'Not a supported image'],
+      ['gone.png', 'file not found'],
+    ]);
+    expect(stream.text).toContain('FAIL  bad.png: Not a supported image');
+    expect(stream.text).toContain('2 of 5 done, 3 failed');
+    expect((await fs.readdir(outDir)).sort()).toEqual(['one.png', 'three.png']);
+  });
+
+  it('refuses to overwrite an input and stops on abort', async () => {
+    const inDir = path.join(dir, 'same');
+    await fs.mkdir(inDir, { recursive: true });
+    const file = path.join(inDir, 'x.png');
+    await fs.writeFile(file, 'x');
+    const same = await processImages({ files: [file], outDir: inDir, stream: new Capture(), run: async (b) => fakeResult(b) });
+    expect(same.failed[0]?.message).toMatch(/overwrite an input/);
+    expect(await fs.readFile(file, 'utf8')).toBe('x');
+
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    await expect(
+      processImages({ files: [file], outDir: path.join(dir, 'abort-out'), stream: new Capture(), run: async () => Promise.reject(abort) }),
+    ).rejects.toBe(abort);
+  });
+});

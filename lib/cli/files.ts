@@ -1,0 +1,91 @@
+/**
+ * Turning command-line paths into image files and output names.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/** Extensions picked up from folders (files named explicitly are taken whatever their name). */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.jfif', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif'] as const;
+
+export function isImageFileName(name: string): boolean {
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(name).toLowerCase());
+}
+
+export interface CollectedFiles {
+  /** Absolute paths, in argument order; a folder's images in name order; no duplicates. */
+  files: string[];
+  /** Paths that could not be used (missing, unreadable folder, a folder without images). */
+  problems: { path: string; message: string }[];
+}
+
+/**
+ * Expands files and folders into image files. Folders contribute the images directly inside them
+ * (and below, with `recursive`), hidden files skipped.
+ */
+export async function collectImageFiles(inputs: readonly string[], options: { recursive?: boolean } = {}): Promise<CollectedFiles> {
+  const files: string[] = [];
+  const seen = new Set<string>();
+  const problems: CollectedFiles['problems'] = [];
+  const add = (file: string) => {
+    if (!seen.has(file)) {
+      seen.add(file);
+      files.push(file);
+    }
+  };
+
+  async function walk(dir: string): Promise<number> {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+    let found = 0;
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (options.recursive) found += await walk(full);
+      } else if (isImageFileName(entry.name)) {
+        add(full);
+        found++;
+      }
+    }
+    return found;
+  }
+
+  for (const input of inputs) {
+    const full = path.resolve(input);
+    let stat: import('node:fs').Stats;
+    try {
+      stat = await fs.stat(full);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push({ path: input, message: code === 'ENOENT' ? 'no such file or folder' : (error as Error).message });
+      continue;
+    }
+    if (stat.isDirectory()) {
+      try {
+        if ((await walk(full)) === 0) problems.push({ path: input, message: 'no images in this folder' });
+      } catch (error) {
+        problems.push({ path: input, message: `cannot read the folder: ${(error as Error).message}` });
+      }
+    } else {
+      add(full);
+    }
+  }
+  return { files, problems };
+}
+
+/**
+ * `<outDir>/<stem><extension>` for each file, made unique when two inputs share a stem
+ * (`photo.jpg`, `photo.png` -> `photo.png`, `photo-2.png`).
+ */
+export function outputPaths(files: readonly string[], outDir: string, extension = '.png'): Map<string, string> {
+  const taken = new Set<string>();
+  const result = new Map<string, string>();
+  for (const file of files) {
+    const stem = path.basename(file, path.extname(file));
+    let candidate = stem;
+    for (let n = 2; taken.has(candidate.toLowerCase()); n++) candidate = `${stem}-${n}`;
+    taken.add(candidate.toLowerCase());
+    result.set(file, path.join(path.resolve(outDir), candidate + extension));
+  }
+  return result;
+}

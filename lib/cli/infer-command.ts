@@ -1,0 +1,140 @@
+/**
+ * `npm run colorize` and `npm run upscale`: flags, model choice and the batch, shared so that the
+ * two scripts are one line each.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { createInferenceService, type LoadedInferenceService } from '@/lib/infer/service';
+import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
+import { flag, parseCli, UsageError } from './args';
+import { processImages } from './batch';
+import { collectImageFiles } from './files';
+
+export type InferCommand = 'colorize' | 'upscale';
+
+const COMMON_HELP = `  <files or folders>  images, or folders whose images (png, jpg, webp, tiff, gif, avif, heic) are taken
+  --out DIR           where <name>.png results are written (created if needed)
+  --model DIR         an exported model folder (model.json, weights.bin, metadata.json);
+                      default: the matching model in $MODELS_DIR or ./models
+  --recursive         also take images in sub-folders
+  --backend NAME      tensorflow, wasm or cpu (default: $TF_BACKEND, else the best available)
+  --help              this text
+
+Exit code: 0 when every image succeeded, 1 when any failed, 2 for a usage error.`;
+
+export const USAGE: Record<InferCommand, string> = {
+  colorize: `Usage: npm run colorize -- <files or folders> --out <dir> [--model <dir>] [--recursive] [--backend wasm|cpu|tensorflow]
+
+Colorizes photos (any size; colour inputs are reduced to lightness first). Results are the input's size.
+
+${COMMON_HELP}`,
+  upscale: `Usage: npm run upscale -- --scale 2|4 <files or folders> --out <dir> [--model <dir>] [--recursive] [--backend ...]
+
+Upscales photos 2 or 4 times (any size, processed in tiles).
+
+  --scale 2|4         the enlargement factor (required)
+${COMMON_HELP}`,
+};
+
+const baseShape = {
+  out: flag.text('out'),
+  model: flag.text('model').optional(),
+  recursive: z.boolean().optional(),
+  backend: flag.choice('backend', BACKEND_NAMES).optional(),
+  positionals: z.array(z.string()).min(1, 'give at least one image file or folder'),
+};
+
+const schemas = {
+  colorize: z.object(baseShape),
+  upscale: z.object({
+    ...baseShape,
+    scale: z
+      .string({ message: '--scale 2|4 is required' })
+      .refine((s) => s === '2' || s === '4', { message: '--scale must be 2 or 4' })
+      .transform((s) => Number(s) as 2 | 4),
+  }),
+};
+
+const OPTIONS = {
+  out: { type: 'string' },
+  model: { type: 'string' },
+  recursive: { type: 'boolean' },
+  backend: { type: 'string' },
+  scale: { type: 'string' },
+} as const;
+
+export interface InferCommandIO {
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Cancels the batch (the scripts wire SIGINT to it). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Parses flags, loads the model, processes every image.
+ * @returns the exit code: 0 all succeeded, 1 any failed, 130 cancelled.
+ * @throws UsageError for bad flags (the caller's runCli prints it and exits 2).
+ */
+export async function runInferCommand(command: InferCommand, argv: readonly string[], io: InferCommandIO = {}): Promise<number> {
+  const stderr = io.stderr ?? process.stderr;
+  const { scale: _scale, ...commonOptions } = OPTIONS;
+  const args =
+    command === 'upscale'
+      ? { ...parseCli(argv, { options: OPTIONS, schema: schemas.upscale }) }
+      : { ...parseCli(argv, { options: commonOptions, schema: schemas.colorize }), scale: undefined };
+
+  const { files, problems } = await collectImageFiles(args.positionals, { recursive: args.recursive });
+  for (const p of problems) stderr.write(`FAIL  ${p.path}: ${p.message}\n`);
+  if (files.length === 0) {
+    stderr.write(`${command}: no images to process\n`);
+    return 1;
+  }
+
+  const task = command === 'colorize' ? 'colorize' : 'sr';
+  // An explicit --model is loaded whatever its task, so that a wrong one is named as such below.
+  const service: LoadedInferenceService = await createInferenceService({
+    ...(args.model ? { modelDirs: [args.model] } : { tasks: [task] }),
+    backend: args.backend,
+  });
+  try {
+    if (args.model && service.problems.length > 0) throw new UsageError(`--model ${args.model}: ${service.problems[0]}`);
+    const model = args.model
+      ? service.models[0]
+      : service.models.find((m) => m.task === task && (task === 'colorize' || m.scale === args.scale));
+    if (!model) {
+      throw new Error(
+        `no ${command === 'colorize' ? 'colorize' : `x${args.scale} super-resolution`} model in ${service.source}` +
+          (service.problems.length ? ` (${service.problems.join('; ')})` : '') +
+          '; train and export one, or pass --model <dir>',
+      );
+    }
+    if (args.model && (model.task !== task || (task === 'sr' && model.scale !== args.scale))) {
+      throw new UsageError(
+        `--model ${args.model} is a ${model.task} x${model.scale} model, not ${command === 'colorize' ? 'colorize' : `sr x${args.scale}`}`,
+      );
+    }
+    const backend = currentBackend();
+    stderr.write(`${command}: ${files.length} image${files.length === 1 ? '' : 's'}, model ${model.name}` + `${backend ? `, ${describeBackend(backend)}` : ''}\n`);
+
+    let result;
+    try {
+      result = await processImages({
+        files,
+        outDir: path.resolve(args.out),
+        signal: io.signal,
+        stream: stderr,
+        failedBefore: problems.map((p) => ({ file: p.path, message: p.message })),
+        run: (bytes, options) =>
+          command === 'colorize'
+            ? service.colorize(bytes, { ...options, model: model.name })
+            : service.upscale(bytes, { ...options, scale: args.scale!, model: model.name }),
+      });
+    } catch (error) {
+      if ((error as Error)?.name !== 'AbortError') throw error;
+      stderr.write(`${command}: cancelled\n`);
+      return 130;
+    }
+    return result.failed.length === 0 ? 0 : 1;
+  } finally {
+    service.dispose();
+  }
+}

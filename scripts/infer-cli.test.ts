@@ -1,0 +1,82 @@
+/**
+ * End to end: `npm run upscale` / `npm run colorize` as a user runs them (tsx subprocess), on tiny
+ * random models in a temp MODELS_DIR.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomColorizer, randomSrNet, saveTestModel, testMetadata } from '@/lib/infer/test-models';
+import { initBackend } from '@/lib/tf/backend';
+
+let dir: string;
+const ROOT = path.resolve(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+function run(script: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      TSX,
+      [path.join(ROOT, 'scripts', script), ...args],
+      { cwd: ROOT, env: { ...process.env, MODELS_DIR: path.join(dir, 'models'), TF_BACKEND: 'cpu' }, timeout: 120_000 },
+      (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  await initBackend();
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'infer-cli-'));
+  await saveTestModel(randomSrNet(2), path.join(dir, 'models', 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
+  await saveTestModel(randomSrNet(4), path.join(dir, 'models', 'sr-x4'), testMetadata({ task: 'sr', scale: 4 }));
+  await saveTestModel(randomColorizer(), path.join(dir, 'elsewhere', 'my-colorizer'), testMetadata({ task: 'colorize', scale: 1 }));
+  await fs.mkdir(path.join(dir, 'in'));
+  await sharp({ create: { width: 23, height: 9, channels: 3, background: '#3080c0' } }).jpeg().toFile(path.join(dir, 'in', 'a.jpg'));
+  await sharp({ create: { width: 5, height: 7, channels: 4, background: { r: 9, g: 9, b: 9, alpha: 0.5 } } })
+    .png()
+    .toFile(path.join(dir, 'in', 'b.png'));
+  await fs.writeFile(path.join(dir, 'in', 'broken.png'), 'not a png');
+});
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('npm run upscale', () => {
+  it('upscales a folder, reports the unreadable file, still writes the others, exits 1', async () => {
+    const out = path.join(dir, 'up');
+    const { code, stderr } = await run('upscale.ts', ['--scale', '4', path.join(dir, 'in'), '--out', out]);
+    expect(stderr).toContain('FAIL  broken.png');
+    expect(stderr).toContain('2 of 3 done, 1 failed');
+    expect(code).toBe(1);
+    expect((await fs.readdir(out)).sort()).toEqual(['a.png', 'b.png']);
+    expect(await sharp(path.join(out, 'a.png')).metadata()).toMatchObject({ width: 92, height: 36 });
+    expect(await sharp(path.join(out, 'b.png')).metadata()).toMatchObject({ width: 20, height: 28, hasAlpha: true });
+  });
+
+  it('exits 2 with one message on a bad flag value', async () => {
+    const { code, stderr } = await run('upscale.ts', ['--scale', '3', path.join(dir, 'in'), '--out', path.join(dir, 'x')]);
+    expect(code).toBe(2);
+    expect(stderr.split('\n')[0]).toBe('upscale: --scale must be 2 or 4');
+  });
+});
+
+describe('npm run colorize', () => {
+  it('colorizes with --model <dir> to the same size and exits 0 when all succeed', async () => {
+    const out = path.join(dir, 'col');
+    const { code, stderr } = await run('colorize.ts', [
+      path.join(dir, 'in', 'a.jpg'),
+      path.join(dir, 'in', 'b.png'),
+      '--out',
+      out,
+      '--model',
+      path.join(dir, 'elsewhere', 'my-colorizer'),
+    ]);
+    expect(stderr).toContain('model my-colorizer');
+    expect(code).toBe(0);
+    expect(await sharp(path.join(out, 'a.png')).metadata()).toMatchObject({ width: 23, height: 9 });
+    expect(await sharp(path.join(out, 'b.png')).metadata()).toMatchObject({ width: 5, height: 7, hasAlpha: true });
+  });
+});
