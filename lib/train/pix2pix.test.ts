@@ -1,0 +1,101 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@/lib/tf/backend';
+import { buildPatchGan, buildSrNet, buildUnetGenerator } from '@/lib/models/generators';
+import { learningRateFactor, Pix2PixTrainer } from './pix2pix';
+
+const snapshot = (model: tfl.LayersModel) => model.getWeights().map((w) => w.dataSync().slice());
+const changed = (before: Float32Array[], model: tfl.LayersModel) =>
+  model.getWeights().some((w, i) => {
+    const a = w.dataSync();
+    const b = before[i]!;
+    return a.some((v, k) => v !== b[k]);
+  });
+
+function tinyPair() {
+  const generator = buildUnetGenerator({ kind: 'unet', inputChannels: 1, outputChannels: 2, ngf: 4, depth: 3, norm: 'instance', dropout: 0 });
+  const discriminator = buildPatchGan({ kind: 'patchgan', inputChannels: 3, ndf: 4, nLayers: 2, norm: 'instance' });
+  return { generator, discriminator };
+}
+
+describe('pix2pix GAN trio (wasm backend)', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('gives the documented output shapes', () => {
+    const { generator, discriminator } = tinyPair();
+    const fake = tf.tidy(() => generator.predict(tf.zeros([2, 32, 32, 1])) as tf.Tensor);
+    expect(fake.shape).toEqual([2, 32, 32, 2]);
+    const range = tf.tidy(() => [tf.min(fake).dataSync()[0]!, tf.max(fake).dataSync()[0]!]);
+    expect(range[0]).toBeGreaterThanOrEqual(-1);
+    expect(range[1]).toBeLessThanOrEqual(1);
+    const logits = tf.tidy(() => discriminator.predict(tf.zeros([2, 32, 32, 3])) as tf.Tensor);
+    // nLayers 2: 32 -> 16 -> 8 (stride 2) -> 7 (stride 1, k4 p1) -> 6 (logits).
+    expect(logits.shape).toEqual([2, 6, 6, 1]);
+    const paper = buildPatchGan({ kind: 'patchgan', inputChannels: 3, ndf: 2 });
+    const big = tf.tidy(() => paper.predict(tf.zeros([1, 256, 256, 3])) as tf.Tensor);
+    expect(big.shape).toEqual([1, 30, 30, 1]);
+    tf.dispose([fake, logits, big]);
+    const sr = buildSrNet({ kind: 'srnet', scale: 4, features: 8, blocks: 1 });
+    const up = tf.tidy(() => sr.predict(tf.zeros([1, 7, 9, 3])) as tf.Tensor);
+    expect(up.shape).toEqual([1, 28, 36, 3]);
+    up.dispose();
+  });
+
+  it('does not leak tensors across steps', async () => {
+    const { generator, discriminator } = tinyPair();
+    const trainer = new Pix2PixTrainer({ generator, discriminator, gan: { mode: 'vanilla', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 }, optim: { lr: 2e-4, beta1: 0.5, beta2: 0.999 } });
+    const input = tf.randomUniform([2, 32, 32, 1], -1, 1) as tf.Tensor4D;
+    const target = tf.randomUniform([2, 32, 32, 2], -1, 1) as tf.Tensor4D;
+    await trainer.trainStep(input, target); // burn-in creates the optimiser slots
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await trainer.trainStep(input, target);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([input, target]);
+    trainer.dispose();
+  });
+
+  it('moves only D in a D step and only G in a G step', () => {
+    const { generator, discriminator } = tinyPair();
+    const trainer = new Pix2PixTrainer({ generator, discriminator, gan: { mode: 'lsgan', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 }, optim: { lr: 1e-2, beta1: 0.5, beta2: 0.999 } });
+    const input = tf.randomUniform([1, 32, 32, 1], -1, 1) as tf.Tensor4D;
+    const target = tf.randomUniform([1, 32, 32, 2], -1, 1) as tf.Tensor4D;
+    let g0 = snapshot(generator);
+    let d0 = snapshot(discriminator);
+    const step = trainer.generatorStep(input, target);
+    expect(changed(g0, generator)).toBe(true);
+    expect(changed(d0, discriminator)).toBe(false);
+    g0 = snapshot(generator);
+    d0 = snapshot(discriminator);
+    const lossD = trainer.discriminatorStep(input, target, step.fake);
+    expect(changed(g0, generator)).toBe(false);
+    expect(changed(d0, discriminator)).toBe(true);
+    tf.dispose([input, target, step.fake, step.l1, step.gan, step.total, lossD]);
+    trainer.dispose();
+  });
+
+  it('reduces the L1 loss of a plain regression (mode none)', async () => {
+    const generator = buildSrNet({ kind: 'srnet', scale: 2, features: 8, blocks: 1 });
+    const trainer = new Pix2PixTrainer({ generator, gan: { mode: 'none', lambdaL1: 1, lambdaGan: 0, gradientPenalty: 0 }, optim: { lr: 1e-2, beta1: 0.9, beta2: 0.999 } });
+    const target = tf.tidy(() => tf.image.resizeBilinear(tf.randomUniform([2, 4, 4, 3]) as tf.Tensor4D, [16, 16]));
+    const input = tf.tidy(() => tf.image.resizeBilinear(target, [8, 8]));
+    const first = await trainer.trainStep(input, target);
+    let last = first;
+    for (let i = 0; i < 30; i++) last = await trainer.trainStep(input, target);
+    expect(last.lossGL1).toBeLessThan(first.lossGL1 * 0.8);
+    tf.dispose([input, target]);
+    trainer.dispose();
+  });
+});
+
+describe('learning-rate schedule', () => {
+  it('is constant then decays linearly to zero', () => {
+    expect(learningRateFactor(0, 100, 100)).toBe(1);
+    expect(learningRateFactor(99, 100, 100)).toBe(1);
+    expect(learningRateFactor(150, 100, 100)).toBeCloseTo(0.5);
+    expect(learningRateFactor(200, 100, 100)).toBe(0);
+    expect(learningRateFactor(500, 100, 0)).toBe(1);
+  });
+});
