@@ -90,6 +90,45 @@ describe('labToRgb', () => {
   });
 });
 
+describe('labToRgb against a direct formula', () => {
+  it('rounds like round(255 * sRGB(linear)) computed with pow()', () => {
+    // Independent reference: D65 Lab -> XYZ -> linear sRGB (published inverse matrix) -> gamma.
+    const reference = (L: number, a: number, b: number): number[] => {
+      const fy = (L + 16) / 116;
+      const finv = (t: number) => (t ** 3 > 216 / 24389 ? t ** 3 : (116 * t - 16) / (24389 / 27));
+      const X = 0.95047 * finv(fy + a / 500);
+      const Y = L > 8 ? fy ** 3 : L / (24389 / 27);
+      const Z = 1.08883 * finv(fy - b / 200);
+      const lin = [
+        3.2404542 * X - 1.5371385 * Y - 0.4985314 * Z,
+        -0.969266 * X + 1.8760108 * Y + 0.041556 * Z,
+        0.0556434 * X - 0.2040259 * Y + 1.0572252 * Z,
+      ];
+      return lin.map((v) => {
+        const c = Math.min(1, Math.max(0, v));
+        return Math.round(255 * (c <= 0.0031308 ? 12.92 * c : 1.055 * c ** (1 / 2.4) - 0.055));
+      });
+    };
+    const rand = mulberry32(3);
+    const n = 20_000;
+    const lab = new Float32Array(n * 3).map((_, i) => (i % 3 === 0 ? rand() * 100 : (rand() - 0.5) * 160));
+    const ours = labToRgb(lab);
+    let off = 0;
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const expected = reference(lab[i * 3]!, lab[i * 3 + 1]!, lab[i * 3 + 2]!);
+      // the published matrix is rounded to 7 digits, so a value at a rounding boundary may differ by 1
+      for (let c = 0; c < 3; c++) {
+        const d = Math.abs(ours[i * 3 + c]! - expected[c]!);
+        worst = Math.max(worst, d);
+        if (d) off++;
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(off / (n * 3)).toBeLessThan(0.001);
+  });
+});
+
 describe('lAbToRgb', () => {
   it('equals labToRgb on the interleaved equivalent', () => {
     const rand = mulberry32(7);

@@ -17,6 +17,12 @@ const M = [
   [0.0193339, 0.119192, 0.9503041],
 ] as const;
 const M_INV = invert3(M);
+// Unpacked so the per-pixel loop reads plain numbers.
+const [[M_INV_00, M_INV_01, M_INV_02], [M_INV_10, M_INV_11, M_INV_12], [M_INV_20, M_INV_21, M_INV_22]] = M_INV as [
+  [number, number, number],
+  [number, number, number],
+  [number, number, number],
+];
 
 const EPSILON = 216 / 24389; // (6/29)^3
 const KAPPA = 24389 / 27; // (29/3)^3
@@ -41,10 +47,6 @@ const LINEAR_FROM_BYTE = new Float64Array(256).map((_, v) => srgbToLinear(v / 25
 
 function srgbToLinear(v: number): number {
   return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
-}
-
-function linearToSrgb(v: number): number {
-  return v <= 0.0031308 ? v * 12.92 : 1.055 * Math.pow(v, 1 / 2.4) - 0.055;
 }
 
 function f(t: number): number {
@@ -128,15 +130,29 @@ export function lAbToRgb(l: Float32Array, ab: Float32Array, n = l.length): Uint8
   return rgb;
 }
 
+// Linear-light values at which the rounded 8-bit sRGB code steps up: code v is the number of
+// thresholds <= the value. A binary search over them rounds exactly like
+// round(255 * linearToSrgb(v)), without a pow() per channel (the merge runs on every output pixel).
+const BYTE_THRESHOLDS = new Float64Array(255).map((_, v) => srgbToLinear((v + 0.5) / 255));
+
+function linearToByte(linear: number): number {
+  if (!(linear >= BYTE_THRESHOLDS[0]!)) return 0; // also NaN
+  let lo = 1;
+  let hi = 255;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (linear >= BYTE_THRESHOLDS[mid - 1]!) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 function writeRgb(out: Uint8ClampedArray, i: number, L: number, a: number, b: number): void {
   const fy = (L + 16) / 116;
   const x = XN * fInv(fy + a / 500);
   const y = YN * (L > KAPPA * EPSILON ? fy * fy * fy : L / KAPPA);
   const z = ZN * fInv(fy - b / 200);
-  for (let c = 0; c < 3; c++) {
-    const row = M_INV[c]!;
-    const linear = row[0]! * x + row[1]! * y + row[2]! * z;
-    // Uint8ClampedArray rounds half to even and clips; clip linear first so pow() never sees < 0.
-    out[i * 3 + c] = 255 * linearToSrgb(Math.min(1, Math.max(0, linear)));
-  }
+  out[i * 3] = linearToByte(M_INV_00 * x + M_INV_01 * y + M_INV_02 * z);
+  out[i * 3 + 1] = linearToByte(M_INV_10 * x + M_INV_11 * y + M_INV_12 * z);
+  out[i * 3 + 2] = linearToByte(M_INV_20 * x + M_INV_21 * y + M_INV_22 * z);
 }
