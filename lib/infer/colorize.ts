@@ -4,7 +4,7 @@
  * full resolution and merged with the image's own full-resolution L*, so every detail of the output
  * comes from the input and only the (low-frequency) colour comes from the network.
  *
- * Working size (our choice, stated in the README too): the short side becomes
+ * Working size (our choice): the short side becomes
  * `metadata.workingSize` (e.g. 256) and each side is rounded to the nearest multiple of
  * `tile.multipleOf` (the U-Net's 2^depth); the long side is capped at 4 x workingSize. The aspect
  * ratio may change a little (at most half a multiple per side) instead of padding the image:
