@@ -2,6 +2,7 @@
  * End-to-end tests against a production build of the app, driven by Debian's Chromium (Playwright's
  * own browser downloads cannot run here). The web server is built and started by Playwright itself.
  */
+import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { E2E_LIMITS } from './e2e/limits';
 
@@ -49,6 +50,8 @@ export default defineConfig({
     stderr: 'pipe',
     env: {
       ...Object.fromEntries(Object.entries(E2E_LIMITS).map(([k, v]) => [k, String(v)])),
+      // A small fixed run folder, so that the training page has something to draw.
+      RUNS_DIR: path.join(__dirname, 'e2e', 'fixtures', 'runs'),
       NEXT_TELEMETRY_DISABLED: '1',
     },
   },

@@ -35,6 +35,9 @@ export class ApiError extends Error {
   }
 }
 
+const UNSUPPORTED_MESSAGE =
+  'The file is not an image this server can read. Use a JPEG, PNG, WebP, GIF, AVIF or TIFF file.';
+
 const INPUT_ERROR_STATUS: Record<InputErrorCode, number> = {
   unsupported_image: 415,
   too_large: 413,
@@ -60,11 +63,17 @@ export function describeError(error: unknown): { status: number; code: ApiErrorC
   if (error instanceof InputError || (error instanceof Error && error.name === 'InputError' && 'code' in error)) {
     const code = (error as InputError).code;
     const status = INPUT_ERROR_STATUS[code];
+    // The decoder's own wording ("Input buffer contains unsupported image format") is for logs.
+    if (code === 'unsupported_image') return { status, code, message: UNSUPPORTED_MESSAGE };
     if (status) return { status, code, message: error.message };
   }
   if (error instanceof QueueFullError || (error instanceof Error && error.name === 'QueueFullError')) {
     const retryAfter = (error as QueueFullError).retryAfterSeconds ?? 5;
     return { status: 503, code: 'busy', message: error.message, headers: { 'Retry-After': String(retryAfter) } };
+  }
+  // The service's ModelUnavailableError: no model for that task/scale (or a wrong model name).
+  if (error instanceof Error && error.name === 'ModelUnavailableError') {
+    return { status: 404, code: 'model_unavailable', message: error.message };
   }
   if (isAbortError(error)) return { status: 499, code: 'cancelled', message: 'The request was cancelled.' };
   return { status: 500, code: 'internal', message: 'Something went wrong on the server while processing the image.' };

@@ -11,7 +11,8 @@ import { z } from 'zod';
 /** `RUNS_DIR`, else `<cwd>/runs`. */
 export function runsDir(env: Record<string, string | undefined> = process.env): string {
   const fromEnv = env.RUNS_DIR?.trim();
-  return path.resolve(fromEnv || path.join(process.cwd(), 'runs'));
+  // turbopackIgnore: the runs folder is data read at run time, not something to trace into the build.
+  return path.resolve(/*turbopackIgnore: true*/ fromEnv || path.join(/*turbopackIgnore: true*/ process.cwd(), 'runs'));
 }
 
 /** A log is live when it was written to within this window. */
@@ -175,7 +176,7 @@ function taskOf(config: Record<string, unknown> | null): string | undefined {
  */
 export async function readRun(name: string, dir = runsDir(), now = Date.now()): Promise<RunDetail | undefined> {
   if (!isValidRunName(name)) return undefined;
-  const runDir = path.join(dir, name);
+  const runDir = path.join(/*turbopackIgnore: true*/ dir, name);
   const dirStat = await statOrUndefined(runDir);
   if (!dirStat?.isDirectory()) return undefined;
   const logFile = path.join(runDir, 'log.jsonl');
@@ -212,7 +213,7 @@ export async function readRun(name: string, dir = runsDir(), now = Date.now()): 
 
 /** All runs, newest first. A missing runs folder is an empty list. */
 export async function listRuns(dir = runsDir(), now = Date.now()): Promise<RunSummary[]> {
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = await fs.readdir(/*turbopackIgnore: true*/ dir, { withFileTypes: true }).catch(() => []);
   const runs = await Promise.all(
     entries.filter((e) => e.isDirectory() && isValidRunName(e.name)).map((e) => readRun(e.name, dir, now)),
   );

@@ -1,0 +1,502 @@
+'use client';
+
+/**
+ * The interactive part of the home page: choose a photo (picker, drag and drop, paste), choose a tool,
+ * run it as a background job with progress and cancel, then compare and download the result.
+ */
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { CompareSlider } from './CompareSlider';
+import { SideBySide } from './SideBySide';
+
+export type ToolId = 'colorize' | 'x2' | 'x4';
+
+export interface ToolOption {
+  id: ToolId;
+  label: string;
+  description: string;
+  model: string;
+}
+
+interface Props {
+  tools: ToolOption[];
+  /** Why nothing can run, when that is the case. */
+  unavailable?: string;
+  backend?: string;
+  limits: { maxUploadBytes: number; maxUploadLabel: string; maxInputPixelsLabel: string };
+}
+
+/** The job as `GET /api/jobs/:id` reports it (the fields this page reads). */
+interface JobView {
+  id: string;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  queuePosition?: number;
+  progress?: { done: number; total: number; elapsedMs: number };
+  elapsedMs: number;
+  fileName: string;
+  result?: {
+    width: number;
+    height: number;
+    inputWidth: number;
+    inputHeight: number;
+    model: string;
+    backend: string;
+    ms: number;
+    fileName: string;
+  };
+  error?: { error: string; message: string; status: number };
+}
+
+interface Source {
+  file: File;
+  url: string;
+  width?: number;
+  height?: number;
+  /** The browser could not show it (maybe not an image; the server has the last word). */
+  noPreview?: boolean;
+}
+
+interface Result {
+  url: string;
+  fileName: string;
+  tool: ToolOption;
+  width: number;
+  height: number;
+  inputWidth: number;
+  inputHeight: number;
+  model: string;
+  backend: string;
+  ms: number;
+}
+
+type Phase = 'idle' | 'uploading' | 'queued' | 'running' | 'fetching';
+
+const POLL_MS = 300;
+
+function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} kB`;
+  return `${bytes} bytes`;
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { message?: unknown };
+    if (typeof body.message === 'string') return body.message;
+  } catch {
+    // Not our JSON error shape (e.g. a proxy's HTML page).
+  }
+  return `The server answered ${response.status} ${response.statusText}.`;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+
+export function ImageTool({ tools, unavailable, backend, limits }: Props) {
+  const [source, setSource] = useState<Source | null>(null);
+  const [toolId, setToolId] = useState<ToolId | undefined>(tools[0]?.id);
+  const [phase, setPhase] = useState<Phase>('idle');
+  const [job, setJob] = useState<JobView | null>(null);
+  const [startedAt, setStartedAt] = useState<number | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  const [result, setResult] = useState<Result | null>(null);
+  const [error, setError] = useState<{ title: string; message: string } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const [view, setView] = useState<'compare' | 'side'>('compare');
+
+  const inputId = useId();
+  const fileInput = useRef<HTMLInputElement>(null);
+  const runController = useRef<AbortController | null>(null);
+  const jobIdRef = useRef<string | null>(null);
+  const resultHeading = useRef<HTMLHeadingElement>(null);
+  const errorBox = useRef<HTMLDivElement>(null);
+
+  const tool = tools.find((t) => t.id === toolId);
+  const busy = phase !== 'idle';
+
+  // Object URLs hold the image in memory until revoked; revoke each once it is replaced.
+  const sourceUrl = source?.url;
+  const resultUrl = result?.url;
+  useEffect(() => () => void (sourceUrl && URL.revokeObjectURL(sourceUrl)), [sourceUrl]);
+  useEffect(() => () => void (resultUrl && URL.revokeObjectURL(resultUrl)), [resultUrl]);
+
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setInterval(() => setNow(Date.now()), 200);
+    return () => clearInterval(timer);
+  }, [busy]);
+
+  useEffect(() => {
+    if (result) resultHeading.current?.focus();
+  }, [result]);
+  useEffect(() => {
+    if (error) errorBox.current?.focus();
+  }, [error]);
+
+  const acceptFile = useCallback(
+    (file: File | null | undefined) => {
+      if (!file || busy) return;
+      setError(null);
+      setNotice(null);
+      setResult(null);
+      if (file.size > limits.maxUploadBytes) {
+        setSource(null);
+        setError({
+          title: 'This file is too large',
+          message: `${file.name} is ${formatSize(file.size)}; the limit is ${limits.maxUploadLabel}. Try a smaller or more compressed copy.`,
+        });
+        return;
+      }
+      setSource({ file, url: URL.createObjectURL(file) });
+    },
+    [busy, limits.maxUploadBytes, limits.maxUploadLabel],
+  );
+
+  // Paste anywhere on the page, unless the user is typing in a text field.
+  useEffect(() => {
+    const onPaste = (event: ClipboardEvent) => {
+      const target = event.target;
+      if (target instanceof Element && target.closest('input[type="text"], textarea, [contenteditable="true"]')) return;
+      const item = [...(event.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
+      const file = item?.getAsFile();
+      if (!file) return;
+      event.preventDefault();
+      acceptFile(file.name ? file : new File([file], 'pasted.png', { type: file.type }));
+    };
+    document.addEventListener('paste', onPaste);
+    return () => document.removeEventListener('paste', onPaste);
+  }, [acceptFile]);
+
+  // Leaving the page cancels a running job so the server does not work for nobody.
+  useEffect(() => {
+    const onLeave = () => {
+      const id = jobIdRef.current;
+      if (id) void fetch(`/api/jobs/${id}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+      runController.current?.abort();
+    };
+    window.addEventListener('pagehide', onLeave);
+    return () => window.removeEventListener('pagehide', onLeave);
+  }, []);
+
+  const run = async () => {
+    if (!source || !tool || busy) return;
+    const controller = new AbortController();
+    runController.current = controller;
+    setError(null);
+    setNotice(null);
+    setResult(null);
+    setJob(null);
+    setPhase('uploading');
+    setStartedAt(Date.now());
+    setNow(Date.now());
+    try {
+      const form = new FormData();
+      form.set('image', source.file, source.file.name || 'image.png');
+      form.set('task', tool.id === 'colorize' ? 'colorize' : 'upscale');
+      if (tool.id !== 'colorize') form.set('scale', tool.id === 'x2' ? '2' : '4');
+      const created = await fetch('/api/jobs', { method: 'POST', body: form, signal: controller.signal });
+      if (!created.ok) {
+        const retry = created.headers.get('Retry-After');
+        const message = await errorMessage(created);
+        throw new ToolError(created.status === 503 ? 'The server is busy' : 'Could not process this image', retry ? `${message} (about ${retry} s)` : message);
+      }
+      let current = (await created.json()) as JobView;
+      jobIdRef.current = current.id;
+      setJob(current);
+      while (current.status === 'queued' || current.status === 'running') {
+        setPhase(current.status);
+        await sleep(POLL_MS, controller.signal);
+        const polled = await fetch(`/api/jobs/${current.id}`, { signal: controller.signal, cache: 'no-store' });
+        if (!polled.ok) throw new ToolError('Lost track of the job', await errorMessage(polled));
+        current = (await polled.json()) as JobView;
+        setJob(current);
+      }
+      if (current.status === 'cancelled') {
+        setNotice('Cancelled. Choose a tool and run it again whenever you like.');
+        return;
+      }
+      if (current.status === 'failed' || !current.result) {
+        throw new ToolError('Could not process this image', current.error?.message ?? 'The job failed.');
+      }
+      setPhase('fetching');
+      const response = await fetch(`/api/jobs/${current.id}/result`, { signal: controller.signal, cache: 'no-store' });
+      if (!response.ok) throw new ToolError('Could not fetch the result', await errorMessage(response));
+      const blob = await response.blob();
+      const details = current.result;
+      setResult({
+        url: URL.createObjectURL(blob),
+        fileName: details.fileName,
+        tool,
+        width: details.width,
+        height: details.height,
+        inputWidth: details.inputWidth,
+        inputHeight: details.inputHeight,
+        model: details.model,
+        backend: details.backend,
+        ms: details.ms,
+      });
+    } catch (caught) {
+      if (controller.signal.aborted) {
+        setNotice('Cancelled. Choose a tool and run it again whenever you like.');
+      } else if (caught instanceof ToolError) {
+        setError({ title: caught.title, message: caught.message });
+      } else {
+        setError({ title: 'Something went wrong', message: 'The server could not be reached. Check your connection and try again.' });
+      }
+    } finally {
+      jobIdRef.current = null;
+      runController.current = null;
+      setPhase('idle');
+      setJob(null);
+    }
+  };
+
+  const cancel = () => {
+    const id = jobIdRef.current;
+    if (id) void fetch(`/api/jobs/${id}`, { method: 'DELETE' }).catch(() => undefined);
+    runController.current?.abort();
+  };
+
+  const onDrop = (event: React.DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    acceptFile(event.dataTransfer.files[0]);
+  };
+
+  const elapsed = startedAt ? now - startedAt : 0;
+  const progress = job?.progress;
+  const percent = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : undefined;
+
+  if (unavailable || tools.length === 0) {
+    return (
+      <section className="card" aria-labelledby="unavailable-title">
+        <h2 id="unavailable-title">The tools are not available</h2>
+        <p>{unavailable ?? 'No models are installed on this server.'}</p>
+      </section>
+    );
+  }
+
+  return (
+    <section className="tool card" aria-labelledby="tool-title">
+      <h2 id="tool-title" className="visually-hidden">
+        Photo tool
+      </h2>
+      <div className="tool-grid">
+        <div
+          className={`dropzone${dragging ? ' is-dragging' : ''}${source ? ' has-image' : ''}`}
+          onDragEnter={(e) => (e.preventDefault(), setDragging(true))}
+          onDragOver={(e) => e.preventDefault()}
+          onDragLeave={(e) => {
+            if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
+          }}
+          onDrop={onDrop}
+        >
+          {source ? (
+            <figure className="source-preview">
+              {source.noPreview ? (
+                <div className="no-preview" role="img" aria-label="No preview">
+                  No preview for this file
+                </div>
+              ) : (
+                <img
+                  src={source.url}
+                  alt={`Your photo: ${source.file.name}`}
+                  onLoad={(e) => {
+                    const img = e.currentTarget;
+                    setSource((s) => (s && s.url === img.src ? { ...s, width: img.naturalWidth, height: img.naturalHeight } : s));
+                  }}
+                  onError={(e) => {
+                    const src = e.currentTarget.src;
+                    setSource((s) => (s && s.url === src ? { ...s, noPreview: true } : s));
+                  }}
+                />
+              )}
+              <figcaption>
+                <span className="file-name">{source.file.name}</span>
+                <span className="muted">
+                  {source.width && source.height ? `${source.width} × ${source.height} · ` : ''}
+                  {formatSize(source.file.size)}
+                </span>
+              </figcaption>
+            </figure>
+          ) : (
+            <div className="dropzone-empty">
+              <span className="dropzone-icon" aria-hidden="true" />
+              <p className="dropzone-title">Drop a photo here</p>
+              <p className="muted">or paste it, or</p>
+            </div>
+          )}
+          <input
+            ref={fileInput}
+            id={inputId}
+            className="visually-hidden file-input"
+            type="file"
+            accept="image/*"
+            disabled={busy}
+            onChange={(e) => {
+              acceptFile(e.currentTarget.files?.[0]);
+              e.currentTarget.value = '';
+            }}
+          />
+          <label htmlFor={inputId} className={`button${source ? '' : ' primary'}${busy ? ' is-disabled' : ''}`}>
+            {source ? 'Choose another photo' : 'Choose a photo'}
+          </label>
+          <p className="hint muted">
+            JPEG, PNG, WebP and more · up to {limits.maxUploadLabel} and {limits.maxInputPixelsLabel}
+          </p>
+        </div>
+
+        <div className="controls">
+          <fieldset className="tool-options" disabled={busy}>
+            <legend>Tool</legend>
+            {tools.map((option) => (
+              <label key={option.id} className={`tool-option${option.id === toolId ? ' is-selected' : ''}`}>
+                <input
+                  type="radio"
+                  name="tool"
+                  value={option.id}
+                  checked={option.id === toolId}
+                  onChange={() => setToolId(option.id)}
+                />
+                <span className="tool-option-text">
+                  <span className="tool-option-label">{option.label}</span>
+                  <span className="tool-option-description">{option.description}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+
+          <div className="actions">
+            <button type="button" className="button primary large" onClick={run} disabled={!source || !tool || busy}>
+              {busy ? 'Working…' : tool ? `${tool.label}` : 'Run'}
+            </button>
+            {busy && (
+              <button type="button" className="button" onClick={cancel}>
+                Cancel
+              </button>
+            )}
+          </div>
+          {!source && <p className="muted small">Choose a photo first.</p>}
+
+          <div className="status" aria-live="polite">
+            {busy && (
+              <div className="progress-block">
+                <p className="progress-text">
+                  {phase === 'uploading' && 'Uploading…'}
+                  {phase === 'queued' &&
+                    (job?.queuePosition && job.queuePosition > 0
+                      ? `Waiting for the server (position ${job.queuePosition} in line)…`
+                      : 'Waiting for the server…')}
+                  {phase === 'running' &&
+                    (progress ? `Processing tile ${Math.min(progress.done + 1, progress.total)} of ${progress.total}` : 'Processing…')}
+                  {phase === 'fetching' && 'Almost done…'}
+                  <span className="muted"> · {formatSeconds(elapsed)}</span>
+                </p>
+                <progress
+                  className="progress"
+                  max={100}
+                  value={phase === 'fetching' ? 100 : percent}
+                  aria-label="Progress"
+                  aria-valuetext={progress ? `${progress.done} of ${progress.total} tiles done` : 'Starting'}
+                />
+                {progress && (
+                  <p className="muted small" data-testid="tiles">
+                    {progress.done} / {progress.total} tiles done
+                  </p>
+                )}
+              </div>
+            )}
+            {notice && !busy && <p className="notice">{notice}</p>}
+          </div>
+          {error && (
+            <div className="alert" role="alert" tabIndex={-1} ref={errorBox}>
+              <p className="alert-title">{error.title}</p>
+              <p>{error.message}</p>
+            </div>
+          )}
+          {backend && <p className="muted small backend-note">Running on the {backend} backend.</p>}
+        </div>
+      </div>
+
+      {result && source && (
+        <section className="result" aria-labelledby="result-title">
+          <div className="result-header">
+            <h2 id="result-title" tabIndex={-1} ref={resultHeading}>
+              Result
+            </h2>
+            <div className="result-actions">
+              <div className="segmented" role="group" aria-label="View">
+                <button type="button" aria-pressed={view === 'compare'} onClick={() => setView('compare')}>
+                  Compare
+                </button>
+                <button type="button" aria-pressed={view === 'side'} onClick={() => setView('side')}>
+                  Side by side
+                </button>
+              </div>
+              <a className="button primary" href={result.url} download={result.fileName}>
+                Download PNG
+              </a>
+            </div>
+          </div>
+
+          {view === 'compare' ? (
+            <CompareSlider before={source.url} after={result.url} width={result.width} height={result.height} />
+          ) : (
+            <SideBySide before={source.url} after={result.url} width={result.width} height={result.height} />
+          )}
+
+          <dl className="details" data-testid="result-details">
+            <div>
+              <dt>Tool</dt>
+              <dd>{result.tool.label}</dd>
+            </div>
+            <div>
+              <dt>Input</dt>
+              <dd data-testid="input-size">
+                {result.inputWidth} × {result.inputHeight}
+              </dd>
+            </div>
+            <div>
+              <dt>Output</dt>
+              <dd data-testid="output-size">
+                {result.width} × {result.height}
+              </dd>
+            </div>
+            <div>
+              <dt>Model</dt>
+              <dd>{result.model}</dd>
+            </div>
+            <div>
+              <dt>Backend</dt>
+              <dd>{result.backend}</dd>
+            </div>
+            <div>
+              <dt>Time</dt>
+              <dd>{formatSeconds(result.ms)}</dd>
+            </div>
+            <div className="details-wide">
+              <dt>File</dt>
+              <dd className="file-name">{result.fileName}</dd>
+            </div>
+          </dl>
+        </section>
+      )}
+    </section>
+  );
+}
+
+class ToolError extends Error {
+  constructor(
+    readonly title: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,158 @@
+/** The HTTP API: success shapes, detail headers, and every input error status. */
+import { promises as fs } from 'node:fs';
+import { expect, test, type APIResponse } from '@playwright/test';
+import { E2E_LIMITS } from './limits';
+import { flatPng, GRAY_PHOTO, imageStats, NOT_AN_IMAGE, SMALL_PHOTO } from './helpers';
+
+async function file(path: string, mimeType: string) {
+  return { name: path.split('/').pop()!, mimeType, buffer: await fs.readFile(path) };
+}
+
+async function expectError(response: APIResponse, status: number, code: string) {
+  expect(response.status(), await response.text()).toBe(status);
+  expect(response.headers()['content-type']).toContain('application/json');
+  const body = (await response.json()) as { error: string; message: string };
+  expect(body.error).toBe(code);
+  // A sentence for people, not a stack trace.
+  expect(body.message).toMatch(/^[A-Z].{10,}[.)]$/s);
+  expect(body.message).not.toMatch(/\n\s+at /);
+  return body;
+}
+
+test('GET /api/health reports backend, models and version', async ({ request }) => {
+  const response = await request.get('/api/health');
+  expect(response.status()).toBe(200);
+  const body = await response.json();
+  expect(body.status).toBe('ok');
+  expect(['wasm', 'cpu', 'tensorflow']).toContain(body.backend);
+  expect(body.models.length).toBeGreaterThan(0);
+  expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
+  expect(body.limits.maxUploadBytes).toBe(E2E_LIMITS.MAX_UPLOAD_BYTES);
+  expect(body.limits.maxInputPixels).toBe(E2E_LIMITS.MAX_INPUT_PIXELS);
+});
+
+test('GET /api/models lists name, task, scale, channels and metrics', async ({ request }) => {
+  const { models } = await (await request.get('/api/models')).json();
+  for (const m of models) {
+    expect(m).toEqual(
+      expect.objectContaining({
+        name: expect.any(String),
+        task: expect.stringMatching(/^(colorize|sr|paired)$/),
+        scale: expect.any(Number),
+        inputChannels: expect.any(Number),
+        outputChannels: expect.any(Number),
+        metrics: expect.any(Object),
+      }),
+    );
+  }
+  expect(models.some((m: { task: string }) => m.task === 'colorize')).toBe(true);
+});
+
+test('POST /api/colorize answers a same-size PNG with detail headers', async ({ request }) => {
+  const response = await request.post('/api/colorize', { multipart: { image: await file(GRAY_PHOTO, 'image/png') } });
+  expect(response.status()).toBe(200);
+  const headers = response.headers();
+  expect(headers['content-type']).toBe('image/png');
+  expect(headers['x-model']).toBeTruthy();
+  expect(['wasm', 'cpu', 'tensorflow']).toContain(headers['x-backend']);
+  expect(Number(headers['x-elapsed-ms'])).toBeGreaterThanOrEqual(0);
+  expect(headers['x-input-size']).toBe('128x96');
+  expect(headers['content-disposition']).toContain('landscape-gray-colorized.png');
+  const stats = await imageStats(await response.body());
+  expect([stats.width, stats.height]).toEqual([128, 96]);
+});
+
+for (const scale of [2, 4]) {
+  test(`POST /api/upscale?scale=${scale} answers a PNG exactly ${scale}x larger`, async ({ request }) => {
+    const response = await request.post(`/api/upscale?scale=${scale}`, { multipart: { image: await file(SMALL_PHOTO, 'image/jpeg') } });
+    expect(response.status()).toBe(200);
+    expect(response.headers()['x-input-size']).toBe('64x48');
+    const stats = await imageStats(await response.body());
+    expect([stats.width, stats.height]).toEqual([64 * scale, 48 * scale]);
+  });
+}
+
+test('400 for malformed requests', async ({ request }) => {
+  const image = await file(SMALL_PHOTO, 'image/jpeg');
+  await expectError(await request.post('/api/upscale?scale=3', { multipart: { image } }), 400, 'bad_request');
+  await expectError(await request.post('/api/upscale', { multipart: { image } }), 400, 'bad_request');
+  await expectError(await request.post('/api/colorize', { data: { image: 'base64?' } }), 400, 'bad_request');
+  await expectError(await request.post('/api/colorize', { multipart: { picture: image } }), 400, 'bad_request');
+  await expectError(await request.post('/api/colorize', { multipart: { image: 'just text' } }), 400, 'bad_request');
+  await expectError(await request.post('/api/jobs', { multipart: { image, task: 'sharpen' } }), 400, 'bad_request');
+  await expectError(await request.get('/api/jobs/not-a-job-id'), 400, 'bad_request');
+  await expectError(await request.get('/api/runs/..%2F..%2Fetc/samples/step-00000001.png'), 400, 'bad_request');
+});
+
+test('413 for too many bytes, too many input pixels and too many output pixels', async ({ request }) => {
+  const bytes = Buffer.alloc(E2E_LIMITS.MAX_UPLOAD_BYTES + 100_000, 1);
+  const overBytes = await expectError(
+    await request.post('/api/colorize', { multipart: { image: { name: 'big.png', mimeType: 'image/png', buffer: bytes } } }),
+    413,
+    'too_large',
+  );
+  expect(overBytes.message).toMatch(/limit/);
+  const tooManyPixels = await flatPng(2100, 2000); // 4.2 MP > 4 MP
+  const overPixels = await expectError(
+    await request.post('/api/colorize', { multipart: { image: { name: 'huge.png', mimeType: 'image/png', buffer: tooManyPixels } } }),
+    413,
+    'too_large',
+  );
+  expect(overPixels.message).toMatch(/limit/);
+  // 1500 x 1500 is allowed in, but x2 would be 9 MP out > 8 MP.
+  const overOutput = await expectError(
+    await request.post('/api/upscale?scale=2', {
+      multipart: { image: { name: 'wide.png', mimeType: 'image/png', buffer: await flatPng(1500, 1500) } },
+    }),
+    413,
+    'too_large',
+  );
+  expect(overOutput.message).toMatch(/limit/);
+});
+
+test('415 for files that are not images', async ({ request }) => {
+  await expectError(await request.post('/api/colorize', { multipart: { image: await file(NOT_AN_IMAGE, 'text/plain') } }), 415, 'unsupported_image');
+  const truncated = (await fs.readFile(SMALL_PHOTO)).subarray(0, 40);
+  await expectError(
+    await request.post('/api/upscale?scale=2', { multipart: { image: { name: 'cut.jpg', mimeType: 'image/jpeg', buffer: truncated } } }),
+    415,
+    'unsupported_image',
+  );
+  await expectError(
+    await request.post('/api/colorize', { multipart: { image: { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) } } }),
+    415,
+    'unsupported_image',
+  );
+});
+
+test('jobs: create, poll to done, fetch the result; unknown ids are 404', async ({ request }) => {
+  const created = await request.post('/api/jobs', {
+    multipart: { image: await file(SMALL_PHOTO, 'image/jpeg'), task: 'upscale', scale: '4' },
+  });
+  expect(created.status()).toBe(202);
+  let job = await created.json();
+  expect(job.fileName).toBe('landscape-small-x4.png');
+  for (let i = 0; i < 200 && (job.status === 'queued' || job.status === 'running'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    job = await (await request.get(`/api/jobs/${job.id}`)).json();
+  }
+  expect(job.status).toBe('done');
+  expect(job.result).toMatchObject({ width: 256, height: 192, inputWidth: 64, inputHeight: 48 });
+  expect(job.progress.done).toBe(job.progress.total);
+  const result = await request.get(`/api/jobs/${job.id}/result`);
+  expect(result.headers()['content-type']).toBe('image/png');
+  expect((await imageStats(await result.body())).width).toBe(256);
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  await expectError(await request.get(`/api/jobs/${unknown}`), 404, 'not_found');
+  await expectError(await request.delete(`/api/jobs/${unknown}`), 404, 'not_found');
+});
+
+test('bad input never takes the server down', async ({ request }) => {
+  const junk = [Buffer.from('GIF89a garbage'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]), Buffer.alloc(5000, 0xff)];
+  for (const buffer of junk) {
+    const response = await request.post('/api/colorize', { multipart: { image: { name: 'x.png', mimeType: 'image/png', buffer } } });
+    expect(response.status()).toBeGreaterThanOrEqual(400);
+    expect(response.status()).toBeLessThan(500);
+  }
+  expect((await request.get('/api/health')).status()).toBe(200);
+});

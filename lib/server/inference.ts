@@ -1,0 +1,104 @@
+/**
+ * The app's one path to the inference core: validates which tool is asked for, checks that a model
+ * for it is loaded, applies the limits and runs it through the process-wide queue.
+ */
+import { z } from 'zod';
+import { getInferenceService } from '@/lib/infer/service';
+import type { InferenceResult, InferenceService, ModelSummary, Progress } from '@/lib/infer/types';
+import { ApiError } from './errors';
+import { serverLimits } from './limits';
+import { InferenceQueue } from './queue';
+
+export const toolSchema = z.discriminatedUnion('task', [
+  z.object({ task: z.literal('colorize') }),
+  z.object({ task: z.literal('upscale'), scale: z.union([z.literal(2), z.literal(4)]) }),
+]);
+export type ToolRequest = z.infer<typeof toolSchema>;
+
+/** `?scale=2|4` (also the job form's `scale` field). */
+export const scaleSchema = z.enum(['2', '4'], { message: 'scale must be 2 or 4' }).transform((s) => Number(s) as 2 | 4);
+
+// One queue per process even though each route is bundled separately (and the dev server
+// re-evaluates modules): it lives on globalThis.
+const QUEUE_KEY = Symbol.for('pix2pix-tfjs.app.queue');
+
+/** The process-wide inference queue (concurrency 1, bounded by MAX_QUEUE_LENGTH). */
+export function appQueue(): InferenceQueue {
+  const holder = globalThis as unknown as Record<symbol, InferenceQueue | undefined>;
+  holder[QUEUE_KEY] ??= new InferenceQueue({ concurrency: 1, maxWaiting: serverLimits().maxQueueLength });
+  return holder[QUEUE_KEY];
+}
+
+/** The inference service, or a 503 when its models could not be loaded. */
+export async function inferenceService(): Promise<InferenceService> {
+  try {
+    return await getInferenceService();
+  } catch (error) {
+    console.error('[api] inference service unavailable:', error);
+    throw new ApiError(503, 'model_unavailable', 'The models could not be loaded on the server; see its log.', {
+      'Retry-After': '30',
+    });
+  }
+}
+
+/** The model that would serve `tool`, if one is loaded. */
+export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): ModelSummary | undefined {
+  if (tool.task === 'colorize') return models.find((m) => m.task === 'colorize');
+  return models.find((m) => m.task === 'sr' && m.scale === tool.scale);
+}
+
+/** "photo" + colorize -> "photo-colorized.png"; + upscale x4 -> "photo-x4.png". */
+export function resultFileName(baseName: string, tool: ToolRequest): string {
+  return `${baseName}-${tool.task === 'colorize' ? 'colorized' : `x${tool.scale}`}.png`;
+}
+
+export function toolLabel(tool: ToolRequest): string {
+  return tool.task === 'colorize' ? 'Colorize' : `Upscale ×${tool.scale}`;
+}
+
+export interface RunToolOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  onStart?: () => void;
+  token?: object;
+}
+
+/**
+ * Runs one tool on encoded image bytes through the queue.
+ * @throws ApiError 404 when no model for the tool is loaded; QueueFullError when the queue is full;
+ *   InputError for bad images; AbortError when cancelled.
+ */
+export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunToolOptions = {}): Promise<InferenceResult> {
+  const service = await inferenceService();
+  const model = modelFor(service.models, tool);
+  if (!model) {
+    throw new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);
+  }
+  const limits = serverLimits();
+  const common = {
+    signal: options.signal,
+    onProgress: options.onProgress,
+    maxInputPixels: limits.maxInputPixels,
+    maxOutputPixels: limits.maxOutputPixels,
+    model: model.name,
+  };
+  return appQueue().run(
+    () => (tool.task === 'colorize' ? service.colorize(bytes, common) : service.upscale(bytes, { ...common, scale: tool.scale })),
+    { signal: options.signal, onStart: options.onStart, token: options.token },
+  );
+}
+
+/** The details headers sent with a result PNG. */
+export function resultHeaders(result: InferenceResult, fileName: string): Record<string, string> {
+  return {
+    'Content-Type': 'image/png',
+    'Content-Length': String(result.png.byteLength),
+    'Content-Disposition': `inline; filename="${fileName.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+    'Cache-Control': 'no-store',
+    'X-Model': result.model,
+    'X-Backend': result.backend,
+    'X-Elapsed-Ms': String(Math.round(result.ms)),
+    'X-Input-Size': `${result.inputWidth}x${result.inputHeight}`,
+    'X-Output-Size': `${result.width}x${result.height}`,
+  };
+}

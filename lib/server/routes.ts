@@ -1,0 +1,130 @@
+/**
+ * The bodies of the API route handlers, so that `app/api/**` files stay one-liners and the logic is
+ * testable without Next.
+ */
+import { promises as fs } from 'node:fs';
+import { z } from 'zod';
+import packageJson from '@/package.json';
+import { currentBackend } from '@/lib/tf/backend';
+import { ApiError, errorResponse, toErrorResponse } from './errors';
+import { appQueue, inferenceService, resultFileName, resultHeaders, runTool, scaleSchema, toolSchema, type ToolRequest } from './inference';
+import { jobStore } from './jobs';
+import { serverLimits } from './limits';
+import { samplePath } from './runs';
+import { readImageUpload } from './upload';
+
+/** Wraps a handler so that anything it throws becomes the JSON error shape. */
+export function guarded<A extends unknown[]>(handler: (...args: A) => Promise<Response>) {
+  return async (...args: A): Promise<Response> => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      return toErrorResponse(error);
+    }
+  };
+}
+
+function pngBody(png: Buffer): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(png);
+}
+
+/** Parses `?scale=` for the upscale endpoint (400 when missing or not 2/4). */
+export function parseScaleQuery(url: string): 2 | 4 {
+  const scale = scaleSchema.safeParse(new URL(url).searchParams.get('scale') ?? undefined);
+  if (!scale.success) throw new ApiError(400, 'bad_request', 'Add ?scale=2 or ?scale=4 to the URL.');
+  return scale.data;
+}
+
+/** `POST /api/colorize` and `POST /api/upscale?scale=`: one image in, PNG out, synchronously. */
+export async function handleToolRequest(request: Request, tool: ToolRequest): Promise<Response> {
+  const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
+  const result = await runTool(tool, upload.bytes, { signal: request.signal });
+  return new Response(pngBody(result.png), { headers: resultHeaders(result, resultFileName(upload.baseName, tool)) });
+}
+
+const jobFieldsSchema = z.union([
+  z.object({ task: z.literal('colorize') }),
+  z.object({ task: z.literal('upscale'), scale: scaleSchema }),
+]);
+
+/** `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale`) + `scale` -> 202 with the job. */
+export async function handleCreateJob(request: Request): Promise<Response> {
+  const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
+  const fields = jobFieldsSchema.safeParse(upload.fields);
+  if (!fields.success) {
+    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4.');
+  }
+  const tool = toolSchema.parse(fields.data);
+  const store = jobStore();
+  const job = await store.create(tool, upload.bytes, upload.baseName);
+  return Response.json(store.view(job), { status: 202, headers: { Location: `/api/jobs/${job.id}`, 'Cache-Control': 'no-store' } });
+}
+
+const jobIdSchema = z.uuid();
+
+function findJob(id: string) {
+  const parsed = jobIdSchema.safeParse(id);
+  if (!parsed.success) throw new ApiError(400, 'bad_request', 'That is not a job id.');
+  const job = jobStore().get(parsed.data);
+  if (!job) throw new ApiError(404, 'not_found', 'There is no such job; finished jobs are kept for ten minutes.');
+  return job;
+}
+
+/** `GET /api/jobs/:id`: status, queue position, tile progress. */
+export async function handleGetJob(id: string): Promise<Response> {
+  return Response.json(jobStore().view(findJob(id)), { headers: { 'Cache-Control': 'no-store' } });
+}
+
+/** `DELETE /api/jobs/:id`: cancels a queued or running job. */
+export async function handleCancelJob(id: string): Promise<Response> {
+  const store = jobStore();
+  const job = store.cancel(findJob(id).id)!;
+  return Response.json(store.view(job), { headers: { 'Cache-Control': 'no-store' } });
+}
+
+/** `GET /api/jobs/:id/result`: the PNG once done; the job's error once failed; 409 before. */
+export async function handleJobResult(id: string): Promise<Response> {
+  const job = findJob(id);
+  if (job.status === 'done' && job.result) {
+    return new Response(pngBody(job.result.png), { headers: resultHeaders(job.result, job.fileName) });
+  }
+  if (job.error) return errorResponse(job.error.status, job.error.code, job.error.message);
+  if (job.status === 'cancelled') return errorResponse(409, 'cancelled', 'The job was cancelled.');
+  return errorResponse(409, 'not_ready', 'The job has not finished yet.');
+}
+
+/** `GET /api/models`: the loaded models with their metadata summary. */
+export async function handleModels(): Promise<Response> {
+  const service = await inferenceService();
+  return Response.json({ models: service.models }, { headers: { 'Cache-Control': 'no-store' } });
+}
+
+/** `GET /api/health`: 200 when models are loaded (503 otherwise), with backend, models, version, queue. */
+export async function handleHealth(): Promise<Response> {
+  const queue = appQueue();
+  const base = {
+    version: packageJson.version,
+    queue: { running: queue.running, waiting: queue.waiting, maxWaiting: queue.maxWaiting },
+    limits: serverLimits(),
+  };
+  try {
+    const service = await inferenceService();
+    return Response.json(
+      { status: 'ok', backend: service.backend, backendDetails: currentBackend() ?? null, models: service.models.map((m) => m.name), ...base },
+      { headers: { 'Cache-Control': 'no-store' } },
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return Response.json({ status: 'unavailable', error: 'model_unavailable', message, ...base }, { status: 503, headers: { 'Retry-After': '30' } });
+  }
+}
+
+/** `GET /api/runs/:run/samples/:file`: a sample grid from the runs folder. */
+export async function handleRunSample(run: string, file: string): Promise<Response> {
+  const filePath = samplePath(run, file);
+  if (!filePath) throw new ApiError(400, 'bad_request', 'That is not a run or sample name.');
+  const bytes = await fs.readFile(filePath).catch(() => undefined);
+  if (!bytes) throw new ApiError(404, 'not_found', 'No such sample.');
+  // Sample names carry their step, so a given name never changes content.
+  return new Response(new Uint8Array(bytes), { headers: { 'Content-Type': 'image/png', 'Cache-Control': 'public, max-age=3600' } });
+}
