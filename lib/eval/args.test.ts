@@ -26,8 +26,8 @@ describe('parseEvalArgs', () => {
   });
 
   it('parses peers lists, none, limits and switches', () => {
-    const args = parseEvalArgs(['--task=sr', '--scale=2', '--data=d', '--peers', 'thick,slim,thick', '--limit', '3', '--json', '--model', 'm']);
-    expect(args).toMatchObject({ scale: 2, peers: ['thick', 'slim'], limit: 3, json: true, model: 'm' });
+    const args = parseEvalArgs(['--task=sr', '--scale=2', '--data=d', '--peers', 'thick,slim,thick', '--limit', '3', '--json', '--model', 'm', '--model', 'n']);
+    expect(args).toMatchObject({ scale: 2, peers: ['thick', 'slim'], limit: 3, json: true, model: ['m', 'n'] });
     expect(parseEvalArgs(['--task', 'sr', '--scale', '2', '--data', 'd', '--peers', 'none'])).toMatchObject({ peers: [] });
     expect(parseEvalArgs(['--task', 'colorize', '--data', 'photos', '--limit', '20', '--verbose'])).toEqual({
       task: 'colorize',

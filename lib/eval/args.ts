@@ -14,8 +14,8 @@ export const USAGE = `Usage:
   --task      sr (super-resolution, published protocol) or colorize
   --scale     2 or 4 (sr only)
   --data      folder of images (every png/jpg/webp/... directly inside, in name order)
-  --model     an exported model folder (model.json, weights.bin, metadata.json); default: the
-              inference service's model for the task (or models/sr-x<scale>, models/colorize)
+  --model     an exported model folder (model.json, weights.bin, metadata.json); repeat for
+              several rows; default: the model the app would use from MODELS_DIR or models/
   --peers     UpscalerJS ESRGAN models to compare with (sr only; default slim,medium,thick; none)
   --gray      how single-channel files are scored (sr only): y = BT.601 Y like colour files
               (BasicSR; default), stored = their stored intensities (the MATLAB-era Set14 tables)
@@ -34,7 +34,7 @@ export class UsageError extends Error {
 
 const common = {
   data: z.string({ message: '--data <folder> is required' }).min(1, '--data must not be empty'),
-  model: z.string().min(1, '--model must not be empty').optional(),
+  model: z.array(z.string().min(1, '--model must not be empty')).optional(),
   limit: z
     .string()
     .regex(/^[1-9][0-9]*$/, '--limit must be a positive whole number')
@@ -87,7 +87,7 @@ const OPTIONS = {
   task: { type: 'string' },
   scale: { type: 'string' },
   data: { type: 'string' },
-  model: { type: 'string' },
+  model: { type: 'string', multiple: true },
   peers: { type: 'string' },
   gray: { type: 'string' },
   limit: { type: 'string' },
@@ -104,7 +104,7 @@ const SR_ONLY = ['scale', 'peers', 'gray'] as const;
  * @throws UsageError naming the bad flag.
  */
 export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (error) {

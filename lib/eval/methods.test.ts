@@ -1,15 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { constantColorizer, nearestSrNet, saveTestModel, testMetadata } from '@/lib/infer/test-models';
 import { fileSystemIO } from '@/lib/model/io';
 import { initBackend } from '@/lib/tf/backend';
 import { imresize } from './bicubic';
 import { makeColorizePair } from './colorize';
 import { createImage, quantize, type FloatImage } from './image';
-import { loadColorizeModelDir, loadPeer, loadSrModelDir, MultiplyBeta, pixelShuffleClass, registerPeerLayers } from './methods';
+import { loadOurMethods, loadPeer, MultiplyBeta, pixelShuffleClass, registerPeerLayers } from './methods';
 import { meanAb, psnr } from './metrics';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'eval-methods-'));
@@ -26,79 +27,37 @@ function smooth(width: number, height: number, channels = 3): FloatImage {
   return quantize(image);
 }
 
-function metadata(overrides: Record<string, unknown>): string {
-  return JSON.stringify({
-    formatVersion: 1,
-    name: 'test',
-    task: 'sr',
-    scale: 2,
-    inputChannels: 3,
-    outputChannels: 3,
-    inputEncoding: 'rgb-tanh',
-    outputEncoding: 'rgb-tanh',
-    tile: { size: 64, padding: 8, multipleOf: 4 },
-    architecture: {},
-    trainingModeAtInference: { batchNorm: false, dropout: false },
-    training: { config: {}, steps: 0, wallTimeSeconds: 0, backend: 'cpu', data: { description: 'none', images: 0 } },
-    metrics: {},
-    createdAt: '2025-01-01T00:00:00Z',
-    ...overrides,
-  });
-}
-
-async function saveModel(model: tfl.LayersModel, dir: string, meta: string): Promise<void> {
-  await model.save(fileSystemIO(dir));
-  writeFileSync(path.join(dir, 'metadata.json'), meta);
-  model.dispose();
-}
-
-describe('our exported models, loaded from a directory', () => {
-  it('runs an SR model on the whole image through its encoding, padding to multipleOf and cropping back', async () => {
-    const dir = path.join(root, 'sr-x2');
-    const input = tfl.input({ shape: [null, null, 3] });
-    const output = tfl.layers.upSampling2d({ size: [2, 2] }).apply(input) as tfl.SymbolicTensor;
-    await saveModel(tfl.model({ inputs: input, outputs: output }), dir, metadata({}));
-
-    const method = await loadSrModelDir(dir, 2);
-    const image = smooth(7, 5); // not a multiple of 4: padded, then cropped
-    const before = tf.memory().numTensors;
-    const out = await method.run(image);
-    expect(tf.memory().numTensors).toBe(before);
-    expect([out.width, out.height, out.channels]).toEqual([14, 10, 3]);
-    for (let y = 0; y < 10; y++)
-      for (let x = 0; x < 14; x++)
+describe('our exported models, through the inference service', () => {
+  it('upscales with the model named by --model, tiled, and matches its exact nearest-neighbour output', async () => {
+    const dir = await saveTestModel(nearestSrNet(2), path.join(root, 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
+    const ours = await loadOurMethods('sr', 2, [dir]);
+    expect(ours.methods.map((m) => m.name)).toEqual(['ours (sr-x2)']);
+    const image = smooth(21, 13); // larger than the 16-pixel test tile: several tiles
+    const out = await ours.methods[0]!.run(image);
+    expect([out.width, out.height, out.channels]).toEqual([42, 26, 3]);
+    for (let y = 0; y < 26; y++)
+      for (let x = 0; x < 42; x++)
         for (let c = 0; c < 3; c++) {
-          const expected = image.data[(Math.floor(y / 2) * 7 + Math.floor(x / 2)) * 3 + c]!;
-          expect(out.data[(y * 14 + x) * 3 + c]).toBeCloseTo(expected, 5);
+          const expected = image.data[(Math.floor(y / 2) * 21 + Math.floor(x / 2)) * 3 + c]!;
+          expect(out.data[(y * 42 + x) * 3 + c]).toBeCloseTo(expected, 5);
         }
-    method.dispose();
-    await expect(loadSrModelDir(dir, 4)).rejects.toThrow(/upscales x2, but --scale is 4/);
+    ours.dispose();
+    await expect(loadOurMethods('sr', 4, [dir])).rejects.toThrow(/sr-x2 is a sr x2 model, not x4 super-resolution/);
   });
 
-  it('colorizes: L* in at the working size, a*b* (x110) out, resized back and merged with full-size L*', async () => {
-    const dir = path.join(root, 'colorize');
-    const input = tfl.input({ shape: [null, null, 1] });
-    // a* = 0, b* = 0.3 * 110 = 33 everywhere: a warm cast of known size.
-    const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 1, kernelInitializer: 'zeros', biasInitializer: 'zeros' });
-    const output = conv.apply(input) as tfl.SymbolicTensor;
-    const model = tfl.model({ inputs: input, outputs: output });
-    conv.setWeights([tf.zeros([1, 1, 1, 2]), tf.tensor1d([0, 0.3])]);
-    await saveModel(
-      model,
-      dir,
-      metadata({ task: 'colorize', scale: 1, inputChannels: 1, outputChannels: 2, inputEncoding: 'lab-l', outputEncoding: 'lab-ab', workingSize: 8, tile: { size: 8, padding: 0, multipleOf: 1 } }),
-    );
-    await expect(loadSrModelDir(dir, 2)).rejects.toThrow(/is a colorize model/);
-
-    const method = await loadColorizeModelDir(dir);
-    const pair = makeColorizePair('p.png', smooth(20, 14));
-    const out = quantize(await method.run(pair.gray));
-    expect([out.width, out.height]).toEqual([20, 14]);
+  it('colorizes with a constant-ab model: the warm cast it predicts shows in the mean b*', async () => {
+    const dir = await saveTestModel(constantColorizer([0, 0.3]), path.join(root, 'colorize'), testMetadata({ task: 'colorize', scale: 1 }));
+    const ours = await loadOurMethods('colorize', 1, [dir]);
+    const pair = makeColorizePair('p.png', smooth(40, 28));
+    const out = quantize(await ours.methods[0]!.run(pair.gray));
+    expect([out.width, out.height]).toEqual([40, 28]);
     const ab = meanAb(out);
+    // b* = 0.3 x 110 = 33 where the gamut allows it; a* stays near 0.
     expect(ab.b).toBeGreaterThan(25);
     expect(ab.b).toBeLessThan(36);
     expect(Math.abs(ab.a)).toBeLessThan(8);
-    method.dispose();
+    ours.dispose();
+    await expect(loadOurMethods('sr', 2, [dir])).rejects.toThrow(/is a colorize x1 model/);
   });
 });
 

@@ -1,20 +1,19 @@
 /**
  * The things the evaluation compares, behind one interface: the bicubic baseline, our exported
- * models (loaded from a directory or through the inference service) and the UpscalerJS ESRGAN peers.
+ * models (through the inference service) and the UpscalerJS ESRGAN peers (whole images).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { decodeImage, encodePng } from '@/lib/image/decode';
-import { lAbToRgb, rgbToL } from '@/lib/image/lab';
-import type { InferenceService } from '@/lib/infer/types';
-import { parseMetadata, type ModelMetadata } from '@/lib/model/metadata';
+import { createInferenceService } from '@/lib/infer/service';
+import type { ModelSummary } from '@/lib/infer/types';
 import { fileSystemIO } from '@/lib/model/io';
+import type { BackendName } from '@/lib/tf/backend';
 import { imresize } from './bicubic';
-import { createImage, fromBytes, toBytes, type FloatImage } from './image';
+import { fromBytes, toBytes, type FloatImage } from './image';
 
 /** An image-to-image method under test. `run` takes and returns [0, 1] HWC images (3 channels). */
 export interface Method {
@@ -42,67 +41,18 @@ export function bicubicMethod(scale: number): Method {
 // ---------------------------------------------------------------------------------------------
 // Running a layers model on a whole image
 
-function padToMultiple(image: FloatImage, multiple: number): FloatImage {
-  const width = Math.ceil(image.width / multiple) * multiple;
-  const height = Math.ceil(image.height / multiple) * multiple;
-  if (width === image.width && height === image.height) return image;
-  const { channels } = image;
-  const out = createImage(width, height, channels);
-  // Edge replication: the padded border only feeds pixels that are cropped away again.
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(y, image.height - 1);
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(x, image.width - 1);
-      for (let c = 0; c < channels; c++) out.data[(y * width + x) * channels + c] = image.data[(sy * image.width + sx) * channels + c]!;
-    }
-  }
-  return out;
-}
-
-function cropTopLeft(image: FloatImage, width: number, height: number): FloatImage {
-  if (width === image.width && height === image.height) return image;
-  const out = createImage(width, height, image.channels);
-  for (let y = 0; y < height; y++) {
-    const from = y * image.width * image.channels;
-    out.data.set(image.data.subarray(from, from + width * image.channels), y * width * image.channels);
-  }
-  return out;
-}
-
-interface RunOptions {
-  /** Network input = pixel * inScale + inOffset (pixel in [0, 1]). */
-  inScale: number;
-  inOffset: number;
-  /** Pixel = (network output - outOffset) / outScale. */
-  outScale: number;
-  outOffset: number;
-  multipleOf: number;
-  /** Run with `training: true` (pix2pix's test-time batch statistics). */
-  trainingMode: boolean;
-}
-
 /**
- * Runs `model` on the whole of `image` (`[h, w, c]`, [0, 1]) and returns its output in [0, 1]
- * (unclipped), `[h * s, w * s, c']` for a model that scales by s.
+ * Runs `model` on the whole of `image` (`[h, w, 3]`, [0, 1]) fed as pixel x `range` and returns its
+ * output divided by `range` (unclipped): `[h * s, w * s, 3]` for a model that scales by s.
  */
-export async function runLayersModel(model: tfl.LayersModel, image: FloatImage, options: RunOptions): Promise<FloatImage> {
-  const padded = padToMultiple(image, options.multipleOf);
+export async function runWholeImage(model: tfl.LayersModel, image: FloatImage, range: number): Promise<FloatImage> {
   const output = tf.tidy(() => {
-    const pixels = tf.tensor4d(padded.data, [1, padded.height, padded.width, padded.channels]);
-    const x = tf.add(tf.mul(pixels, options.inScale), options.inOffset);
-    const y = (options.trainingMode ? model.apply(x, { training: true }) : model.predict(x)) as tf.Tensor4D;
-    return tf.div(tf.sub(y, options.outOffset), options.outScale) as tf.Tensor4D;
+    const x = tf.mul(tf.tensor4d(image.data, [1, image.height, image.width, image.channels]), range);
+    return tf.div(model.predict(x) as tf.Tensor4D, range) as tf.Tensor4D;
   });
   try {
-    const [, outH, outW, outC] = output.shape;
-    const data = (await output.data()) as Float32Array;
-    const scaleY = outH / padded.height;
-    const scaleX = outW / padded.width;
-    return cropTopLeft(
-      { data, width: outW, height: outH, channels: outC },
-      Math.round(image.width * scaleX),
-      Math.round(image.height * scaleY),
-    );
+    const [, height, width, channels] = output.shape;
+    return { data: (await output.data()) as Float32Array, width, height, channels };
   } finally {
     output.dispose();
   }
@@ -216,132 +166,63 @@ export async function loadPeer(peer: PeerName, scale: number): Promise<Method> {
   return {
     name: `esrgan-${peer}`,
     detail: `${pkg}@${version} x${scale}, ${formatParams(countParams(model))}, input/output 0..${range}`,
-    run: (lr) =>
-      runLayersModel(model, lr, { inScale: range, inOffset: 0, outScale: range, outOffset: 0, multipleOf: 1, trainingMode: false }),
+    run: (lr) => runWholeImage(model, lr, range),
     dispose: () => model.dispose(),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Our models, straight from an exported directory
-
-async function readMetadata(dir: string): Promise<ModelMetadata> {
-  const file = path.join(dir, 'metadata.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`Cannot read ${file}: ${(error as Error).message}`);
-  }
-  return parseMetadata(json, file);
-}
-
-function rgbCoding(encoding: string): { scale: number; offset: number } {
-  if (encoding === 'rgb-unit') return { scale: 1, offset: 0 };
-  if (encoding === 'rgb-tanh') return { scale: 2, offset: -1 };
-  throw new Error(`expected an RGB encoding, got ${encoding}`);
-}
-
-/** An exported super-resolution model (`model.json`, `weights.bin`, `metadata.json`) run on whole images. */
-export async function loadSrModelDir(dir: string, scale: number): Promise<Method> {
-  const meta = await readMetadata(dir);
-  if (meta.task !== 'sr') throw new Error(`${dir} is a ${meta.task} model, not super-resolution`);
-  if (meta.scale !== scale) throw new Error(`${dir} upscales x${meta.scale}, but --scale is ${scale}`);
-  const input = rgbCoding(meta.inputEncoding);
-  const output = rgbCoding(meta.outputEncoding);
-  const model = await tfl.loadLayersModel(fileSystemIO(dir));
-  return {
-    name: `ours (${path.basename(path.resolve(dir))})`,
-    detail: `${path.resolve(dir)}: ${meta.name}${meta.variant ? ` (${meta.variant})` : ''}, ${formatParams(countParams(model))}, whole image`,
-    run: (lr) =>
-      runLayersModel(model, lr, {
-        inScale: input.scale,
-        inOffset: input.offset,
-        outScale: output.scale,
-        outOffset: output.offset,
-        multipleOf: meta.tile.multipleOf,
-        trainingMode: meta.trainingModeAtInference.batchNorm || meta.trainingModeAtInference.dropout,
-      }),
-    dispose: () => model.dispose(),
-  };
-}
+// Our models, through the inference service (the code the app and the CLIs run)
 
 /**
- * An exported colorization model (L in, ab out) run on whole images: L* of the input at
- * `workingSize` (when set) goes in, a*b* comes out, is resized back and merged with the full-size L*.
- * Only used when the inference service is not available; the service is what the app runs.
+ * Our exported models as the app runs them: an inference service over `modelDirs` (or, when none
+ * are given, over the models folder, where it picks the model the app would use), PNG in and PNG
+ * out, tiled as the model's metadata says. One method per model; `dispose` frees them all.
  */
-export async function loadColorizeModelDir(dir: string): Promise<Method> {
-  const meta = await readMetadata(dir);
-  if (meta.task !== 'colorize') throw new Error(`${dir} is a ${meta.task} model, not colorize`);
-  if (meta.inputEncoding !== 'lab-l' || meta.outputEncoding !== 'lab-ab') {
-    throw new Error(`${dir}: expected lab-l -> lab-ab, got ${meta.inputEncoding} -> ${meta.outputEncoding}`);
+export async function loadOurMethods(
+  task: 'sr' | 'colorize',
+  scale: number,
+  modelDirs: readonly string[],
+  backend?: BackendName,
+): Promise<{ methods: Method[]; notes: string[]; dispose: () => void }> {
+  // Explicit folders load whatever they are, so that a wrong one is an error rather than skipped.
+  const service = await createInferenceService({
+    ...(modelDirs.length > 0 ? { modelDirs: [...modelDirs] } : { tasks: [task] }),
+    ...(backend ? { backend } : {}),
+  });
+  if (modelDirs.length > 0 && service.problems.length > 0) {
+    service.dispose();
+    throw new Error(`--model could not be loaded: ${service.problems.join('; ')}`);
   }
-  const model = await tfl.loadLayersModel(fileSystemIO(dir));
-  const trainingMode = meta.trainingModeAtInference.batchNorm || meta.trainingModeAtInference.dropout;
-  return {
-    name: `ours (${path.basename(path.resolve(dir))})`,
-    detail: `${path.resolve(dir)}: ${meta.name}, ${formatParams(countParams(model))}, working size ${meta.workingSize ?? 'full'}`,
-    async run(image) {
-      const { width, height } = image;
-      const bytes = toBytes(image);
-      const l = rgbToL(bytes, width * height);
-      const lImage: FloatImage = { data: l, width, height, channels: 1 };
-      const size = meta.workingSize;
-      const small = size ? imresize(lImage, { width: size, height: size }) : lImage;
-      // L/50 - 1 in, ab/110 out: expressed through runLayersModel's pixel = [0, 1] convention on L/100.
-      const scaled = { ...small, data: small.data.map((v) => v / 100) };
-      const ab = await runLayersModel(model, scaled, {
-        inScale: 2,
-        inOffset: -1,
-        outScale: 1 / 110,
-        outOffset: 0,
-        multipleOf: meta.tile.multipleOf,
-        trainingMode,
-      });
-      const full = size ? imresize(ab, { width, height }) : ab;
-      const rgb = lAbToRgb(l, full.data, width * height);
-      return fromBytes(rgb, width, height, 3);
-    },
-    dispose: () => model.dispose(),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Our models through the inference service (what the app and CLIs run)
-
-/**
- * The inference service, when `lib/infer/service.ts` exists in this checkout (it is built apart
- * from the evaluation); undefined otherwise. Imported by path so that this file compiles without it.
- */
-export async function tryInferenceService(): Promise<InferenceService | undefined> {
-  const file = path.join(process.cwd(), 'lib', 'infer', 'service.ts');
-  if (!existsSync(file)) return undefined;
-  const mod = (await import(pathToFileURL(file).href)) as { getInferenceService?: () => Promise<InferenceService> };
-  if (typeof mod.getInferenceService !== 'function') return undefined;
-  return mod.getInferenceService();
-}
-
-async function decodeToFloat(png: Buffer): Promise<FloatImage> {
-  const decoded = await decodeImage(png);
-  return fromBytes(decoded.data, decoded.width, decoded.height, 3);
-}
-
-/** A model served by the inference service (PNG in, PNG out, with its own tiling). */
-export function serviceMethod(service: InferenceService, task: 'sr' | 'colorize', scale: number): Method | undefined {
-  const summary = service.models.find((m) => m.task === task && (task === 'colorize' || m.scale === scale));
-  if (!summary) return undefined;
-  return {
+  const notes = service.problems.map((p) => `Model skipped: ${p}`);
+  const label = task === 'sr' ? `x${scale} super-resolution` : 'colorize';
+  const fits = (m: ModelSummary) => m.task === task && (task === 'colorize' || m.scale === scale);
+  const wrong = service.models.filter((m) => !fits(m));
+  if (modelDirs.length > 0 && wrong.length > 0) {
+    service.dispose();
+    throw new Error(
+      `--model ${wrong.map((m) => `${m.name} is a ${m.task} x${m.scale} model`).join('; ')}, not ${label}.`,
+    );
+  }
+  // Without --model: the one the app would pick (the service's default when no name is given).
+  const chosen = modelDirs.length > 0 ? service.models.filter(fits) : service.models.filter(fits).slice(0, 1);
+  if (chosen.length === 0) notes.push(`No ${label} model of ours in ${service.source}; pass --model <dir>.`);
+  const methods = chosen.map((summary): Method => ({
     name: `ours (${summary.name})`,
-    detail: `inference service, model ${summary.name}${summary.variant ? ` (${summary.variant})` : ''}, backend ${service.backend}`,
+    detail:
+      `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${service.source}, ` +
+      `inference service (tiled as its metadata says, PNG in and out), backend ${service.backend}`,
     async run(image) {
       const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });
       const result =
         task === 'sr'
           ? await service.upscale(png, { scale: scale as 2 | 4, model: summary.name })
           : await service.colorize(png, { model: summary.name });
-      return decodeToFloat(result.png);
+      const decoded = await decodeImage(result.png);
+      return fromBytes(decoded.data, decoded.width, decoded.height, 3);
     },
+    // The service owns the weights; they are freed once, by the returned `dispose`.
     dispose: () => {},
-  };
+  }));
+  return { methods, notes, dispose: () => service.dispose() };
 }

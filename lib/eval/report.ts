@@ -1,6 +1,12 @@
 /** Markdown and JSON renderings of an evaluation result. */
 import type { ColorizeEvaluation, Evaluation, SrEvaluation } from './run';
 
+/** `toFixed` without the "-0.00" of tiny negatives. */
+function fixed(value: number, digits: number): string {
+  const text = value.toFixed(digits);
+  return /^-0\.?0*$/.test(text) ? text.slice(1) : text;
+}
+
 function dB(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : 'inf';
 }
@@ -69,12 +75,12 @@ function colorizeMarkdown(result: ColorizeEvaluation, verbose: boolean): string 
           dB(r.psnr),
           r.ssim.toFixed(4),
           `${r.colourfulness.toFixed(1)} (${r.colourfulnessRatio.toFixed(2)})`,
-          r.meanA.toFixed(2),
-          r.meanB.toFixed(2),
+          fixed(r.meanA, 2),
+          fixed(r.meanB, 2),
           seconds(r.msPerMegapixel),
           seconds(r.cpuMsPerMegapixel),
         ]),
-        ['original (reference)', '', '', `${ref.colourfulness.toFixed(1)} (1.00)`, ref.meanA.toFixed(2), ref.meanB.toFixed(2), '', ''],
+        ['original (reference)', '', '', `${ref.colourfulness.toFixed(1)} (1.00)`, fixed(ref.meanA, 2), fixed(ref.meanB, 2), '', ''],
       ],
     ),
   ];
@@ -91,8 +97,8 @@ function colorizeMarkdown(result: ColorizeEvaluation, verbose: boolean): string 
             dB(s.psnr),
             s.ssim.toFixed(4),
             `${s.colourfulness.toFixed(1)} (${s.originalColourfulness.toFixed(1)})`,
-            s.meanA.toFixed(2),
-            s.meanB.toFixed(2),
+            fixed(s.meanA, 2),
+            fixed(s.meanB, 2),
             `${(s.ms / 1000).toFixed(2)} s`,
           ]),
         ),

@@ -2,7 +2,6 @@
  * `npm run eval` minus the shell: loads the data, builds the rows (baseline, ours, peers), runs
  * them one model at a time in this process, and returns one result object.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend } from '@/lib/tf/backend';
@@ -17,15 +16,7 @@ import {
 } from './colorize';
 import { listImages } from './data';
 import { readImageFile } from './image';
-import {
-  bicubicMethod,
-  loadColorizeModelDir,
-  loadPeer,
-  loadSrModelDir,
-  serviceMethod,
-  tryInferenceService,
-  type Method,
-} from './methods';
+import { bicubicMethod, loadOurMethods, loadPeer, type Method } from './methods';
 import { evaluateSrMethod, makeSrPair, type GrayScoring, type SrRow } from './sr';
 
 export interface SrEvaluation {
@@ -60,34 +51,6 @@ type Log = (line: string) => void;
 /** A method to build lazily, so that only one model is in memory at a time. */
 type MethodFactory = { name: string; load: () => Promise<Method> };
 
-async function ourMethod(task: 'sr' | 'colorize', scale: number, modelDir: string | undefined, notes: string[], log: Log): Promise<MethodFactory | undefined> {
-  if (modelDir) {
-    return {
-      name: `ours (${path.basename(path.resolve(modelDir))})`,
-      load: () => (task === 'sr' ? loadSrModelDir(modelDir, scale) : loadColorizeModelDir(modelDir)),
-    };
-  }
-  try {
-    const service = await tryInferenceService();
-    if (service) {
-      const method = serviceMethod(service, task, scale);
-      if (method) return { name: method.name, load: async () => method };
-      notes.push(`The inference service has no ${task === 'sr' ? `x${scale} super-resolution` : 'colorize'} model.`);
-    }
-  } catch (error) {
-    log(`inference service unavailable (${(error as Error).message.split('\n')[0]}); trying the models folder`);
-  }
-  const fallback = path.join(process.cwd(), 'models', task === 'sr' ? `sr-x${scale}` : 'colorize');
-  if (existsSync(path.join(fallback, 'metadata.json'))) {
-    return {
-      name: `ours (${path.basename(fallback)})`,
-      load: () => (task === 'sr' ? loadSrModelDir(fallback, scale) : loadColorizeModelDir(fallback)),
-    };
-  }
-  notes.push(`No model of ours for this task was found; pass --model <dir>.`);
-  return undefined;
-}
-
 /** Loads, runs and disposes each method in turn, noting any tensors it leaves behind. */
 async function runEach<Row>(factories: MethodFactory[], evaluate: (method: Method) => Promise<Row>, notes: string[], log: Log): Promise<Row[]> {
   const rows: Row[] = [];
@@ -120,17 +83,20 @@ const SR_PROTOCOL =
 
 /** Super-resolution: bicubic, ours, then the peers, on every image of `args.data`. */
 export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> {
+  const images = await loadImages(args.data, args.limit, log);
   const backend = await initBackend(args.backend);
   log(describeBackend(backend));
-  const images = await loadImages(args.data, args.limit, log);
   const pairs = images.map((item) => makeSrPair(item, args.scale));
   const tooSmall = pairs.filter((p) => p.hr.width - 2 * args.scale < 11 || p.hr.height - 2 * args.scale < 11);
   if (tooSmall.length > 0) throw new Error(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
-  const notes: string[] = [];
-  const factories: MethodFactory[] = [{ name: 'bicubic', load: async () => bicubicMethod(args.scale) }];
-  const ours = await ourMethod('sr', args.scale, args.model, notes, log);
-  if (ours) factories.push(ours);
-  for (const peer of args.peers) factories.push({ name: `esrgan-${peer}`, load: () => loadPeer(peer, args.scale) });
+  log('loading our models');
+  const ours = await loadOurMethods('sr', args.scale, args.model ?? [], args.backend);
+  const notes = [...ours.notes];
+  const factories: MethodFactory[] = [
+    { name: 'bicubic', load: async () => bicubicMethod(args.scale) },
+    ...ours.methods.map((m) => ({ name: m.name, load: async () => m })),
+    ...args.peers.map((peer) => ({ name: `esrgan-${peer}`, load: () => loadPeer(peer, args.scale) })),
+  ];
   const rows = await runEach(
     factories,
     (method) =>
@@ -145,7 +111,7 @@ export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> 
       }),
     notes,
     log,
-  );
+  ).finally(ours.dispose);
   return {
     task: 'sr',
     scale: args.scale,
@@ -166,16 +132,19 @@ const COLORIZE_PROTOCOL =
 
 /** Colorization: the gray input itself, then ours, on every image of `args.data`. */
 export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<ColorizeEvaluation> {
+  const images = await loadImages(args.data, args.limit, log);
   const backend = await initBackend(args.backend);
   log(describeBackend(backend));
-  const images = await loadImages(args.data, args.limit, log);
   const pairs = images.map((item) => makeColorizePair(item.name, item.image));
   const tooSmall = pairs.filter((p) => p.original.width < 11 || p.original.height < 11);
   if (tooSmall.length > 0) throw new Error(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
-  const notes: string[] = [];
-  const factories: MethodFactory[] = [{ name: grayBaseline.name, load: async () => grayBaseline }];
-  const ours = await ourMethod('colorize', 1, args.model, notes, log);
-  if (ours) factories.push(ours);
+  log('loading our models');
+  const ours = await loadOurMethods('colorize', 1, args.model ?? [], args.backend);
+  const notes = [...ours.notes];
+  const factories: MethodFactory[] = [
+    { name: grayBaseline.name, load: async () => grayBaseline },
+    ...ours.methods.map((m) => ({ name: m.name, load: async () => m })),
+  ];
   const rows = await runEach(
     factories,
     (method) =>
@@ -186,7 +155,7 @@ export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<Co
       }),
     notes,
     log,
-  );
+  ).finally(ours.dispose);
   return {
     task: 'colorize',
     data: args.data,
