@@ -1,0 +1,178 @@
+/**
+ * The HTTP layer over a fake inference service: statuses and the JSON error shape for what the
+ * e2e tests cannot provoke against real models (422 unusable images, 503 when the queue is full,
+ * 404 for a missing model), and cancellation of a queued job.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { InputError, type InferenceResult, type InferenceService, type ModelSummary } from '@/lib/infer/types';
+
+/** What the fake service does with the next calls; tests set it. */
+const fake = vi.hoisted(() => ({
+  behaviour: undefined as undefined | ((signal?: AbortSignal) => Promise<unknown>),
+  models: [] as ModelSummary[],
+}));
+
+vi.mock('@/lib/infer/service', () => ({
+  getInferenceService: async (): Promise<InferenceService> => ({
+    backend: 'cpu',
+    get models() {
+      return fake.models;
+    },
+    colorize: (_input, options) => fake.behaviour!(options?.signal) as Promise<InferenceResult>,
+    upscale: (_input, options) => fake.behaviour!(options?.signal) as Promise<InferenceResult>,
+  }),
+}));
+
+const { handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, guarded } = await import('./routes');
+const { appQueue } = await import('./inference');
+
+const summary = (name: string, task: ModelSummary['task'], scale: number): ModelSummary => ({
+  name,
+  task,
+  scale,
+  inputChannels: task === 'colorize' ? 1 : 3,
+  outputChannels: task === 'colorize' ? 2 : 3,
+  metrics: {},
+});
+
+function upload(fields: Record<string, string> = {}): Request {
+  const form = new FormData();
+  form.set('image', new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' }), 'photo.png');
+  for (const [k, v] of Object.entries(fields)) form.set(k, v);
+  return new Request('http://localhost/api/x', { method: 'POST', body: form });
+}
+
+const colorize = guarded((request: Request) => handleToolRequest(request, { task: 'colorize' }));
+const upscale4 = guarded((request: Request) => handleToolRequest(request, { task: 'upscale', scale: 4 }));
+
+function result(): InferenceResult {
+  return { png: Buffer.from([137, 80, 78, 71]), width: 8, height: 6, inputWidth: 8, inputHeight: 6, model: 'colorize', backend: 'cpu', ms: 12.4 };
+}
+
+/** A promise the test resolves, for a task that must stay running. */
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+beforeEach(() => {
+  fake.models = [summary('colorize', 'colorize', 1), summary('sr-x2', 'sr', 2)];
+  fake.behaviour = async () => result();
+});
+afterEach(() => {
+  expect(appQueue().running).toBe(0);
+});
+
+describe('tool routes', () => {
+  it('answers the PNG with detail headers', async () => {
+    const response = await colorize(upload());
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    expect(response.headers.get('x-model')).toBe('colorize');
+    expect(response.headers.get('x-backend')).toBe('cpu');
+    expect(response.headers.get('x-elapsed-ms')).toBe('12');
+    expect(response.headers.get('x-input-size')).toBe('8x6');
+    expect(response.headers.get('content-disposition')).toContain('photo-colorized.png');
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([137, 80, 78, 71]));
+  });
+
+  it('maps the input error codes to 415, 413 and 422 with the JSON shape', async () => {
+    const cases = [
+      ['unsupported_image', 415],
+      ['too_large', 413],
+      ['unusable_image', 422],
+    ] as const;
+    for (const [code, status] of cases) {
+      fake.behaviour = async () => {
+        throw new InputError(code, 'The image has no pixels (0x0).');
+      };
+      const response = await colorize(upload());
+      expect(response.status).toBe(status);
+      const body = await response.json();
+      expect(body.error).toBe(code);
+      expect(typeof body.message).toBe('string');
+    }
+  });
+
+  it('answers 404 when no model serves the tool, without touching the service', async () => {
+    fake.behaviour = vi.fn();
+    const response = await upscale4(upload());
+    expect(response.status).toBe(404);
+    expect((await response.json()).error).toBe('model_unavailable');
+    expect(fake.behaviour).not.toHaveBeenCalled();
+  });
+
+  it('answers 500 (not a crash) for an unexpected failure, without leaking its details', async () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    fake.behaviour = async () => {
+      throw new Error('tensor shape mismatch in layer conv_7');
+    };
+    const response = await colorize(upload());
+    expect(response.status).toBe(500);
+    const body = await response.json();
+    expect(body.error).toBe('internal');
+    expect(body.message).not.toContain('conv_7');
+    spy.mockRestore();
+  });
+
+  it('answers 503 with Retry-After once the queue is full, and recovers', async () => {
+    const hold = gate();
+    fake.behaviour = () => hold.promise.then(result);
+    const max = appQueue().maxWaiting;
+    // One running plus `max` waiting fill the queue.
+    const accepted = Array.from({ length: max + 1 }, () => colorize(upload()));
+    await vi.waitFor(() => expect(appQueue().waiting).toBe(max));
+    const refused = await colorize(upload());
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await refused.json()).error).toBe('busy');
+    hold.open();
+    expect((await Promise.all(accepted)).map((r) => r.status)).toEqual(Array(max + 1).fill(200));
+    expect((await colorize(upload())).status).toBe(200);
+  });
+});
+
+describe('jobs', () => {
+  async function waitForStatus(id: string, statuses: string[]) {
+    let view: { status: string } = { status: '' };
+    await vi.waitFor(async () => {
+      view = await (await handleGetJob(id)).json();
+      expect(statuses).toContain(view.status);
+    });
+    return view;
+  }
+
+  it('reports progress and cancels a running job through its signal', async () => {
+    let seenSignal: AbortSignal | undefined;
+    fake.behaviour = (signal) =>
+      new Promise((_resolve, reject) => {
+        seenSignal = signal;
+        signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+      });
+    const created = await handleCreateJob(upload({ task: 'upscale', scale: '2' }));
+    expect(created.status).toBe(202);
+    const { id, fileName } = await created.json();
+    expect(fileName).toBe('photo-x2.png');
+    await waitForStatus(id, ['running']);
+    const cancelled = await (await handleCancelJob(id)).json();
+    expect(cancelled.status).toBe('cancelled');
+    expect(seenSignal?.aborted).toBe(true);
+    await vi.waitFor(() => expect(appQueue().running).toBe(0));
+  });
+
+  it('rejects a job for a tool without a model, and bad fields', async () => {
+    await expect(handleCreateJob(upload({ task: 'upscale', scale: '4' }))).rejects.toMatchObject({ status: 404 });
+    await expect(handleCreateJob(upload({ task: 'upscale', scale: '3' }))).rejects.toMatchObject({ status: 400 });
+    await expect(handleCreateJob(upload({}))).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('keeps a failed job\'s error for the page', async () => {
+    fake.behaviour = async () => {
+      throw new InputError('unusable_image', 'The image has no pixels (0x0).');
+    };
+    const { id } = await (await handleCreateJob(upload({ task: 'colorize' }))).json();
+    const view = (await waitForStatus(id, ['failed'])) as { error?: { error: string; status: number } };
+    expect(view.error).toMatchObject({ error: 'unusable_image', status: 422 });
+  });
+});
