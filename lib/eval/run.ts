@@ -78,7 +78,8 @@ async function loadImages(data: string, limit: number | undefined, log: Log) {
 const SR_PROTOCOL =
   'HR cropped to a multiple of the scale (top-left); LR = MATLAB imresize bicubic (antialiased, 8-bit); ' +
   'outputs rounded to 8 bits; PSNR/SSIM on BT.601 Y, `scale` pixels shaved at each border; ' +
-  'SSIM: 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03. Speed: per output megapixel, whole image, after a warm-up; ' +
+  'SSIM: 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03. Speed: per output megapixel after a warm-up (peers on whole images, ' +
+  'ours as the inference service runs them: tiled, PNG in and out); ' +
   'wall clock and this process\'s CPU time (the CPU figure holds when other work shares the cores).';
 
 /** Super-resolution: bicubic, ours, then the peers, on every image of `args.data`. */
