@@ -96,6 +96,24 @@ describe('run folders', () => {
     expect(live?.skippedLines).toBe(1);
   });
 
+  it('reads only the end of a long log for the list, from a line boundary', async () => {
+    const long = path.join(dir, 'long-run');
+    await fs.mkdir(long);
+    const lines = Array.from({ length: 5000 }, (_, i) => train(i + 1));
+    lines.splice(4900, 0, val(4900, 25));
+    await fs.writeFile(path.join(long, 'log.jsonl'), lines.join('\n') + '\n');
+    const summary = (await readRun('long-run', dir, now, { tailBytes: 64 * 1024 }))!;
+    expect(summary.lastStep).toBe(5000);
+    expect(summary.lastVal?.step).toBe(4900);
+    // The cut first line is dropped, not counted as a bad record; and far fewer points were read.
+    expect(summary.skippedLines).toBe(0);
+    expect(summary.train.length).toBeLessThan(1000);
+    const full = (await readRun('long-run', dir, now))!;
+    expect(full.train.length).toBeLessThanOrEqual(2001);
+    expect(full.train.at(-1)?.step).toBe(5000);
+    await fs.rm(long, { recursive: true });
+  });
+
   it('refuses unsafe names and missing runs', async () => {
     expect(await readRun('../etc', dir)).toBeUndefined();
     expect(await readRun('nope', dir)).toBeUndefined();

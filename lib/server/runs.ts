@@ -170,11 +170,36 @@ function taskOf(config: Record<string, unknown> | null): string | undefined {
   return typeof task === 'string' ? task : undefined;
 }
 
+/** The last `bytes` of a text file, starting at a line boundary (the whole file when smaller). */
+async function readTail(file: string, bytes: number): Promise<string> {
+  const handle = await fs.open(file, 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const { size } = await handle.stat();
+    const start = Math.max(0, size - bytes);
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    const text = buffer.toString('utf8');
+    return start === 0 ? text : text.slice(text.indexOf('\n') + 1);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** How much of each log {@link listRuns} reads: enough for the latest records, cheap for long runs. */
+const SUMMARY_TAIL_BYTES = 64 * 1024;
+
 /**
- * Reads one run in full (curves thinned to {@link MAX_CURVE_POINTS}).
+ * Reads one run (curves thinned to {@link MAX_CURVE_POINTS}); with `tailBytes`, only the end of its
+ * log, which is all a summary needs.
  * @returns undefined when the name is invalid or the folder does not exist.
  */
-export async function readRun(name: string, dir = runsDir(), now = Date.now()): Promise<RunDetail | undefined> {
+export async function readRun(
+  name: string,
+  dir = runsDir(),
+  now = Date.now(),
+  options: { tailBytes?: number } = {},
+): Promise<RunDetail | undefined> {
   if (!isValidRunName(name)) return undefined;
   const runDir = path.join(/*turbopackIgnore: true*/ dir, name);
   const dirStat = await statOrUndefined(runDir);
@@ -182,7 +207,7 @@ export async function readRun(name: string, dir = runsDir(), now = Date.now()): 
   const logFile = path.join(runDir, 'log.jsonl');
   const [logStat, logText, { config, error: configError }, samples] = await Promise.all([
     statOrUndefined(logFile),
-    fs.readFile(logFile, 'utf8').catch(() => ''),
+    options.tailBytes ? readTail(logFile, options.tailBytes) : fs.readFile(logFile, 'utf8').catch(() => ''),
     readConfig(runDir),
     listSamples(runDir),
   ]);
@@ -215,7 +240,7 @@ export async function readRun(name: string, dir = runsDir(), now = Date.now()): 
 export async function listRuns(dir = runsDir(), now = Date.now()): Promise<RunSummary[]> {
   const entries = await fs.readdir(/*turbopackIgnore: true*/ dir, { withFileTypes: true }).catch(() => []);
   const runs = await Promise.all(
-    entries.filter((e) => e.isDirectory() && isValidRunName(e.name)).map((e) => readRun(e.name, dir, now)),
+    entries.filter((e) => e.isDirectory() && isValidRunName(e.name)).map((e) => readRun(e.name, dir, now, { tailBytes: SUMMARY_TAIL_BYTES })),
   );
   return runs
     .filter((r): r is RunDetail => r !== undefined)
