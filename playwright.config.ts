@@ -43,7 +43,9 @@ export default defineConfig({
   ],
   webServer: {
     command: `npm run build && npm run serve -- -p ${PORT} -H 127.0.0.1`,
-    url: `${BASE_URL}/api/health`,
+    // The home page answers 200 even when the models failed to load, so a broken set-up fails the
+    // tests at once with a clear message instead of timing out here (the health route would say 503).
+    url: `${BASE_URL}/`,
     timeout: 600_000,
     reuseExistingServer: !process.env.CI && !!process.env.E2E_REUSE_SERVER,
     stdout: 'pipe',
