@@ -7,7 +7,9 @@
  * kernels runs; `initBackend` does it before it selects wasm.
  */
 import { registerConv2dBackpropFilter } from './conv2d-backprop-filter';
+import { registerConv2dBackpropInput } from './conv2d-backprop-input';
 
 export function registerWasmTrainingKernels(): void {
   registerConv2dBackpropFilter();
+  registerConv2dBackpropInput();
 }
