@@ -8,8 +8,10 @@
  */
 import { registerConv2dBackpropFilter } from './conv2d-backprop-filter';
 import { registerConv2dBackpropInput } from './conv2d-backprop-input';
+import { registerTile } from './tile';
 
 export function registerWasmTrainingKernels(): void {
   registerConv2dBackpropFilter();
   registerConv2dBackpropInput();
+  registerTile();
 }
