@@ -28,6 +28,10 @@ describe('report', () => {
     expect(md).toContain('Note: a note');
     expect(md).not.toContain('a.png');
     expect(toMarkdown(sr, true)).toContain('| a.png | 8x8 | inf | 1.0000 |');
+    expect(md).not.toContain('Published');
+    const withTables = toMarkdown({ ...sr, published: [{ method: 'bicubic', psnr: 28.42 }] });
+    expect(withTables).toContain('Published Y-PSNR for Set5 x4 (not measured here');
+    expect(withTables).toContain('bicubic 28.42.');
   });
 
   it('renders JSON with infinities as strings and per-image scores only when verbose', () => {

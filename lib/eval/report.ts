@@ -56,6 +56,13 @@ function srMarkdown(result: SrEvaluation, verbose: boolean): string {
   } else {
     parts.push('', ...result.rows.map((r) => `- ${r.method}: ${r.detail}`));
   }
+  if (result.published) {
+    parts.push(
+      '',
+      `Published Y-PSNR for ${dataName} x${result.scale} (not measured here; these tables score gray files as stored, ` +
+        `see --gray): ${result.published.map((p) => `${p.method} ${p.psnr.toFixed(2)}`).join(', ')}.`,
+    );
+  }
   parts.push('', `Protocol: ${result.protocol}`);
   if (result.notes.length > 0) parts.push('', ...result.notes.map((n) => `Note: ${n}`));
   return parts.join('\n');

@@ -17,6 +17,7 @@ import {
 import { listImages } from './data';
 import { readImageFile } from './image';
 import { bicubicMethod, loadOurMethods, loadPeer, type Method } from './methods';
+import { publishedFor, type PublishedScore } from './published';
 import { evaluateSrMethod, makeSrPair, type GrayScoring, type SrRow } from './sr';
 
 export interface SrEvaluation {
@@ -28,6 +29,8 @@ export interface SrEvaluation {
   gray: GrayScoring;
   protocol: string;
   rows: SrRow[];
+  /** Published Y-PSNR for this set and scale, when the folder is a whole standard set. */
+  published?: PublishedScore[];
   notes: string[];
   date: string;
 }
@@ -122,6 +125,7 @@ export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> 
     gray: args.gray,
     protocol: SR_PROTOCOL + (args.gray === 'stored' ? ' Single-channel files scored on their stored intensities.' : ''),
     rows,
+    published: publishedFor(args.data, args.scale, pairs.length),
     notes,
     date: new Date().toISOString(),
   };
