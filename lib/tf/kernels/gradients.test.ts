@@ -13,7 +13,7 @@ function tinyNetLoss(input: tf.Tensor4D, target: tf.Tensor4D, p: Record<string, 
   const down = tf.conv2d(input, p.down as tf.Tensor4D, 2, 'same');
   const { mean, variance } = tf.moments(down, [0, 1, 2]);
   const normed = tf.batchNorm(down, mean, variance, p.offset as tf.Tensor1D, p.scale as tf.Tensor1D, 1e-3);
-  const act = tf.leakyRelu(normed, 0.2);
+  const act = tf.leakyRelu(normed, 0.2) as tf.Tensor4D;
   const up = tf.conv2dTranspose(act, p.up as tf.Tensor4D, [input.shape[0], input.shape[1], input.shape[2], 6], 2, 'same');
   const skip = tf.concat([tf.relu(up), input], 3);
   const head = tf.conv2d(skip, p.head as tf.Tensor4D, 1, 'valid');
