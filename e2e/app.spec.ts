@@ -12,6 +12,7 @@ import {
   MIN_COLOUR_SATURATION,
   noisyPng,
   NOT_AN_IMAGE,
+  openHome,
   runButton,
   SMALL_PHOTO,
   snapshot,
@@ -41,7 +42,7 @@ async function downloadResult(page: Page) {
 
 test('home renders with both tools, help and no console errors', async ({ page, request }, testInfo) => {
   const console = watchConsole(page);
-  await page.goto('/');
+  await openHome(page);
   await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
   await expect(page.getByText('Drop a photo here')).toBeVisible();
   // The page offers exactly the tools whose models the server has.
@@ -70,7 +71,7 @@ test('home renders with both tools, help and no console errors', async ({ page, 
 
 test('colorizes a grayscale photo: same size, in colour, downloadable', async ({ page }, testInfo) => {
   const console = watchConsole(page);
-  await page.goto('/');
+  await openHome(page);
   await chooseFile(page, GRAY_PHOTO);
   await expect(page.getByText('128 × 96')).toBeVisible();
   await snapshot(page, testInfo, '04-photo-chosen');
@@ -103,7 +104,7 @@ test('colorizes a grayscale photo: same size, in colour, downloadable', async ({
 for (const scale of [2, 4] as const) {
   test(`upscales ×${scale}: exactly ${scale} times the size`, async ({ page }, testInfo) => {
     const console = watchConsole(page);
-    await page.goto('/');
+    await openHome(page);
     await chooseFile(page, SMALL_PHOTO);
     await runTool(page, new RegExp(`^Upscale ×${scale}`));
     const { name, bytes } = await downloadResult(page);
@@ -117,7 +118,7 @@ for (const scale of [2, 4] as const) {
 }
 
 test('accepts a pasted and a dropped image', async ({ page }) => {
-  await page.goto('/');
+  await openHome(page);
   const png = (await fs.readFile(GRAY_PHOTO)).toString('base64');
   // Paste anywhere on the page.
   await page.evaluate(async (base64) => {
@@ -141,7 +142,7 @@ test('accepts a pasted and a dropped image', async ({ page }) => {
 
 test('a file that is not an image gives a clear error, and the page still works', async ({ page }, testInfo) => {
   const console = watchConsole(page);
-  await page.goto('/');
+  await openHome(page);
   await chooseFile(page, NOT_AN_IMAGE);
   await runTool(page, /^Colorize/);
   const alert = page.locator('.alert');
@@ -158,7 +159,7 @@ test('a file that is not an image gives a clear error, and the page still works'
 
 test('an oversized image gives a clear error, and the page still works', async ({ page }, testInfo) => {
   const console = watchConsole(page);
-  await page.goto('/');
+  await openHome(page);
   // Over MAX_INPUT_PIXELS (4 MP in the e2e server) but only a few kB: refused by the server.
   await chooseFile(page, { name: 'huge.png', mimeType: 'image/png', buffer: await flatPng(2100, 2000) });
   await runTool(page, /^Colorize/);
@@ -180,7 +181,7 @@ test('an oversized image gives a clear error, and the page still works', async (
 
 test('a long job shows tile progress and can be cancelled', async ({ page }, testInfo) => {
   const console = watchConsole(page);
-  await page.goto('/');
+  await openHome(page);
   // ×2 of 1400 x 1400 = 7.8 MP out, under the e2e server's 8 MP output limit; many tiles.
   await chooseFile(page, { name: 'large.png', mimeType: 'image/png', buffer: await noisyPng(1400, 1400) });
   await runTool(page, /^Upscale ×2/);

@@ -74,6 +74,12 @@ export async function snapshot(page: Page, testInfo: TestInfo, name: string): Pr
   await testInfo.attach(name, { path: file, contentType: 'image/png' });
 }
 
+/** Opens the home page and waits until React has hydrated it (paste and drop listeners attached). */
+export async function openHome(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(page.locator('.tool[data-ready="true"]')).toBeVisible();
+}
+
 /** The tool radio buttons the page offers. */
 export function toolRadio(page: Page, label: RegExp) {
   return page.getByRole('radio', { name: label });

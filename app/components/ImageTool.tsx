@@ -110,6 +110,9 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const [notice, setNotice] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const [view, setView] = useState<'compare' | 'side'>('compare');
+  // Set once React has hydrated and the listeners are attached (tests wait for it).
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
 
   const inputId = useId();
   const fileInput = useRef<HTMLInputElement>(null);
@@ -284,7 +287,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   }
 
   return (
-    <section className="tool card" aria-labelledby="tool-title">
+    <section className="tool card" aria-labelledby="tool-title" data-ready={ready ? 'true' : undefined}>
       <h2 id="tool-title" className="visually-hidden">
         Photo tool
       </h2>
