@@ -11,6 +11,7 @@ import { initBackend } from '@/lib/tf/backend';
 import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
 import { exportGenerator } from '@/lib/train/export';
 import { getTask } from '@/lib/tasks/registry';
+import { taskOptions } from '@/lib/train/loop';
 
 const flagsSchema = z
   .object({
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   const metadata = await exportGenerator(checkpoint.generator, out, {
     name: flags.name,
     config,
-    exportInfo: task.exportInfo({ cropSize: config.cropSize, scale: config.scale, direction: config.direction, valFraction: config.valFraction }),
+    exportInfo: task.exportInfo(taskOptions(config)),
     steps: checkpoint.step,
     wallTimeSeconds: checkpoint.elapsedSec,
     backend: backend.name,

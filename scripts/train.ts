@@ -68,7 +68,18 @@ async function main(): Promise<void> {
       const file = path.join(runsDir, raw.resume, 'config.json');
       const saved = trainConfigSchema.parse(JSON.parse(await fs.readFile(file, 'utf8').catch(() => fail(`no run to resume at ${file}`))));
       const overrides = trainFlagsSchema.partial().parse({ ...raw, resume: undefined });
-      config = { ...saved, steps: overrides.steps ?? saved.steps, maxMinutes: overrides.maxMinutes ?? null, export: overrides.export ?? saved.export };
+      const steps = overrides.steps ?? saved.steps;
+      config = {
+        ...saved,
+        steps,
+        decaySteps: Math.min(steps, overrides.decaySteps ?? saved.decaySteps),
+        maxMinutes: overrides.maxMinutes ?? null,
+        export: overrides.export ?? saved.export,
+        logEvery: overrides.logEvery ?? saved.logEvery,
+        sampleEvery: overrides.sampleEvery ?? saved.sampleEvery,
+        valEvery: overrides.valEvery ?? saved.valEvery,
+        checkpointMinutes: overrides.checkpointMinutes ?? saved.checkpointMinutes,
+      };
     } else {
       config = resolveConfig(trainFlagsSchema.parse(raw));
     }

@@ -63,11 +63,10 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
     return labPair(crop!, options.cropSize);
   },
   validationPair(source, options) {
-    const multiple = 128;
-    const crop = centreCrop(source, Math.max(options.cropSize, 256));
-    const side = Math.max(multiple, Math.floor(crop.size / multiple) * multiple);
-    const fitted = side === crop.size ? crop : centreCrop(source, side);
-    return labPair(fitted.data, fitted.size);
+    const multiple = options.sizeMultiple;
+    const largest = Math.min(Math.max(options.cropSize, 256), source.width, source.height);
+    const crop = centreCrop(source, Math.max(multiple, Math.floor(largest / multiple) * multiple));
+    return labPair(crop.data, crop.size);
   },
   toRgb(which, data, pair) {
     if (which === 'input') return toRgbFromEncoded(data, new Float32Array(data.length * 2));

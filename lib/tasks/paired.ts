@@ -83,8 +83,9 @@ export const pairedTask: TaskDefinition<PairedSource> = {
     return pairOf(a!, b!, options.cropSize, options.direction);
   },
   validationPair(source, options) {
-    const a = centreCrop(source.a, options.cropSize);
-    const b = centreCrop(source.b, options.cropSize);
+    const side = Math.floor(Math.min(options.cropSize, source.a.width, source.a.height) / options.sizeMultiple) * options.sizeMultiple;
+    const a = centreCrop(source.a, side);
+    const b = centreCrop(source.b, side);
     return pairOf(a.data, b.data, a.size, options.direction);
   },
   toRgb: (_which, data) => tanhToBytes(data),

@@ -25,6 +25,8 @@ export interface TaskOptions {
   direction: 'AtoB' | 'BtoA';
   /** Fraction of images held out for validation. */
   valFraction: number;
+  /** Input sides must be a multiple of this (2^depth for a U-Net). */
+  sizeMultiple: number;
 }
 
 /** A loaded data set; sources are opaque to the loop. */

@@ -91,7 +91,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const str = <T extends string>(key: keyof TrainFlags, fallback: T): T => pick(flags[key] as T | undefined, d[key] as T | undefined, fallback);
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
-  const options = { cropSize, scale, direction: str('direction', 'AtoB'), valFraction: num('valFraction', 0.1) };
+  const options = { cropSize, scale, direction: str('direction', 'AtoB'), valFraction: num('valFraction', 0.1), sizeMultiple: 1 };
   const size: Record<string, number | string> = {};
   for (const key of ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks'] as const) {
     const v = flags[key] ?? d[key];
@@ -114,7 +114,10 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     runsDir: path.resolve(flags.runsDir ?? process.env.RUNS_DIR ?? 'runs'),
     steps,
     batchSize: num('batchSize', 4),
-    ...options,
+    cropSize,
+    scale,
+    direction: options.direction,
+    valFraction: options.valFraction,
     generator,
     discriminator:
       ganMode === 'none'

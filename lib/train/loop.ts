@@ -41,7 +41,14 @@ export interface TrainResult {
   exportedTo?: string;
 }
 
-const taskOptions = (c: TrainConfig): TaskOptions => ({ cropSize: c.cropSize, scale: c.scale, direction: c.direction, valFraction: c.valFraction });
+/** The options a task reads, from a training config. */
+export const taskOptions = (c: TrainConfig): TaskOptions => ({
+  cropSize: c.cropSize,
+  scale: c.scale,
+  direction: c.direction,
+  valFraction: c.valFraction,
+  sizeMultiple: c.generator.kind === 'unet' ? 2 ** c.generator.depth : 1,
+});
 
 function toBatch(pairs: Pair[], cfg: { inC: number; outC: number }): { input: tf.Tensor4D; target: tf.Tensor4D } {
   const first = pairs[0]!;
@@ -111,7 +118,22 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const runDir = path.join(initial.runsDir, initial.run);
   const checkpointDir = await findCheckpoint(runDir);
   const resumed = checkpointDir ? await loadCheckpoint(checkpointDir) : undefined;
-  const config = resumed ? { ...resumed.config, maxMinutes: initial.maxMinutes, steps: Math.max(initial.steps, resumed.config.steps) } : initial;
+  // What the model is and what it learns from come from the checkpoint; how long and how often to
+  // report come from the caller, so a resumed run can be extended, shortened or re-scheduled.
+  const config: TrainConfig = resumed
+    ? {
+        ...resumed.config,
+        steps: initial.steps,
+        decaySteps: initial.decaySteps,
+        maxMinutes: initial.maxMinutes,
+        export: initial.export,
+        logEvery: initial.logEvery,
+        sampleEvery: initial.sampleEvery,
+        valEvery: initial.valEvery,
+        checkpointMinutes: initial.checkpointMinutes,
+        modelsDir: initial.modelsDir,
+      }
+    : initial;
   const task = getTask(config.task);
   const options = taskOptions(config);
   const rng = new Rng(config.seed);

@@ -5,7 +5,7 @@ import { initBackend } from '@/lib/tf/backend';
 import { buildPatchGan, buildSrNet, buildUnetGenerator } from '@/lib/models/generators';
 import { learningRateFactor, Pix2PixTrainer } from './pix2pix';
 
-const snapshot = (model: tfl.LayersModel) => model.getWeights().map((w) => w.dataSync().slice());
+const snapshot = (model: tfl.LayersModel) => model.getWeights().map((w) => Float32Array.from(w.dataSync()));
 const changed = (before: Float32Array[], model: tfl.LayersModel) =>
   model.getWeights().some((w, i) => {
     const a = w.dataSync();

@@ -1,0 +1,154 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataError } from '@/lib/data/images';
+import { createInferenceService } from '@/lib/infer/service';
+import { resolveConfig, trainFlagsSchema, type TrainConfig } from './config';
+import { train } from './loop';
+
+let root: string;
+let photos: string;
+
+/** Smooth random-ish colour images, so crops differ and every task has something to learn. */
+async function writeFixtures(dir: string, count: number): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const w = 72 + i * 5;
+    const h = 70 + i * 3;
+    const data = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const k = (y * w + x) * 3;
+        data[k] = (128 + 100 * Math.sin((x + i * 7) / 9)) | 0;
+        data[k + 1] = (128 + 100 * Math.cos((y - i * 5) / 11)) | 0;
+        data[k + 2] = ((x * y) / 40 + i * 30) % 256 | 0;
+      }
+    }
+    await sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path.join(dir, `img${i}.png`));
+  }
+}
+
+function tinyConfig(overrides: Record<string, unknown>): TrainConfig {
+  return resolveConfig(
+    trainFlagsSchema.parse({
+      data: photos,
+      runsDir: path.join(root, 'runs'),
+      modelsDir: path.join(root, 'models'),
+      steps: 3,
+      batchSize: 2,
+      logEvery: 1,
+      valEvery: 100,
+      sampleEvery: 2,
+      seed: 7,
+      ...overrides,
+    }),
+  );
+}
+
+const quiet = { log: () => undefined };
+
+async function readLosses(runDir: string): Promise<{ step: number; lossG: number; lossD: number }[]> {
+  const text = await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; step: number; lossG: number; lossD: number })
+    .filter((e) => e.type === 'train');
+}
+
+describe('training loop', () => {
+  beforeAll(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'pix2pix-loop-'));
+    photos = path.join(root, 'photos');
+    await writeFixtures(photos, 5);
+    process.env.TF_BACKEND = 'wasm';
+  });
+  afterAll(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('smoke: trains sr x2 for 3 steps, exports, and the exported model upscales', async () => {
+    const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, run: 'sr-smoke', export: 'sr-x2' });
+    const result = await train(config, quiet);
+    expect(result.step).toBe(3);
+    expect(result.exportedTo).toBeDefined();
+    const samples = await fs.readdir(path.join(result.runDir, 'samples'));
+    expect(samples).toContain('step-00000002.png');
+    const service = await createInferenceService({ modelsDir: path.join(root, 'models') });
+    const input = await sharp({ create: { width: 23, height: 17, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer();
+    const out = await service.upscale(input, { scale: 2 });
+    expect([out.width, out.height]).toEqual([46, 34]);
+    const raw = await sharp(out.png).raw().toBuffer();
+    expect(raw.length).toBe(46 * 34 * 3);
+  });
+
+  it('smoke: trains colorize with the GAN for 3 steps and exports valid metadata', async () => {
+    const config = tinyConfig({ task: 'colorize', cropSize: 32, ngf: 4, depth: 3, ndf: 4, nLayers: 2, run: 'col-smoke', export: 'colorize' });
+    const result = await train(config, quiet);
+    const metadata = JSON.parse(await fs.readFile(path.join(result.exportedTo!, 'metadata.json'), 'utf8')) as Record<string, unknown>;
+    expect(metadata.task).toBe('colorize');
+    expect(metadata.inputEncoding).toBe('lab-l');
+    const losses = await readLosses(result.runDir);
+    expect(losses).toHaveLength(3);
+    for (const l of losses) expect(Number.isFinite(l.lossG) && Number.isFinite(l.lossD) && l.lossD > 0).toBe(true);
+  });
+
+  it('resume gives the same next-step losses as an uninterrupted run', async () => {
+    const common = { task: 'colorize', cropSize: 32, ngf: 4, depth: 3, ndf: 4, nLayers: 2, dropout: 0, steps: 4 };
+    const whole = await train(tinyConfig({ ...common, run: 'whole' }), quiet);
+    const controller = new AbortController();
+    const interrupted = tinyConfig({ ...common, run: 'parts' });
+    const first = await train(interrupted, { ...quiet, signal: controller.signal, progress: (p) => p.step === 2 && controller.abort() });
+    expect(first.step).toBe(2);
+    expect(first.stoppedBy).toBe('signal');
+    const second = await train(interrupted, quiet);
+    expect(second.step).toBe(4);
+    const a = await readLosses(whole.runDir);
+    const b = await readLosses(second.runDir);
+    expect(b.map((l) => l.step)).toEqual([1, 2, 3, 4]);
+    for (let i = 0; i < 4; i++) {
+      expect(b[i]!.lossG).toBeCloseTo(a[i]!.lossG, 4);
+      expect(b[i]!.lossD).toBeCloseTo(a[i]!.lossD, 4);
+    }
+  });
+
+  it('fails before training on a missing or empty data folder', async () => {
+    await expect(train(tinyConfig({ task: 'sr', data: path.join(root, 'nope'), run: 'x' }), quiet)).rejects.toThrow(DataError);
+    const empty = path.join(root, 'empty');
+    await fs.mkdir(empty, { recursive: true });
+    await fs.writeFile(path.join(empty, 'notes.txt'), 'not an image');
+    await expect(train(tinyConfig({ task: 'sr', data: empty, run: 'y' }), quiet)).rejects.toThrow(/No images/);
+  });
+
+  it('skips unreadable and too-small files and still trains', async () => {
+    const mixed = path.join(root, 'mixed');
+    await writeFixtures(mixed, 2);
+    await fs.writeFile(path.join(mixed, 'broken.jpg'), 'definitely not a jpeg');
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } }).png().toFile(path.join(mixed, 'tiny.png'));
+    const logged: string[] = [];
+    const result = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, data: mixed, run: 'mixed', steps: 1 }), { log: (l) => logged.push(l) });
+    expect(result.step).toBe(1);
+    expect(logged.some((l) => l.includes('broken.jpg') && l.includes('unreadable'))).toBe(true);
+    expect(logged.some((l) => l.includes('tiny.png') && l.includes('too small'))).toBe(true);
+  });
+});
+
+describe('train flags', () => {
+  it('rejects unknown flags and bad values', () => {
+    expect(trainFlagsSchema.safeParse({ task: 'sr', data: 'x', bogus: '1' }).success).toBe(false);
+    expect(trainFlagsSchema.safeParse({ task: 'sr', data: 'x', scale: '3' }).success).toBe(false);
+    expect(trainFlagsSchema.safeParse({ task: 'nope', data: 'x' }).success).toBe(false);
+    expect(() => resolveConfig(trainFlagsSchema.parse({ task: 'colorize', data: 'x', cropSize: '100' }))).toThrow(/multiple of 2\^depth/);
+  });
+
+  it('the CLI exits with code 2 and one clear message on a bad flag', async () => {
+    const run = promisify(execFile);
+    const error = await run('npx', ['tsx', 'scripts/train.ts', '--task', 'sr', '--data', 'x', '--bogus', '1'], { cwd: process.cwd() }).catch((e: { code: number; stderr: string }) => e);
+    expect((error as { code: number }).code).toBe(2);
+    expect((error as { stderr: string }).stderr).toMatch(/Unknown option '--bogus'/);
+  });
+});
