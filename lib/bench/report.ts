@@ -29,26 +29,27 @@ export function toTable(r: BenchResult): string {
       ['backend', 'step ms', 'images/s', 'infer ms', 'step GFLOP/s', 'infer GFLOP/s', 'matmul GFLOP/s', 'of ceiling', 'vs cpu'],
       r.backends.map((b) => [
         b.description.replace(/^backend: /, ''),
-        fixed(b.trainStepMs, 0),
+        `${fixed(b.trainStepMs, 0)} (${fixed(b.trainStepCpuMs, 0)})`,
         fixed(b.imagesPerSec, 2),
-        fixed(b.inferMs, 0),
-        fixed(b.achievedGflops, 2),
+        `${fixed(b.inferMs, 0)} (${fixed(b.inferCpuMs, 0)})`,
+        `${fixed(b.achievedGflops, 2)} (${fixed(b.achievedGflopsCpu, 2)})`,
         fixed(b.inferGflops, 2),
-        fixed(b.ceilingGflops, 2),
-        `${fixed(b.ceilingFraction * 100, 0)}%`,
-        b.speedupVsCpu === null ? '-' : `${fixed(b.speedupVsCpu, 1)}x`,
+        `${fixed(b.ceilingGflops, 2)} (${fixed(b.ceilingGflopsCpu, 2)})`,
+        `${fixed(b.ceilingFraction * 100, 0)}% (${fixed(b.ceilingFractionCpu * 100, 0)}%)`,
+        b.speedupVsCpu === null ? '-' : `${fixed(b.speedupVsCpu, 1)}x (${fixed(b.speedupVsCpuByCpuTime, 1)}x)`,
       ]),
     ),
+    '(in brackets: the same from process CPU time instead of wall-clock time: what an idle machine would give, for single-threaded backends)',
   ];
   if (r.cpuReference) {
     const c = r.cpuReference;
     const others = r.backends
       .filter((b) => b.backend !== 'cpu' && b.referenceStepMs !== null)
-      .map((b) => `${b.backend} ${fixed(b.referenceStepMs, 0)} ms`)
+      .map((b) => `${b.backend} ${fixed(b.referenceStepMs, 0)} ms (${fixed(b.referenceStepCpuMs, 0)} ms CPU)`)
       .join(', ');
     lines.push(
       '',
-      `speed-up vs cpu, on ${modelLine(c.model)} (${(c.flops / 1e9).toFixed(2)} GFLOP/step): cpu ${fixed(c.trainStepMs, 0)} ms/step ` +
+      `speed-up vs cpu, on ${modelLine(c.model)} (${(c.flops / 1e9).toFixed(2)} GFLOP/step): cpu ${fixed(c.trainStepMs, 0)} ms/step (${fixed(c.trainStepCpuMs, 0)} ms CPU) ` +
         `(${c.steps} step after ${c.warmup} warm-up; ${fixed(c.achievedGflops, 3)} GFLOP/s)${others ? `; ${others}` : ''}`,
     );
   } else {

@@ -45,6 +45,11 @@ describe('runBench', () => {
     expect(result.cpuReference?.flops).toBe(stepFlops(tinier));
     expect(result.cpuReference?.trainStepMsAll).toHaveLength(1);
     expect(result.speedupVsCpu).toBeCloseTo(result.cpuReference!.trainStepMs / wasm.referenceStepMs!, 9);
+    expect(wasm.speedupVsCpuByCpuTime).toBeCloseTo(result.cpuReference!.trainStepCpuMs / wasm.referenceStepCpuMs!, 9);
+    // CPU time is measured per step too, and it is what the per-CPU-second rate divides by.
+    expect(wasm.trainStepCpuMsAll).toHaveLength(2);
+    expect(wasm.trainStepCpuMs).toBeGreaterThan(0);
+    expect(wasm.achievedGflopsCpu).toBeCloseTo(result.flops.trainStep / (wasm.trainStepCpuMs * 1e6), 9);
     expect(lines.some((l) => l.includes('cpu reference'))).toBe(true);
 
     const parsed = JSON.parse(toJson(result)) as Record<string, unknown>;
@@ -61,6 +66,7 @@ describe('runBench', () => {
     const same = await runBench({ ...tinier, steps: 1, warmup: 0, backends: ['cpu'], cpuReference: true, reference: tinier, ndf: 4, matMulSize: 32 });
     expect(same.cpuReference?.trainStepMsAll).toEqual(same.backends[0]!.trainStepMsAll);
     expect(same.speedupVsCpu).toBe(1);
+    expect(same.backends[0]!.speedupVsCpuByCpuTime).toBe(1);
     const numTensors = tf.memory().numTensors;
     const none = await runBench({ ...tinier, steps: 1, warmup: 0, backends: ['cpu'], cpuReference: false, ndf: 4, matMulSize: 32 });
     expect(none.cpuReference).toBeNull();

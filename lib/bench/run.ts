@@ -54,22 +54,31 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function timeRuns(warmup: number, runs: number, once: () => Promise<void>): Promise<number[]> {
+/** Wall-clock and process CPU time (user + system, all threads) of each timed run, in ms. */
+export interface Timed {
+  wallMs: number[];
+  cpuMs: number[];
+}
+
+async function timeRuns(warmup: number, runs: number, once: () => Promise<void>): Promise<Timed> {
   for (let i = 0; i < warmup; i++) await once();
-  const times: number[] = [];
+  const timed: Timed = { wallMs: [], cpuMs: [] };
   for (let i = 0; i < runs; i++) {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await once();
-    times.push(performance.now() - t0);
+    timed.wallMs.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    timed.cpuMs.push((cpu.user + cpu.system) / 1000);
   }
-  return times;
+  return timed;
 }
 
 export interface TrainTiming {
-  /** Each timed step, in ms. */
-  stepMs: number[];
-  /** Each timed single-image generator inference, in ms (empty when not measured). */
-  inferMs: number[];
+  /** Each timed training step. */
+  step: Timed;
+  /** Each timed single-image generator inference (empty when not measured). */
+  infer: Timed;
 }
 
 /**
@@ -89,17 +98,17 @@ export async function timeTraining(
   const target = tf.randomUniform([m.batch, m.size, m.size, TASK_SHAPE.outputChannels], -1, 1) as tf.Tensor4D;
   const single = tf.randomUniform([1, m.size, m.size, TASK_SHAPE.inputChannels], -1, 1) as tf.Tensor4D;
   try {
-    const stepMs = await timeRuns(runs.warmup, runs.steps, async () => {
+    const step = await timeRuns(runs.warmup, runs.steps, async () => {
       await trainer.trainStep(input, target);
     });
-    const inferMs = runs.infer
+    const infer = runs.infer
       ? await timeRuns(Math.max(1, runs.warmup), runs.steps, async () => {
           const out = generator.predict(single) as tf.Tensor;
           await out.data();
           out.dispose();
         })
-      : [];
-    return { stepMs, inferMs };
+      : { wallMs: [], cpuMs: [] };
+    return { step, infer };
   } finally {
     tf.dispose([input, target, single]);
     trainer.dispose();
@@ -108,17 +117,18 @@ export async function timeTraining(
   }
 }
 
-/** Median GFLOP/s of `[n, n] x [n, n]` products on the current backend (after one warm-up). */
-export async function matMulCeiling(n: number, runs: number): Promise<{ n: number; gflops: number }> {
+/** GFLOP/s of `[n, n] x [n, n]` products on the current backend (medians of `runs` after one warm-up), per wall and per CPU second. */
+export async function matMulCeiling(n: number, runs: number): Promise<{ n: number; gflops: number; gflopsCpu: number }> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
   try {
-    const times = await timeRuns(1, runs, async () => {
+    const timed = await timeRuns(1, runs, async () => {
       const c = tf.matMul(a, b);
       await c.data();
       c.dispose();
     });
-    return { n, gflops: matMulFlops(n, n, n) / (median(times) * 1e6) };
+    const flops = matMulFlops(n, n, n);
+    return { n, gflops: flops / (median(timed.wallMs) * 1e6), gflopsCpu: flops / (median(timed.cpuMs) * 1e6) };
   } finally {
     tf.dispose([a, b]);
   }
@@ -147,27 +157,54 @@ export interface BenchOptions extends ModelSize {
   log?: (line: string) => void;
 }
 
+/**
+ * Figures of one backend. Wall-clock figures are what a user waits; CPU-time figures (`...Cpu...`)
+ * count only the time this process ran, so they stay meaningful when other processes compete for
+ * the cores (for single-threaded backends they approximate an idle machine's wall-clock time).
+ */
 export interface BackendResult {
   backend: BackendName;
   /** e.g. `backend: wasm (simd, 1 thread)`. */
   description: string;
   trainStepMs: number;
+  trainStepCpuMs: number;
   trainStepMsAll: number[];
+  trainStepCpuMsAll: number[];
   imagesPerSec: number;
   /** One image of `size` x `size`, generator only. */
   inferMs: number;
+  inferCpuMs: number;
   inferMsAll: number[];
   achievedGflops: number;
+  /** Step FLOPs per CPU second. */
+  achievedGflopsCpu: number;
   inferGflops: number;
   ceilingGflops: number;
+  ceilingGflopsCpu: number;
   /** achievedGflops / ceilingGflops. */
   ceilingFraction: number;
-  /** Step time of the cpu reference over this backend's on the reference model; null without it. */
+  /** achievedGflopsCpu / ceilingGflopsCpu. */
+  ceilingFractionCpu: number;
+  /** cpu backend's step time over this backend's, on the reference model; null without the cpu reference. */
   speedupVsCpu: number | null;
-  /** This backend's median step on the reference model (ms); null without the cpu reference. */
+  /** The same ratio of CPU times. */
+  speedupVsCpuByCpuTime: number | null;
+  /** This backend's median step on the reference model; null without the cpu reference. */
   referenceStepMs: number | null;
+  referenceStepCpuMs: number | null;
   /** Tensors left behind by this backend's measurements (should be 0). */
   leakedTensors: number;
+}
+
+export interface CpuReference {
+  model: ModelSize;
+  warmup: number;
+  steps: number;
+  trainStepMs: number;
+  trainStepCpuMs: number;
+  trainStepMsAll: number[];
+  flops: number;
+  achievedGflops: number;
 }
 
 export interface BenchResult {
@@ -188,8 +225,8 @@ export interface BenchResult {
   achievedGflops: number;
   ceilingGflops: number;
   backends: BackendResult[];
-  cpuReference: { model: ModelSize; warmup: number; steps: number; trainStepMs: number; trainStepMsAll: number[]; flops: number; achievedGflops: number } | null;
-  /** Other processes on the machine slow every figure down; the 1-minute load averages tell by how much. */
+  cpuReference: CpuReference | null;
+  /** Other processes on the machine slow every wall-clock figure down; the 1-minute load averages tell by how much. */
   machine: { cpus: number; node: string; loadAverageStart: number; loadAverageEnd: number };
 }
 
@@ -246,61 +283,80 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const before = tf.memory().numTensors;
     log(`${describeBackend(info)}: ${options.warmup} warm-up + ${options.steps} timed training steps...`);
     const timing = await timeTraining(model, { warmup: options.warmup, steps: options.steps, infer: true }, dConfig);
-    const trainStepMs = median(timing.stepMs);
-    const inferMs = median(timing.inferMs);
-    log(`${name}: step ${trainStepMs.toFixed(0)} ms, inference ${inferMs.toFixed(0)} ms; matmul ${matMulSize}^2...`);
+    const trainStepMs = median(timing.step.wallMs);
+    const trainStepCpuMs = median(timing.step.cpuMs);
+    const inferMs = median(timing.infer.wallMs);
+    log(`${name}: step ${trainStepMs.toFixed(0)} ms (${trainStepCpuMs.toFixed(0)} ms CPU), inference ${inferMs.toFixed(0)} ms; matmul ${matMulSize}^2...`);
     const ceiling = await matMulCeiling(matMulSize, 3);
-    let referenceStepMs: number | null = null;
+    let onReference: { wall: number; cpu: number } | null = null;
     if (options.cpuReference) {
       if (sameSize(model, reference)) {
-        referenceStepMs = trainStepMs;
+        onReference = { wall: trainStepMs, cpu: trainStepCpuMs };
       } else if (name !== 'cpu') {
         log(`${name}: reference model (size ${reference.size}, ngf ${reference.ngf}, depth ${reference.depth}, batch ${reference.batch})...`);
-        referenceStepMs = median((await timeTraining(reference, { warmup: options.warmup, steps: options.steps, infer: false }, dConfig)).stepMs);
+        const { step } = await timeTraining(reference, { warmup: options.warmup, steps: options.steps, infer: false }, dConfig);
+        onReference = { wall: median(step.wallMs), cpu: median(step.cpuMs) };
       }
     }
     const achievedGflops = breakdown.total / (trainStepMs * 1e6);
+    const achievedGflopsCpu = breakdown.total / (trainStepCpuMs * 1e6);
     results.push({
       backend: name,
       description: describeBackend(info),
       trainStepMs,
-      trainStepMsAll: timing.stepMs,
+      trainStepCpuMs,
+      trainStepMsAll: timing.step.wallMs,
+      trainStepCpuMsAll: timing.step.cpuMs,
       imagesPerSec: model.batch / (trainStepMs / 1000),
       inferMs,
-      inferMsAll: timing.inferMs,
+      inferCpuMs: median(timing.infer.cpuMs),
+      inferMsAll: timing.infer.wallMs,
       achievedGflops,
+      achievedGflopsCpu,
       inferGflops: inference / (inferMs * 1e6),
       ceilingGflops: ceiling.gflops,
+      ceilingGflopsCpu: ceiling.gflopsCpu,
       ceilingFraction: achievedGflops / ceiling.gflops,
+      ceilingFractionCpu: achievedGflopsCpu / ceiling.gflopsCpu,
       speedupVsCpu: null,
-      referenceStepMs,
+      speedupVsCpuByCpuTime: null,
+      referenceStepMs: onReference?.wall ?? null,
+      referenceStepCpuMs: onReference?.cpu ?? null,
       leakedTensors: tf.memory().numTensors - before,
     });
   }
 
-  let cpuReference: BenchResult['cpuReference'] = null;
+  let cpuReference: CpuReference | null = null;
   if (options.cpuReference) {
     const main = results.find((r) => r.backend === 'cpu');
-    let stepMsAll: number[];
+    let step: Timed;
     if (main && sameSize(model, reference)) {
-      stepMsAll = main.trainStepMsAll;
+      step = { wallMs: main.trainStepMsAll, cpuMs: main.trainStepCpuMsAll };
     } else {
       await initBackend('cpu');
       log(`cpu reference: ${CPU_REFERENCE_RUNS.warmup} warm-up + ${CPU_REFERENCE_RUNS.steps} timed step (minutes)...`);
-      stepMsAll = (await timeTraining(reference, { ...CPU_REFERENCE_RUNS, infer: false }, dConfig)).stepMs;
+      step = (await timeTraining(reference, { ...CPU_REFERENCE_RUNS, infer: false }, dConfig)).step;
     }
-    const trainStepMs = median(stepMsAll);
+    const trainStepMs = median(step.wallMs);
+    const trainStepCpuMs = median(step.cpuMs);
     cpuReference = {
       model: reference,
       ...CPU_REFERENCE_RUNS,
       trainStepMs,
-      trainStepMsAll: stepMsAll,
+      trainStepCpuMs,
+      trainStepMsAll: step.wallMs,
       flops: referenceFlops,
       achievedGflops: referenceFlops / (trainStepMs * 1e6),
     };
     for (const r of results) {
-      if (r.backend === 'cpu') r.referenceStepMs = trainStepMs;
-      r.speedupVsCpu = r.referenceStepMs === null ? null : trainStepMs / r.referenceStepMs;
+      if (r.backend === 'cpu') {
+        r.referenceStepMs = trainStepMs;
+        r.referenceStepCpuMs = trainStepCpuMs;
+      }
+      if (r.referenceStepMs !== null && r.referenceStepCpuMs !== null) {
+        r.speedupVsCpu = trainStepMs / r.referenceStepMs;
+        r.speedupVsCpuByCpuTime = trainStepCpuMs / r.referenceStepCpuMs;
+      }
     }
   }
 
