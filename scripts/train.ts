@@ -92,8 +92,15 @@ async function main(): Promise<void> {
   process.stdout.write(`config: ${JSON.stringify(config)}\n`);
 
   const controller = new AbortController();
+  let firstSignalAt = 0;
   const stop = (signal: string) => {
-    if (controller.signal.aborted) process.exit(130);
+    // Ctrl-C reaches both tsx and this process (tsx relays it), so one keypress can arrive twice:
+    // only a second signal well after the first means "quit now".
+    if (controller.signal.aborted) {
+      if (Date.now() - firstSignalAt > 1500) process.exit(130);
+      return;
+    }
+    firstSignalAt = Date.now();
     process.stderr.write(`\n${signal}: finishing the current step and saving a checkpoint (again to quit at once)\n`);
     controller.abort();
   };
