@@ -1,0 +1,63 @@
+/**
+ * Model cards: `models/<name>/README.md` written from the model's own metadata plus evaluation
+ * tables and before/after samples, so the card cannot drift from what was exported.
+ */
+import type { ModelMetadata } from './metadata';
+
+export interface CardInputs {
+  metadata: ModelMetadata;
+  /** Markdown tables from `npm run eval` (pasted verbatim). */
+  evaluations: string[];
+  /** Relative paths of sample images with captions. */
+  samples: { file: string; caption: string }[];
+  /** Free text: data licences, caveats, what is next. */
+  notes?: string;
+}
+
+function formatDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.round((seconds % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+}
+
+/** Renders the card; pure, for tests and for the CLI. */
+export function renderModelCard({ metadata: md, evaluations, samples, notes }: CardInputs): string {
+  const task = md.task === 'sr' ? `super-resolution x${md.scale}` : md.task;
+  const arch = Object.entries(md.architecture).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ');
+  const cfg = md.training.config as Record<string, unknown>;
+  const trainingRows: [string, string][] = [
+    ['steps', String(md.training.steps)],
+    ['wall time', `${formatDuration(md.training.wallTimeSeconds)} on the ${md.training.backend} backend (one CPU core, shared)`],
+    ['batch x crop', `${String(cfg.batchSize)} x ${String(cfg.cropSize)} px`],
+    ['loss', md.task === 'sr' ? 'L1 (no GAN: the faithful model)' : `cGAN (${JSON.stringify((cfg.gan as { mode?: string })?.mode)}) + ${String((cfg.gan as { lambdaL1?: number })?.lambdaL1)} x L1`],
+    ['optimiser', `Adam ${JSON.stringify(cfg.optim)}, constant then linear decay over the last ${String(cfg.decaySteps)} steps`],
+    ['data', `${md.training.data.description}`],
+  ];
+  const metrics = Object.entries(md.metrics).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+  return [
+    `# ${md.name}: ${task}`,
+    '',
+    md.description ?? '',
+    '',
+    '## Model',
+    '',
+    `- Input: ${md.inputChannels} channel(s), ${md.inputEncoding}; output: ${md.outputChannels} channel(s), ${md.outputEncoding}.`,
+    `- Architecture: ${arch}.`,
+    `- Tiling at inference: ${md.tile.size} px tiles with ${md.tile.padding} px overlap${md.workingSize ? `; the generator runs at a ${md.workingSize} px short side` : ''}.`,
+    `- Files: \`model.json\` + \`weights.bin\` (tfjs layers format), \`metadata.json\` (validated by \`lib/model/metadata.ts\`).`,
+    '',
+    '## Training',
+    '',
+    '| what | value |',
+    '|---|---|',
+    ...trainingRows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    `Validation metrics at export (held-out photos): ${metrics || 'none'}.`,
+    '',
+    '## Evaluation',
+    '',
+    ...(evaluations.length ? evaluations.flatMap((e) => [e.trim(), '']) : ['Not evaluated yet.', '']),
+    ...(samples.length ? ['## Samples', '', ...samples.flatMap((s) => [`![${s.caption}](${s.file})`, '', `*${s.caption}*`, ''])] : []),
+    ...(notes ? ['## Notes', '', notes.trim(), ''] : []),
+  ].join('\n');
+}
