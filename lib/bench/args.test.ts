@@ -4,12 +4,12 @@ import { parseBenchArgs } from './args';
 
 describe('parseBenchArgs', () => {
   it('has the documented defaults', () => {
-    expect(parseBenchArgs([])).toEqual({ size: 128, ngf: 32, depth: 7, batch: 4, steps: 5, warmup: 2, backends: undefined, cpuReference: true, json: false });
+    expect(parseBenchArgs([])).toEqual({ size: 128, ngf: 32, depth: 7, batch: 4, ndf: 64, steps: 5, warmup: 2, backends: undefined, cpuReference: true, json: false });
   });
 
   it('reads every flag', () => {
-    const args = parseBenchArgs(['--size', '64', '--ngf', '16', '--depth', '6', '--batch', '2', '--steps', '3', '--warmup', '0', '--backends', 'cpu, WASM,cpu', '--no-cpu', '--json']);
-    expect(args).toEqual({ size: 64, ngf: 16, depth: 6, batch: 2, steps: 3, warmup: 0, backends: ['cpu', 'wasm'], cpuReference: false, json: true });
+    const args = parseBenchArgs(['--size', '64', '--ngf', '16', '--depth', '6', '--batch', '2', '--ndf', '32', '--steps', '3', '--warmup', '0', '--backends', 'cpu, WASM,cpu', '--no-cpu', '--json']);
+    expect(args).toEqual({ size: 64, ngf: 16, depth: 6, batch: 2, ndf: 32, steps: 3, warmup: 0, backends: ['cpu', 'wasm'], cpuReference: false, json: true });
   });
 
   it.each([

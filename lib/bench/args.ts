@@ -5,11 +5,11 @@ import { z } from 'zod';
 import { BACKEND_NAMES, type BackendName } from '@/lib/tf/backend';
 import { flag, parseCli, type FlagOptions } from '@/lib/cli/args';
 
-export const USAGE = `Usage: npm run bench -- [--size N] [--ngf N] [--depth N] [--batch N] [--steps N] [--warmup N]
-                       [--backends wasm,cpu] [--no-cpu] [--json]
+export const USAGE = `Usage: npm run bench -- [--size N] [--ngf N] [--depth N] [--batch N] [--ndf N] [--steps N]
+                       [--warmup N] [--backends wasm,cpu] [--no-cpu] [--json]
 
 Times the pix2pix training engine on the colorize shape (generator 1 -> 2 channels, PatchGAN on 3
-channels, ndf 64, 3 layers, instance norm): the median G+D training step and the median generator
+channels, 3 layers, instance norm): the median G+D training step and the median generator
 inference on one image, on each backend, after warm-up; the achieved GFLOP/s of the step against a
 large tf.matMul measured on the same backend; and the speed-up over the cpu backend on a small model.
 
@@ -17,6 +17,7 @@ large tf.matMul measured on the same backend; and the speed-up over the cpu back
   --ngf N        generator filters of the first layer (default 32)
   --depth N      U-Net downsamplings, 2..9 (default 7)
   --batch N      images per training step (default 4)
+  --ndf N        discriminator filters of the first layer (default 64, as npm run train)
   --steps N      timed steps (default 5)
   --warmup N     untimed steps before timing (default 2)
   --backends L   comma-separated: ${BACKEND_NAMES.join(', ')} (default: every available one except cpu,
@@ -30,6 +31,7 @@ const OPTIONS = {
   ngf: { type: 'string' },
   depth: { type: 'string' },
   batch: { type: 'string' },
+  ndf: { type: 'string' },
   steps: { type: 'string' },
   warmup: { type: 'string' },
   backends: { type: 'string' },
@@ -55,6 +57,7 @@ const schema = z
     ngf: flag.int('ngf', 1).default(32),
     depth: flag.int('depth', 2).pipe(z.number().max(9, '--depth must be at most 9')).default(7),
     batch: flag.int('batch', 1).default(4),
+    ndf: flag.int('ndf', 1).default(64),
     steps: flag.int('steps', 1).default(5),
     warmup: flag.int('warmup', 0).default(2),
     backends: backendList.optional(),
@@ -73,6 +76,7 @@ export interface BenchArgs {
   ngf: number;
   depth: number;
   batch: number;
+  ndf: number;
   steps: number;
   warmup: number;
   /** Undefined: every available backend except cpu. */
@@ -92,6 +96,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     ngf: v.ngf,
     depth: v.depth,
     batch: v.batch,
+    ndf: v.ndf,
     steps: v.steps,
     warmup: v.warmup,
     backends: v.backends,

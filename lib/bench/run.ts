@@ -42,7 +42,7 @@ export function generatorConfig(m: ModelSize): UnetConfig {
   };
 }
 
-/** The training default discriminator; `ndf` is only changed by tests, to keep them fast. */
+/** The training default discriminator, with `ndf` first-layer filters. */
 export function discriminatorConfig(ndf: number = DISCRIMINATOR.ndf): PatchGanConfig {
   return { kind: 'patchgan', inputChannels: TASK_SHAPE.inputChannels + TASK_SHAPE.outputChannels, ...DISCRIMINATOR, ndf };
 }
@@ -150,9 +150,10 @@ export interface BenchOptions extends ModelSize {
   /** Backends for the main table; undefined = every available one except cpu. */
   backends?: BackendName[];
   cpuReference: boolean;
-  /** Overrides for tests: the cpu comparison model, the discriminator width and the matmul side. */
-  reference?: ModelSize;
+  /** Discriminator filters of the first layer (default 64, the training default). */
   ndf?: number;
+  /** Overrides for tests: the cpu comparison model and the matmul side. */
+  reference?: ModelSize;
   matMulSize?: number;
   log?: (line: string) => void;
 }
