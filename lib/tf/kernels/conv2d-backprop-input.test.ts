@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2DBackpropInput, backend_util } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { setSmallPhasePixels } from './conv2d-backprop-input';
 import { isOurWasmKernel, originalWasmKernel } from './install';
 import {
   type ConvCase,
@@ -35,7 +36,12 @@ describe('Conv2DBackpropInput on wasm', () => {
   });
 
   const cases = [...UNET_LIKE_CASES, ...randomConvCases(4321, 60)];
-  it(`matches cpu on ${cases.length} geometries`, async () => {
+  // Both implementations are checked on every geometry: Conv2D phases and matMul phases.
+  it.each([
+    ['Conv2D', 0],
+    ['matMul', Number.POSITIVE_INFINITY],
+  ])(`matches cpu on ${cases.length} geometries with %s phases`, async (_path, smallPixels) => {
+    const previous = setSmallPhasePixels(smallPixels);
     const random = seededRandom(7);
     const failures: string[] = [];
     for (const c of cases) {
@@ -46,6 +52,7 @@ describe('Conv2DBackpropInput on wasm', () => {
       const error = relativeError(ours!, reference!);
       if (!(error < 1e-4)) failures.push(`${describeCase(c)}: relative error ${error}`);
     }
+    setSmallPhasePixels(previous);
     expect(failures).toEqual([]);
   });
 

@@ -70,11 +70,14 @@ export function conv2dBackpropInputViaPhases(
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, batchSize, inChannels } = info;
   if (dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[0] !== batchSize) return null;
+  const rowsPerPhase = Math.ceil(h / sh);
+  const colsPerPhase = Math.ceil(w / sw);
+  const rowPhases = range(sh).map((r) => axisPhase(r, sh, kh, info.padInfo.top, oh, rowsPerPhase));
+  const colPhases = range(sw).map((r) => axisPhase(r, sw, kw, info.padInfo.left, ow, colsPerPhase));
+  if (batchSize * rowsPerPhase * colsPerPhase <= smallPhasePixels) {
+    return tf.tidy(() => phasesAsMatMuls(dy, filter, [batchSize, h, w, inChannels], rowPhases, colPhases));
+  }
   return tf.tidy(() => {
-    const rowsPerPhase = Math.ceil(h / sh);
-    const colsPerPhase = Math.ceil(w / sw);
-    const rowPhases = range(sh).map((r) => axisPhase(r, sh, kh, info.padInfo.top, oh, rowsPerPhase));
-    const colPhases = range(sw).map((r) => axisPhase(r, sw, kw, info.padInfo.left, ow, colsPerPhase));
     const subFilters = phaseSubFilters(filter, rowPhases, colPhases, sh, sw);
     const phaseRows: tf.Tensor[] = [];
     for (let rRow = 0; rRow < sh; rRow++) {
@@ -96,6 +99,111 @@ export function conv2dBackpropInputViaPhases(
     if (dx.shape[1] !== h || dx.shape[2] !== w) dx = tf.slice(dx, [0, 0, 0, 0], [batchSize, h, w, inChannels]);
     return dx;
   });
+}
+
+/**
+ * Up to this many output pixels per phase, phases run as matMuls instead of Conv2Ds. XNNPACK packs a
+ * conv's filter on every call with a new filter (~20 ns per weight, more than the arithmetic when
+ * the image is tiny: the innermost U-Net layers are 1x1 to 4x4). As a matMul the big operand is
+ * the filter, streamed as rows, and only the small im2col matrix gets packed.
+ */
+let smallPhasePixels = 64;
+
+/** Overrides the matMul/Conv2D switch-over (tests and benchmarks drive both paths); returns the old value. */
+export function setSmallPhasePixels(pixels: number): number {
+  const previous = smallPhasePixels;
+  smallPhasePixels = pixels;
+  return previous;
+}
+
+/**
+ * Transposed convolution for tiny outputs: per phase, out[c, pixel] = A[c, (mh,mw,f)] . B[(mh,mw,f), pixel]
+ * with A gathered from the filter as whole F-long rows and B the zero-padded im2col of dy; the
+ * phase outputs are then scattered into dx. Shapes as {@link conv2dBackpropInputViaPhases}.
+ */
+function phasesAsMatMuls(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  dxShape: [number, number, number, number],
+  rowPhases: AxisPhase[],
+  colPhases: AxisPhase[],
+): tf.Tensor4D {
+  const [n, h, w, c] = dxShape;
+  const [, dyRows, dyCols, f] = dy.shape;
+  const [kh, kw] = filter.shape;
+  const sh = rowPhases.length;
+  const sw = colPhases.length;
+  const rowsPerPhase = Math.ceil(h / sh);
+  const colsPerPhase = Math.ceil(w / sw);
+  const pixels = n * rowsPerPhase * colsPerPhase;
+  const backend = activeWasmBackend();
+  const phaseOutputs: (tf.Tensor2D | undefined)[] = [];
+  for (const row of rowPhases) {
+    for (const col of colPhases) {
+      if (row.taps <= 0 || col.taps <= 0) {
+        phaseOutputs.push(undefined);
+        continue;
+      }
+      const depth = row.taps * col.taps * f;
+      const a = newWasmTensor<tf.Rank.R2>(backend, [c, depth], 'float32');
+      const b = newWasmTensor<tf.Rank.R2>(backend, [depth, pixels], 'float32');
+      const w4 = backend.typedArrayFromHeap(filter);
+      const dyValues = backend.typedArrayFromHeap(dy);
+      const aValues = backend.typedArrayFromHeap(a);
+      const bValues = backend.typedArrayFromHeap(b);
+      for (let m = 0; m < row.taps; m++) {
+        const tapRow = kh - 1 - (row.firstTap + sh * m);
+        for (let t = 0; t < col.taps; t++) {
+          const tapCol = kw - 1 - (col.firstTap + sw * t);
+          const tap = m * col.taps + t;
+          for (let ch = 0; ch < c; ch++) {
+            const from = ((tapRow * kw + tapCol) * c + ch) * f;
+            aValues.set(w4.subarray(from, from + f), ch * depth + tap * f);
+          }
+          // B rows (tap, 0..F) over pixels (image, q, p); dy outside its bounds is the zero padding.
+          for (let image = 0; image < n; image++) {
+            for (let q = 0; q < rowsPerPhase; q++) {
+              const y = q + m - row.before;
+              for (let p = 0; p < colsPerPhase; p++) {
+                const x = p + t - col.before;
+                const pixel = (image * rowsPerPhase + q) * colsPerPhase + p;
+                const inside = y >= 0 && y < dyRows && x >= 0 && x < dyCols;
+                const src = ((image * dyRows + y) * dyCols + x) * f;
+                for (let k = 0; k < f; k++) bValues[(tap * f + k) * pixels + pixel] = inside ? dyValues[src + k]! : 0;
+              }
+            }
+          }
+        }
+      }
+      phaseOutputs.push(tf.matMul(a, b));
+      tf.dispose([a, b]);
+    }
+  }
+  const dx = newWasmTensor<tf.Rank.R4>(backend, dxShape, 'float32');
+  const dxValues = backend.typedArrayFromHeap(dx);
+  if (phaseOutputs.includes(undefined)) dxValues.fill(0);
+  for (let rRow = 0; rRow < sh; rRow++) {
+    for (let rCol = 0; rCol < sw; rCol++) {
+      const phase = phaseOutputs[rRow * sw + rCol];
+      if (!phase) continue;
+      const values = backend.typedArrayFromHeap(phase); // [C, pixels]
+      for (let image = 0; image < n; image++) {
+        for (let q = 0; q < rowsPerPhase; q++) {
+          const y = q * sh + rRow;
+          if (y >= h) continue;
+          for (let p = 0; p < colsPerPhase; p++) {
+            const x = p * sw + rCol;
+            if (x >= w) continue;
+            const pixel = (image * rowsPerPhase + q) * colsPerPhase + p;
+            const dst = ((image * h + y) * w + x) * c;
+            for (let ch = 0; ch < c; ch++) dxValues[dst + ch] = values[ch * pixels + pixel]!;
+          }
+        }
+      }
+    }
+  }
+  tf.dispose(phaseOutputs.filter((t): t is tf.Tensor2D => t !== undefined));
+  return dx;
 }
 
 function range(n: number): number[] {
