@@ -211,7 +211,8 @@ test('the training page shows the runs with curves, samples and config', async (
   await expect(page.getByText('1 log line was not readable and skipped.')).toBeVisible();
   // uPlot drew the loss and validation charts.
   await expect(page.getByRole('img', { name: /Training losses/ }).locator('canvas')).toBeVisible();
-  await expect(page.getByRole('img', { name: /Validation metrics/ }).locator('canvas')).toBeVisible();
+  await expect(page.getByRole('img', { name: /Validation psnr/ }).locator('canvas')).toBeVisible();
+  await expect(page.getByRole('img', { name: /Validation chromaRatio/ }).locator('canvas')).toBeVisible();
   const sample = page.getByRole('img', { name: /Sample grid of colorize-demo at step 300/ });
   await expect(sample).toBeVisible();
   expect(await sample.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(296);

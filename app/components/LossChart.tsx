@@ -21,14 +21,17 @@ interface Props {
   x: number[];
   series: ChartSeries[];
   height?: number;
+  /** Log-scaled y axis (when every value is positive): losses of very different sizes stay readable. */
+  logScale?: boolean;
 }
 
 const COLORS = ['#3b4fd8', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0b7285', '#e67700'];
 
-export function LossChart({ title, xLabel, x, series, height = 280 }: Props) {
+export function LossChart({ title, xLabel, x, series, height = 280, logScale = false }: Props) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
-  const shape = series.map((s) => s.label).join('|');
+  const useLog = logScale && series.every((s) => s.values.every((v) => v === null || v > 0));
+  const shape = series.map((s) => s.label).join('|') + (useLog ? '|log' : '');
 
   useEffect(() => {
     let disposed = false;
@@ -42,7 +45,7 @@ export function LossChart({ title, xLabel, x, series, height = 280 }: Props) {
       const options: uPlot.Options = {
         width: Math.max(280, element.clientWidth),
         height,
-        scales: { x: { time: false } },
+        scales: { x: { time: false }, y: useLog ? { distr: 3 } : {} },
         axes: [
           { label: xLabel, stroke: axisStroke, grid, ticks: grid },
           { stroke: axisStroke, grid, ticks: grid, size: 60 },

@@ -88,7 +88,13 @@ function RunView({ run, now }: { run: RunDetail; now: number }) {
 
       <h3>Losses</h3>
       {series.length ? (
-        <LossChart title={`Training losses of ${run.name} by step`} xLabel="step" x={run.train.map((p) => p.step)} series={series} />
+        <LossChart
+          title={`Training losses of ${run.name} by step (log scale)`}
+          xLabel="step"
+          x={run.train.map((p) => p.step)}
+          series={series}
+          logScale
+        />
       ) : (
         <p className="muted">No training steps logged yet.</p>
       )}
@@ -96,13 +102,19 @@ function RunView({ run, now }: { run: RunDetail; now: number }) {
       {metrics.length > 0 && (
         <>
           <h3>Validation</h3>
-          <LossChart
-            title={`Validation metrics of ${run.name} by step`}
-            xLabel="step"
-            x={run.val.map((v) => v.step)}
-            series={metrics.map((name) => ({ label: name, values: run.val.map((v) => v.metrics[name] ?? null) }))}
-            height={220}
-          />
+          {/* One chart per metric: PSNR in dB and ratios near 1 do not share an axis. */}
+          <div className="chart-grid">
+            {metrics.map((name) => (
+              <LossChart
+                key={name}
+                title={`Validation ${name} of ${run.name} by step`}
+                xLabel="step"
+                x={run.val.map((v) => v.step)}
+                series={[{ label: name, values: run.val.map((v) => v.metrics[name] ?? null) }]}
+                height={180}
+              />
+            ))}
+          </div>
           <div className="table-wrap">
             <table className="table">
               <caption className="visually-hidden">Latest validation metrics</caption>
