@@ -51,7 +51,23 @@ export type SrNetConfig = z.infer<typeof srNetConfigSchema>;
 export const architectureSchema = z.discriminatedUnion('kind', [unetConfigSchema, srNetConfigSchema]);
 export type GeneratorConfig = z.infer<typeof architectureSchema>;
 
-const weightInit = () => tfl.initializers.randomNormal({ mean: 0, stddev: 0.02 });
+// Seeds for the initialisers while a seeded build runs, so that a run's seed fixes its initial
+// weights (resume tests compare against an uninterrupted run from the same seed).
+let nextInitSeed: (() => number) | undefined;
+
+/** Builds with every random initialiser seeded from `seed` (consecutive seeds, in layer order). */
+export function buildSeeded<T>(seed: number, build: () => T): T {
+  let next = seed;
+  nextInitSeed = () => next++;
+  try {
+    return build();
+  } finally {
+    nextInitSeed = undefined;
+  }
+}
+
+const initSeed = (): number | undefined => nextInitSeed?.();
+const weightInit = () => tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: initSeed() });
 
 function normLayer(norm: Norm, name: string): tfl.layers.Layer | undefined {
   if (norm === 'batch') {
@@ -59,11 +75,11 @@ function normLayer(norm: Norm, name: string): tfl.layers.Layer | undefined {
     return tfl.layers.batchNormalization({
       momentum: 0.9,
       epsilon: 1e-5,
-      gammaInitializer: tfl.initializers.randomNormal({ mean: 1, stddev: 0.02 }),
+      gammaInitializer: tfl.initializers.randomNormal({ mean: 1, stddev: 0.02, seed: initSeed() }),
       name,
     });
   }
-  if (norm === 'instance') return new InstanceNorm({ name });
+  if (norm === 'instance') return new InstanceNorm({ name, seed: initSeed() });
   return undefined;
 }
 
@@ -183,7 +199,7 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
       padding: 'same',
       activation,
       // Residual branches start near zero so every block begins as the identity (stable at high lr).
-      kernelInitializer: initStd ? tfl.initializers.randomNormal({ mean: 0, stddev: initStd }) : 'heNormal',
+      kernelInitializer: initStd ? tfl.initializers.randomNormal({ mean: 0, stddev: initStd, seed: initSeed() }) : tfl.initializers.heNormal({ seed: initSeed() }),
       name,
     });
   const head = apply(conv3(cfg.features, 'head'), input);
@@ -199,7 +215,7 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
     kernelSize: 3,
     padding: 'same',
     // Small init so the untrained network starts as plain bilinear upsampling.
-    kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3 }),
+    kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3, seed: initSeed() }),
     name: 'tail',
   });
   const residual = apply(new PixelShuffle({ blockSize: cfg.scale, name: 'shuffle' }), apply(tail, x));

@@ -9,6 +9,8 @@ interface InstanceNormArgs {
   epsilon?: number;
   affine?: boolean;
   name?: string;
+  /** Seed of the gamma initialiser (not serialised: saved models carry their weights). */
+  seed?: number;
 }
 
 /**
@@ -21,11 +23,13 @@ export class InstanceNorm extends tfl.layers.Layer {
   private readonly affine: boolean;
   private gamma?: tfl.LayerVariable;
   private beta?: tfl.LayerVariable;
+  private readonly seed?: number;
 
-  constructor(args: InstanceNormArgs = {}) {
+  constructor({ seed, ...args }: InstanceNormArgs = {}) {
     super(args);
     this.epsilon = args.epsilon ?? 1e-5;
     this.affine = args.affine ?? true;
+    this.seed = seed;
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -33,7 +37,7 @@ export class InstanceNorm extends tfl.layers.Layer {
     const channels = shape[shape.length - 1];
     if (typeof channels !== 'number') throw new Error('InstanceNorm needs a known channel count');
     if (this.affine) {
-      this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.randomNormal({ mean: 1, stddev: 0.02 }));
+      this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.randomNormal({ mean: 1, stddev: 0.02, seed: this.seed }));
       this.beta = this.addWeight('beta', [channels], 'float32', tfl.initializers.zeros());
     }
     this.built = true;

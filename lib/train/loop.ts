@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
-import { buildGenerator, buildPatchGan, countParams } from '@/lib/models/generators';
+import { buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
 import { getTask } from '@/lib/tasks/registry';
 import type { Pair, TaskDefinition, TaskOptions } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
@@ -141,8 +141,9 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   log(`data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out`);
   if (resumed) log(`resuming ${runDir} at step ${resumed.step}`);
 
-  const generator = resumed?.generator ?? buildGenerator(config.generator);
-  const discriminator = config.discriminator ? (resumed?.discriminator ?? buildPatchGan(config.discriminator)) : undefined;
+  const generator = resumed?.generator ?? buildSeeded(config.seed * 1000, () => buildGenerator(config.generator));
+  const dConfig = config.discriminator;
+  const discriminator = dConfig ? (resumed?.discriminator ?? buildSeeded(config.seed * 1000 + 500, () => buildPatchGan(dConfig))) : undefined;
   log(`generator: ${config.generator.kind}, ${countParams(generator).toLocaleString('en')} parameters` + (discriminator ? `; discriminator: ${countParams(discriminator).toLocaleString('en')}` : ''));
   const trainer = new Pix2PixTrainer({ generator, discriminator, gan: config.gan, optim: config.optim });
   if (resumed && checkpointDir) {
