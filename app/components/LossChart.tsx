@@ -74,5 +74,6 @@ export function LossChart({ title, xLabel, x, series, height = 280, logScale = f
     chart.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);
   }, [x, series]);
 
-  return <div className="chart" ref={container} role="img" aria-label={title} />;
+  // Room for the plot plus uPlot's legend, reserved before it loads so the page does not jump.
+  return <div className="chart" ref={container} role="img" aria-label={title} style={{ minHeight: height + 40 }} />;
 }
