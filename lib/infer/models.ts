@@ -29,7 +29,8 @@ export interface LoadedModel {
 /** `MODELS_DIR` when set, else `<cwd>/models`. */
 export function defaultModelsDir(): string {
   const fromEnv = process.env.MODELS_DIR?.trim();
-  return path.resolve(fromEnv || path.join(process.cwd(), 'models'));
+  // turbopackIgnore: models are data read at run time, not something to trace into the build.
+  return path.resolve(/*turbopackIgnore: true*/ fromEnv || path.join(/*turbopackIgnore: true*/ process.cwd(), 'models'));
 }
 
 /** The list entry the app and CLIs show for a model. */

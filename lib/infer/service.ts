@@ -72,9 +72,9 @@ function describeLimit(pixels: number): string {
  */
 export async function createInferenceService(options: InferenceServiceOptions = {}): Promise<LoadedInferenceService> {
   const backendInfo = await initBackend(options.backend);
-  const modelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
+  const modelsDir = path.resolve(/*turbopackIgnore: true*/ options.modelsDir ?? defaultModelsDir());
   const { models, problems } = options.modelDirs
-    ? await loadModels({ dirs: options.modelDirs.map((d) => path.resolve(d)), tasks: options.tasks })
+    ? await loadModels({ dirs: options.modelDirs.map((d) => path.resolve(/*turbopackIgnore: true*/ d)), tasks: options.tasks })
     : await loadModels({ modelsDir, tasks: options.tasks });
   const source = options.modelDirs ? options.modelDirs.join(', ') : modelsDir;
   for (const problem of problems) console.warn(`[infer] skipped model ${problem}`);
