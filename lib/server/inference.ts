@@ -43,8 +43,9 @@ export async function inferenceService(): Promise<InferenceService> {
 
 /** The model that would serve `tool`, if one is loaded. */
 export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): ModelSummary | undefined {
-  if (tool.task === 'colorize') return models.find((m) => m.task === 'colorize');
-  return models.find((m) => m.task === 'sr' && m.scale === tool.scale);
+  const candidates = tool.task === 'colorize' ? models.filter((m) => m.task === 'colorize') : models.filter((m) => m.task === 'sr' && m.scale === tool.scale);
+  // The same preference as the inference service: the faithful (or unlabelled) model before a "sharp" variant.
+  return candidates.find((m) => m.variant === 'faithful') ?? candidates.find((m) => m.variant === undefined) ?? candidates[0];
 }
 
 /** "photo" + colorize -> "photo-colorized.png"; + upscale x4 -> "photo-x4.png". */
