@@ -4,7 +4,7 @@
  */
 import { rgbToLab, lAbToRgb } from '@/lib/image/lab';
 import { loadImageFolder, splitHoldOut, type RgbImage } from '@/lib/data/images';
-import { centreCrop, jitteredCrops, psnrBytes } from './common';
+import { centreCrop, jitteredCrops, psnrBytes, unetFromSize } from './common';
 import type { Pair, TaskDefinition } from './types';
 
 const AB_SCALE = 110;
@@ -38,16 +38,7 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
   name: 'colorize',
   summary: 'grayscale photo -> colour (Lab: L in, ab out)',
   defaults: { cropSize: 128, ngf: 32, depth: 7, norm: 'instance', dropout: 0.5, gan: 'vanilla', lambdaL1: 100, batchSize: 4 },
-  generator: (_o, size) => ({
-    kind: 'unet',
-    inputChannels: 1,
-    outputChannels: 2,
-    ngf: Number(size.ngf ?? 32),
-    depth: Number(size.depth ?? 7),
-    norm: (size.norm ?? 'instance') as 'batch' | 'instance' | 'none',
-    dropout: Number(size.dropout ?? 0.5),
-    outputActivation: 'tanh',
-  }),
+  generator: (_o, size) => unetFromSize(1, 2, size),
   discriminatorChannels: () => 3,
   async load(dir, options, rng, hooks) {
     const images = await loadImageFolder(dir, {

@@ -1,5 +1,6 @@
 /** Pieces several tasks share: random crops with scale jitter, nearest upsampling for display, PSNR. */
 import { augmentPatch, cropToFloat, resizeArea, type RgbImage } from '@/lib/data/images';
+import type { GeneratorConfig, Norm } from '@/lib/models/generators';
 import type { Rng } from '@/lib/train/rng';
 
 /**
@@ -59,4 +60,18 @@ export function psnrBytes(a: Uint8Array, b: Uint8Array): number {
   }
   const mse = sum / a.length;
   return mse === 0 ? 100 : 10 * Math.log10((255 * 255) / mse);
+}
+
+/** A pix2pix U-Net config from the size flags (`ngf`, `depth`, `norm`, `dropout`), tanh output. */
+export function unetFromSize(inputChannels: number, outputChannels: number, size: Record<string, number | string>): GeneratorConfig {
+  return {
+    kind: 'unet',
+    inputChannels,
+    outputChannels,
+    ngf: Number(size.ngf ?? 32),
+    depth: Number(size.depth ?? 7),
+    norm: (size.norm ?? 'instance') as Norm,
+    dropout: Number(size.dropout ?? 0.5),
+    outputActivation: 'tanh',
+  };
 }

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataError, loadImageFolder, splitHoldOut, type RgbImage } from '@/lib/data/images';
-import { centreCrop, jitteredCrops, psnrBytes } from './common';
+import { centreCrop, jitteredCrops, psnrBytes, unetFromSize } from './common';
 import type { Pair, TaskDefinition } from './types';
 
 export interface PairedSource {
@@ -42,16 +42,7 @@ export const pairedTask: TaskDefinition<PairedSource> = {
   name: 'paired',
   summary: 'any A->B data set (A/ and B/ folders with matching names, or side-by-side images)',
   defaults: { cropSize: 128, ngf: 32, depth: 7, norm: 'instance', dropout: 0.5, gan: 'vanilla', lambdaL1: 100, batchSize: 4 },
-  generator: (_o, size) => ({
-    kind: 'unet',
-    inputChannels: 3,
-    outputChannels: 3,
-    ngf: Number(size.ngf ?? 32),
-    depth: Number(size.depth ?? 7),
-    norm: (size.norm ?? 'instance') as 'batch' | 'instance' | 'none',
-    dropout: Number(size.dropout ?? 0.5),
-    outputActivation: 'tanh',
-  }),
+  generator: (_o, size) => unetFromSize(3, 3, size),
   discriminatorChannels: () => 6,
   async load(dir, options, rng, hooks) {
     const onSkip = (file: string, reason: string) => hooks.log(`skipped ${file}: ${reason}`);
