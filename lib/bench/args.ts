@@ -22,8 +22,9 @@ large tf.matMul measured on the same backend; and the speed-up over the cpu back
   --warmup N     untimed steps before timing (default 2)
   --backends L   comma-separated: ${BACKEND_NAMES.join(', ')} (default: every available one except cpu,
                  which is slow and measured separately as the speed-up reference)
-  --no-cpu       skip the cpu reference (about 2.5 minutes: one step after one warm-up step of
-                 a size 64, ngf 32, depth 6, batch 4 model)
+  --no-cpu       skip the cpu reference: one step after one warm-up step of a size 64, ngf 32,
+                 depth 6, batch 4 model on the cpu backend. SLOW: about 35 minutes on one 2020s
+                 core, nearly all in tfjs-backend-cpu's Conv2DBackpropFilter
   --json         print one JSON object instead of the table`;
 
 const OPTIONS = {

@@ -39,7 +39,7 @@ export function toTable(r: BenchResult): string {
         b.speedupVsCpu === null ? '-' : `${fixed(b.speedupVsCpu, 1)}x (${fixed(b.speedupVsCpuByCpuTime, 1)}x)`,
       ]),
     ),
-    '(in brackets: the same from process CPU time instead of wall-clock time: what an idle machine would give, for single-threaded backends)',
+    '(in brackets: the same from process CPU time instead of wall-clock time; for single-threaded backends about what an idle machine gives)',
   ];
   if (r.cpuReference) {
     const c = r.cpuReference;
@@ -57,11 +57,11 @@ export function toTable(r: BenchResult): string {
   }
   const leaks = r.backends.filter((b) => b.leakedTensors !== 0);
   if (leaks.length) lines.push(`warning: tensors left behind: ${leaks.map((b) => `${b.backend} ${b.leakedTensors}`).join(', ')}`);
-  // The bench itself keeps about one core busy; more load than that means competition.
-  const contended = r.machine.loadAverageStart > 0.5 || r.machine.loadAverageEnd > 1.5;
+  // Single-threaded backends use about as much CPU time as wall time when they have a core to themselves.
+  const contended = r.backends.some((b) => b.trainStepMs > 1.15 * b.trainStepCpuMs);
   lines.push(
     `machine: ${r.machine.cpus} cores, node ${r.machine.node}, 1-minute load average ${fixed(r.machine.loadAverageStart, 2)} at start, ${fixed(r.machine.loadAverageEnd, 2)} at end` +
-      (contended ? ' (other processes competed for the CPU: the figures are lower than on an idle machine)' : ''),
+      (contended ? ' - steps took over 15% more wall-clock than CPU time: other processes competed for the cores, wall-clock figures are lower than on an idle machine' : ''),
   );
   return lines.join('\n');
 }

@@ -72,6 +72,10 @@ describe('runBench', () => {
     expect(none.cpuReference).toBeNull();
     expect(none.speedupVsCpu).toBeNull();
     expect(toTable(none)).toContain('not measured (--no-cpu)');
+    // The contention note follows the wall/CPU ratio of the steps.
+    const withStep = (wall: number, cpu: number) => ({ ...none, backends: none.backends.map((b) => ({ ...b, trainStepMs: wall, trainStepCpuMs: cpu })) });
+    expect(toTable(withStep(2000, 1000))).toContain('other processes competed');
+    expect(toTable(withStep(1000, 1000))).not.toContain('other processes competed');
     expect(tf.memory().numTensors).toBe(numTensors);
   }, 120_000);
 });

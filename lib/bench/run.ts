@@ -25,7 +25,11 @@ const DISCRIMINATOR = { ndf: 64, nLayers: 3, norm: 'instance' } as const;
 const GAN = { mode: 'vanilla', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 } as const;
 const OPTIM = { lr: 2e-4, beta1: 0.5, beta2: 0.999 } as const;
 
-/** The small model of the cpu comparison; the cpu backend takes minutes per step beyond it. */
+/**
+ * The small model of the cpu comparison. Even this one takes about 17 minutes per step on the cpu
+ * backend: its Conv2DBackpropFilter reads every operand through TensorBuffer.get (about 0.4 us per
+ * multiply-add), which is two thirds of a step's time.
+ */
 export const CPU_REFERENCE: ModelSize = { size: 64, ngf: 32, depth: 6, batch: 4 };
 export const CPU_REFERENCE_RUNS = { warmup: 1, steps: 1 } as const;
 
@@ -335,7 +339,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       step = { wallMs: main.trainStepMsAll, cpuMs: main.trainStepCpuMsAll };
     } else {
       await initBackend('cpu');
-      log(`cpu reference: ${CPU_REFERENCE_RUNS.warmup} warm-up + ${CPU_REFERENCE_RUNS.steps} timed step (minutes)...`);
+      log(`cpu reference: ${CPU_REFERENCE_RUNS.warmup} warm-up + ${CPU_REFERENCE_RUNS.steps} timed step (about half an hour at the default reference size)...`);
       step = (await timeTraining(reference, { ...CPU_REFERENCE_RUNS, infer: false }, dConfig)).step;
     }
     const trainStepMs = median(step.wallMs);
