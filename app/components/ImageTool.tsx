@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { CompareSlider } from './CompareSlider';
 import { SideBySide } from './SideBySide';
+import type { InferenceResult } from '@/lib/infer/types';
 
 export type ToolId = 'colorize' | 'x2' | 'x4';
 
@@ -33,16 +34,8 @@ interface JobView {
   progress?: { done: number; total: number; elapsedMs: number };
   elapsedMs: number;
   fileName: string;
-  result?: {
-    width: number;
-    height: number;
-    inputWidth: number;
-    inputHeight: number;
-    model: string;
-    backend: string;
-    ms: number;
-    fileName: string;
-  };
+  /** The service's result details (the PNG itself is fetched separately). */
+  result?: Omit<InferenceResult, 'png'> & { fileName: string };
   error?: { error: string; message: string; status: number };
 }
 
