@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { DataError } from '@/lib/data/images';
-import { resolveConfig, trainConfigSchema, trainFlagsSchema } from '@/lib/train/config';
+import { resolveConfigWithInit, trainConfigSchema, trainFlagsSchema } from '@/lib/train/config';
 import { train } from '@/lib/train/loop';
 
 const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> [options]
@@ -14,6 +14,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --data            folder of training images (paired: A/ and B/ folders, or side-by-side images)
   --run NAME        run name (folder under --runs-dir); default <task>-<timestamp>
   --resume NAME     continue run NAME from its last checkpoint
+  --init-from DIR   start from an exported model's generator (fine-tune, e.g. models/sr-x2 on your
+                    own photos); size flags default to that model's, fresh optimiser and schedule
   --runs-dir DIR    where runs live (default ./runs or $RUNS_DIR)
   --steps N         total optimisation steps           --batch-size N    images per step
   --crop-size N     training crop (target) side         --scale 2|4       sr factor
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
         checkpointMinutes: overrides.checkpointMinutes ?? saved.checkpointMinutes,
       };
     } else {
-      config = resolveConfig(trainFlagsSchema.parse(raw));
+      config = await resolveConfigWithInit(trainFlagsSchema.parse(raw));
     }
   } catch (error) {
     if (error instanceof ZodError) {

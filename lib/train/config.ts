@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
+import { readMetadata } from '@/lib/infer/models';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
 import { GAN_MODES, ganConfigSchema, optimConfigSchema } from './pix2pix';
 
@@ -18,6 +19,7 @@ export const trainFlagsSchema = z
     run: z.string().regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only').optional(),
     runsDir: z.string().optional(),
     resume: z.string().optional(),
+    initFrom: z.string().min(1).optional(),
     steps: positiveInt.optional(),
     batchSize: positiveInt.optional(),
     cropSize: positiveInt.optional(),
@@ -75,6 +77,8 @@ export const trainConfigSchema = z.object({
   maxMinutes: z.number().positive().nullable(),
   export: z.string().nullable(),
   modelsDir: z.string(),
+  /** An exported model folder whose generator weights start this run (fine-tuning); null: fresh init. */
+  initFrom: z.string().nullable().default(null),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
@@ -93,7 +97,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const cropSize = num('cropSize', 128);
   const options = { cropSize, scale, direction: str('direction', 'AtoB'), valFraction: num('valFraction', 0.1), sizeMultiple: 1 };
   const size: Record<string, number | string> = {};
-  for (const key of ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks'] as const) {
+  for (const key of SIZE_FLAGS) {
     const v = flags[key] ?? d[key];
     if (v !== undefined) size[key] = v;
   }
@@ -140,5 +144,28 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     maxMinutes: flags.maxMinutes ?? null,
     export: flags.export ?? null,
     modelsDir: path.resolve(flags.modelsDir ?? process.env.MODELS_DIR ?? 'models'),
+    initFrom: flags.initFrom ? path.resolve(flags.initFrom) : null,
   });
+}
+
+const SIZE_FLAGS = ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks'] as const;
+
+/**
+ * `resolveConfig` for a run that may start from an exported model (`--init-from`): the model's
+ * task and scale must match, and size flags the caller left out are taken from the model's
+ * architecture, so `--init-from models/sr-x2` alone fine-tunes the shipped network as it is.
+ */
+export async function resolveConfigWithInit(flags: TrainFlags, now = new Date()): Promise<TrainConfig> {
+  if (!flags.initFrom) return resolveConfig(flags, now);
+  const metadata = await readMetadata(path.resolve(flags.initFrom));
+  if (metadata.task !== flags.task) throw new Error(`--init-from ${flags.initFrom} is a ${metadata.task} model, not ${flags.task}`);
+  if (flags.task === 'sr' && flags.scale !== undefined && flags.scale !== metadata.scale) {
+    throw new Error(`--init-from ${flags.initFrom} upscales x${metadata.scale}, not x${flags.scale}`);
+  }
+  const filled: TrainFlags = { ...flags, ...(flags.task === 'sr' ? { scale: metadata.scale as TrainFlags['scale'] } : {}) };
+  const architecture = metadata.architecture as Record<string, unknown>;
+  for (const key of SIZE_FLAGS) {
+    if (filled[key] === undefined && architecture[key] !== undefined) (filled as Record<string, unknown>)[key] = architecture[key];
+  }
+  return resolveConfig(filled, now);
 }

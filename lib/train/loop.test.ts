@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '@/lib/data/images';
 import { createInferenceService } from '@/lib/infer/service';
-import { resolveConfig, trainFlagsSchema, type TrainConfig } from './config';
+import { resolveConfig, resolveConfigWithInit, trainFlagsSchema, type TrainConfig } from './config';
 import { train } from './loop';
 
 let root: string;
@@ -32,9 +32,8 @@ async function writeFixtures(dir: string, count: number): Promise<void> {
   }
 }
 
-function tinyConfig(overrides: Record<string, unknown>): TrainConfig {
-  return resolveConfig(
-    trainFlagsSchema.parse({
+function tinyFlags(overrides: Record<string, unknown>) {
+  return trainFlagsSchema.parse({
       data: photos,
       runsDir: path.join(root, 'runs'),
       modelsDir: path.join(root, 'models'),
@@ -45,8 +44,11 @@ function tinyConfig(overrides: Record<string, unknown>): TrainConfig {
       sampleEvery: 2,
       seed: 7,
       ...overrides,
-    }),
-  );
+    });
+}
+
+function tinyConfig(overrides: Record<string, unknown>): TrainConfig {
+  return resolveConfig(tinyFlags(overrides));
 }
 
 const quiet = { log: () => undefined };
@@ -84,6 +86,28 @@ describe('training loop', () => {
     expect([out.width, out.height]).toEqual([46, 34]);
     const raw = await sharp(out.png).raw().toBuffer();
     expect(raw.length).toBe(46 * 34 * 3);
+  });
+
+  it('--init-from fine-tunes an exported model: its sizes, its weights; mismatches are refused', async () => {
+    const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 2, run: 'init-src', export: 'init-src' }), quiet);
+    const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'init-ft', export: 'init-ft' }));
+    expect(config.generator).toMatchObject({ kind: 'srnet', scale: 2, features: 8, blocks: 1 });
+    const tuned = await train(config, quiet);
+    const weights = async (dir: string) => new Float32Array((await fs.readFile(path.join(dir, 'weights.bin'))).buffer.slice(0));
+    const [before, after] = await Promise.all([weights(source.exportedTo!), weights(tuned.exportedTo!)]);
+    expect(after.length).toBe(before.length);
+    // lr 1e-12: one Adam step moves nothing visible, so equal weights mean the run started from the export.
+    let maxDiff = 0;
+    for (let i = 0; i < before.length; i++) maxDiff = Math.max(maxDiff, Math.abs(after[i]! - before[i]!));
+    expect(maxDiff).toBeLessThan(1e-6);
+    const fresh = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 1, lr: 1e-12, seed: 99, run: 'init-fresh', export: 'init-fresh' }), quiet);
+    const freshWeights = await weights(fresh.exportedTo!);
+    expect(freshWeights.some((v, i) => Math.abs(v - before[i]!) > 1e-3)).toBe(true);
+
+    const wider = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, features: 12, initFrom: source.exportedTo, run: 'init-bad' }));
+    await expect(train(wider, quiet)).rejects.toThrow(/architecture/);
+    await expect(resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/is a sr model/);
+    await expect(resolveConfigWithInit(tinyFlags({ task: 'sr', scale: 4, cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/x2, not x4/);
   });
 
   it('smoke: trains colorize with the GAN for 3 steps and exports valid metadata', async () => {

@@ -4,9 +4,13 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { readMetadata } from '@/lib/infer/models';
+import { fileSystemIO } from '@/lib/model/io';
+import { registerCustomLayers } from '@/lib/models/layers';
 import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
 import { buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
 import { getTask } from '@/lib/tasks/registry';
@@ -110,6 +114,19 @@ function explainWasmAbort(error: unknown, config: TrainConfig): Error {
   return error as Error;
 }
 
+/** The generator of an exported model, for fine-tuning; its architecture must be the run's. */
+async function loadInitialGenerator(dir: string, config: TrainConfig): Promise<tfl.LayersModel> {
+  const metadata = await readMetadata(dir);
+  if (!isDeepStrictEqual(metadata.architecture, config.generator)) {
+    throw new Error(
+      `--init-from ${dir}: its architecture ${JSON.stringify(metadata.architecture)} differs from this run's ` +
+        `${JSON.stringify(config.generator)}; drop the size flags or make them match`,
+    );
+  }
+  registerCustomLayers();
+  return tfl.loadLayersModel(fileSystemIO(dir));
+}
+
 /** Trains (or resumes) a run to completion, a time limit or an abort. */
 export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const log = hooks.log ?? ((line: string) => console.log(line));
@@ -141,7 +158,9 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   log(`data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out`);
   if (resumed) log(`resuming ${runDir} at step ${resumed.step}`);
 
-  const generator = resumed?.generator ?? buildSeeded(config.seed * 1000, () => buildGenerator(config.generator));
+  const generator =
+    resumed?.generator ?? (config.initFrom ? await loadInitialGenerator(config.initFrom, config) : buildSeeded(config.seed * 1000, () => buildGenerator(config.generator)));
+  if (!resumed && config.initFrom) log(`generator weights from ${config.initFrom}`);
   const dConfig = config.discriminator;
   const discriminator = dConfig ? (resumed?.discriminator ?? buildSeeded(config.seed * 1000 + 500, () => buildPatchGan(dConfig))) : undefined;
   log(`generator: ${config.generator.kind}, ${countParams(generator).toLocaleString('en')} parameters` + (discriminator ? `; discriminator: ${countParams(discriminator).toLocaleString('en')}` : ''));
