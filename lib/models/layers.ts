@@ -154,6 +154,25 @@ function registerDepthToSpaceGradient(): void {
   });
 }
 
+/**
+ * Comparisons are piecewise constant, so their gradient is zero; tfjs 4.22 registers none, which
+ * breaks second-order gradients (WGAN-GP's penalty differentiates LeakyReLU's gradient, built
+ * on `Greater`).
+ */
+function registerComparisonGradients(): void {
+  for (const kernelName of ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual']) {
+    if (tf.getGradient(kernelName)) continue;
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ['a', 'b'],
+      gradFunc: (_dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [a, b] = saved as [tf.Tensor, tf.Tensor];
+        return { a: () => tf.zerosLike(a), b: () => tf.zerosLike(b) };
+      },
+    });
+  }
+}
+
 let registered = false;
 
 /** Registers the custom layer classes and missing gradients; safe to call any number of times. */
@@ -163,5 +182,6 @@ export function registerCustomLayers(): void {
   tf.serialization.registerClass(PixelShuffle as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(UpsampleBilinear as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   registerDepthToSpaceGradient();
+  registerComparisonGradients();
   registered = true;
 }

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
 import { buildPatchGan, buildSrNet, buildUnetGenerator } from '@/lib/models/generators';
-import { learningRateFactor, Pix2PixTrainer } from './pix2pix';
+import { gradientPenalty, learningRateFactor, Pix2PixTrainer } from './pix2pix';
 
 const snapshot = (model: tfl.LayersModel) => model.getWeights().map((w) => Float32Array.from(w.dataSync()));
 const changed = (before: Float32Array[], model: tfl.LayersModel) =>
@@ -73,6 +73,45 @@ describe('pix2pix GAN trio (wasm backend)', () => {
     expect(changed(g0, generator)).toBe(false);
     expect(changed(d0, discriminator)).toBe(true);
     tf.dispose([input, target, step.fake, step.l1, step.gan, step.total, lossD]);
+    trainer.dispose();
+  });
+
+  it('wgangp: the gradient penalty matches a critic whose input gradient is known', () => {
+    // A 1x1 linear conv critic: d sum(D) / d candidate = its candidate-channel weights at every pixel,
+    // so ||grad|| = sqrt(H * W * (w1^2 + w2^2)) whatever the mixing weights are.
+    const critic = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [null, null, 3], filters: 1, kernelSize: 1, useBias: false })] });
+    const w = [0.3, -0.02, 0.05];
+    critic.setWeights([tf.tensor4d(w, [1, 1, 3, 1])]);
+    const input = tf.randomUniform([2, 4, 5, 1]) as tf.Tensor4D;
+    const real = tf.randomUniform([2, 4, 5, 2]) as tf.Tensor4D;
+    const fake = tf.randomUniform([2, 4, 5, 2]) as tf.Tensor4D;
+    const penalty = gradientPenalty(critic, input, real, fake);
+    const expected = (Math.sqrt(4 * 5 * (w[1]! ** 2 + w[2]! ** 2)) - 1) ** 2;
+    expect(penalty.dataSync()[0]).toBeCloseTo(expected, 5);
+    tf.dispose([input, real, fake, penalty]);
+    critic.dispose();
+  });
+
+  it('wgangp: trains with finite losses, no leaks, and the penalty reaches D\'s weights', async () => {
+    const { generator, discriminator } = tinyPair();
+    const gan = { mode: 'wgangp' as const, lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 };
+    const trainer = new Pix2PixTrainer({ generator, discriminator, gan, optim: { lr: 1e-4, beta1: 0.5, beta2: 0.9 } });
+    const input = tf.randomUniform([2, 32, 32, 1], -1, 1) as tf.Tensor4D;
+    const target = tf.randomUniform([2, 32, 32, 2], -1, 1) as tf.Tensor4D;
+    await trainer.trainStep(input, target);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 2; i++) {
+      const losses = await trainer.trainStep(input, target);
+      for (const v of Object.values(losses)) expect(Number.isFinite(v)).toBe(true);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const fake = tf.randomUniform([2, 32, 32, 2], -1, 1) as tf.Tensor4D;
+    const weights = discriminator.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val);
+    const { grads } = tf.variableGrads(() => gradientPenalty(discriminator, input, target, fake), weights);
+    const norm = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+    expect(norm).toBeGreaterThan(0);
+    expect(Number.isFinite(norm)).toBe(true);
+    tf.dispose([input, target, fake, ...Object.values(grads)]);
     trainer.dispose();
   });
 

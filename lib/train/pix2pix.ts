@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import { registerCustomLayers } from '@/lib/models/layers';
 
 export const GAN_MODES = ['vanilla', 'lsgan', 'wgangp', 'none'] as const;
 export type GanMode = (typeof GAN_MODES)[number];
@@ -59,6 +60,22 @@ function pairOf(input: tf.Tensor4D, candidate: tf.Tensor4D): tf.Tensor4D {
     return tf.concat([up, candidate], 3);
   }
   return tf.concat([input, candidate], 3);
+}
+
+/**
+ * WGAN-GP's penalty (Gulrajani et al. 2017): mean over the batch of (||grad_x sum D(input, x)|| - 1)^2
+ * at x drawn uniformly between `real` and `fake` (`[N, H, W, C]` each, one mixing weight per image).
+ * Differentiable w.r.t. D's weights (a gradient of a gradient), so it trains the critic.
+ */
+export function gradientPenalty(discriminator: tfl.LayersModel, input: tf.Tensor4D, real: tf.Tensor4D, fake: tf.Tensor4D): tf.Scalar {
+  registerCustomLayers(); // includes the comparison gradients a second-order gradient needs
+  return tf.tidy(() => {
+    const alpha = tf.randomUniform([real.shape[0], 1, 1, 1]);
+    const mixed = tf.add(tf.mul(alpha, real), tf.mul(tf.sub(1, alpha), fake)) as tf.Tensor4D;
+    const gradient = tf.grad((x: tf.Tensor) => tf.sum(discriminator.apply(pairOf(input, x as tf.Tensor4D), { training: true }) as tf.Tensor))(mixed);
+    const norms = tf.sqrt(tf.add(tf.sum(tf.square(gradient), [1, 2, 3]), 1e-12));
+    return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
+  });
 }
 
 export interface Pix2PixOptions {
@@ -147,21 +164,12 @@ export class Pix2PixTrainer {
         const realLogits = discriminator.apply(pairOf(input, target), { training: true }) as tf.Tensor;
         const fakeLogits = discriminator.apply(pairOf(input, fake), { training: true }) as tf.Tensor;
         let loss = tf.mul(tf.add(adversarialLoss(mode, realLogits, true), adversarialLoss(mode, fakeLogits, false)), 0.5) as tf.Scalar;
-        if (mode === 'wgangp') loss = tf.add(loss, tf.mul(this.gradientPenalty(input, target, fake), this.gan.gradientPenalty));
+        if (mode === 'wgangp') loss = tf.add(loss, tf.mul(gradientPenalty(discriminator, input, target, fake), this.gan.gradientPenalty));
         return loss;
       },
       true,
       this.discriminatorVariables(),
     ) as tf.Scalar;
-  }
-
-  private gradientPenalty(input: tf.Tensor4D, target: tf.Tensor4D, fake: tf.Tensor4D): tf.Scalar {
-    const discriminator = this.discriminator!;
-    const alpha = tf.randomUniform([target.shape[0], 1, 1, 1]);
-    const mixed = tf.add(tf.mul(alpha, target), tf.mul(tf.sub(1, alpha), fake)) as tf.Tensor4D;
-    const gradient = tf.grad((x: tf.Tensor) => tf.sum(discriminator.apply(pairOf(input, x as tf.Tensor4D), { training: true }) as tf.Tensor))(mixed);
-    const norms = tf.sqrt(tf.add(tf.sum(tf.square(gradient), [1, 2, 3]), 1e-12));
-    return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
   }
 
   /** G step then D step on one batch; reads the losses back (one sync per step). */
