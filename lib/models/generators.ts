@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { InstanceNorm, PixelShuffle, registerCustomLayers, UpsampleBilinear } from './layers';
+import { InstanceNorm, PaddedConv2D, PixelShuffle, registerCustomLayers, UpsampleBilinear } from './layers';
 
 export const NORMS = ['batch', 'instance', 'none'] as const;
 export type Norm = (typeof NORMS)[number];
@@ -160,14 +160,9 @@ export function buildPatchGan(raw: z.input<typeof patchGanConfigSchema>): tfl.La
   const cfg = patchGanConfigSchema.parse(raw);
   const input = tfl.input({ shape: [null, null, cfg.inputChannels], name: 'pair' });
   const useBias = cfg.norm !== 'batch';
-  // PyTorch's k4 p1 convolutions: explicit zero padding then 'valid'.
-  const conv = (x: tfl.SymbolicTensor, filters: number, strides: number, name: string, bias: boolean) => {
-    const padded = apply(tfl.layers.zeroPadding2d({ padding: 1, name: `${name}_pad` }), x);
-    return apply(
-      tfl.layers.conv2d({ filters, kernelSize: 4, strides, padding: 'valid', useBias: bias, kernelInitializer: weightInit(), name }),
-      padded,
-    );
-  };
+  // PyTorch's k4 p1 convolutions.
+  const conv = (x: tfl.SymbolicTensor, filters: number, strides: number, name: string, bias: boolean) =>
+    apply(new PaddedConv2D({ filters, kernelSize: 4, strides, padding: 1, useBias: bias, kernelInitializer: weightInit(), name }), x);
   let x = conv(input, cfg.ndf, 2, 'd0_conv', true);
   x = apply(tfl.layers.leakyReLU({ alpha: 0.2, name: 'd0_lrelu' }), x);
   let mult = 1;

@@ -5,6 +5,77 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+interface PaddedConv2DArgs {
+  filters: number;
+  kernelSize: number;
+  strides: number;
+  /** Zero padding on every side (PyTorch's `padding=p`). */
+  padding: number;
+  useBias: boolean;
+  name?: string;
+  /** Kernel initialiser (not serialised: saved models carry their weights). */
+  kernelInitializer?: ReturnType<typeof tfl.initializers.randomNormal>;
+}
+
+/**
+ * A square convolution with explicit symmetric zero padding, as PyTorch's `Conv2d(k, s, p)`.
+ * Input `[N, H, W, Cin]`, output `[N, (H + 2p - k) / s + 1, ..., filters]`, any range.
+ *
+ * Why not ZeroPadding2D + Conv2D: tfjs-layers' Conv2D runs `tf.fused.conv2d`, whose gradient computes
+ * the input and the filter gradients together, so a generator step pays for every discriminator
+ * filter gradient it then throws away; and the padded input makes the input gradient cover the
+ * padding too. `tf.conv2d` with a numeric pad has per-input gradients that run only when needed.
+ */
+export class PaddedConv2D extends tfl.layers.Layer {
+  static readonly className = 'PaddedConv2D';
+  private readonly filters: number;
+  private readonly kernelSize: number;
+  private readonly strides: number;
+  private readonly padding: number;
+  private readonly useBias: boolean;
+  private readonly kernelInitializer?: ReturnType<typeof tfl.initializers.randomNormal>;
+  private kernel?: tfl.LayerVariable;
+  private bias?: tfl.LayerVariable;
+
+  constructor({ filters, kernelSize, strides, padding, useBias, kernelInitializer, ...args }: PaddedConv2DArgs) {
+    super(args);
+    this.filters = filters;
+    this.kernelSize = kernelSize;
+    this.strides = strides;
+    this.padding = padding;
+    this.useBias = useBias;
+    this.kernelInitializer = kernelInitializer;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const channels = shape[shape.length - 1];
+    if (typeof channels !== 'number') throw new Error('PaddedConv2D needs a known channel count');
+    const k = this.kernelSize;
+    this.kernel = this.addWeight('kernel', [k, k, channels, this.filters], 'float32', this.kernelInitializer ?? tfl.initializers.glorotUniform({}));
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tfl.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const side = (n: number | null) => (n === null ? null : Math.floor((n + 2 * this.padding - this.kernelSize) / this.strides) + 1);
+    return [shape[0] ?? null, side(shape[1] ?? null), side(shape[2] ?? null), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const y = tf.conv2d(x, this.kernel!.read() as tf.Tensor4D, this.strides, this.padding);
+      return this.bias ? tf.add(y, this.bias.read()) : y;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, useBias: this.useBias };
+  }
+}
+
 interface InstanceNormArgs {
   epsilon?: number;
   affine?: boolean;
@@ -181,6 +252,7 @@ export function registerCustomLayers(): void {
   tf.serialization.registerClass(InstanceNorm as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(PixelShuffle as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(UpsampleBilinear as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  tf.serialization.registerClass(PaddedConv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   registerDepthToSpaceGradient();
   registerComparisonGradients();
   registered = true;
