@@ -28,6 +28,12 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --log-every N --sample-every N --val-every N --checkpoint-minutes M
   --seed N          --max-minutes M (time box; resume later with --resume)
   --export NAME     export the generator to <models-dir>/NAME when done (--models-dir DIR)
+
+  sr only, random per training crop (validation stays plain bicubic; fixed for a run, so not
+  changeable with --resume):
+  --degrade-blur S  Gaussian blur of the HR crop before downscaling, sigma in [0, S] HR px (S <= 5)
+  --degrade-noise S Gaussian noise on the LR crop, std in [0, S] 8-bit levels (S <= 50)
+  --degrade-jpeg Q  JPEG (4:2:0) the LR crop at a quality in [Q, 95] (Q 10..95)
 `;
 
 function toCamel(flag: string): string {

@@ -2,12 +2,19 @@
  * Super-resolution x2 / x4: LR made by MATLAB-style bicubic downscaling with antialiasing (the
  * degradation of the standard benchmarks), computed once per image; training pairs are aligned
  * LR/HR patches with the same random flip and rotation. Encoding: RGB in [0, 1].
+ *
+ * Optionally ({@link SrDegradation}) training inputs are degraded further, for photos that are
+ * blurrier, noisier or more compressed than a clean bicubic downscale: blur -> downscale -> noise
+ * -> JPEG. Validation pairs stay plain bicubic, so they keep measuring the benchmark degradation.
  */
 import { loadImageFolder, splitHoldOut, augmentPatch, cropToFloat, type RgbImage } from '@/lib/data/images';
 import { imresize } from '@/lib/eval/bicubic';
 import { crop, fromBytes } from '@/lib/eval/image';
+import { addGaussianNoise, blurRadius, gaussianBlur } from '@/lib/image/degrade';
+import { jpegRoundTrip } from '@/lib/image/jpeg';
+import type { Rng } from '@/lib/train/rng';
 import { enlargeNearest, psnrBytes, unitToBytes } from './common';
-import type { Pair, TaskDefinition, TaskOptions } from './types';
+import type { Pair, SrDegradation, TaskDefinition, TaskOptions } from './types';
 
 export interface SrSource {
   hr: RgbImage;
@@ -17,7 +24,8 @@ export interface SrSource {
   lrHeight: number;
 }
 
-function makeSource(image: RgbImage, scale: number): SrSource {
+/** An image and its whole bicubic-downscaled LR (the benchmark degradation), computed once. */
+export function makeSource(image: RgbImage, scale: number): SrSource {
   // Top-left crop to a multiple of the scale, as the benchmark protocol does.
   const aligned = crop(fromBytes(image.data, image.width, image.height, 3), Math.floor(image.width / scale) * scale, Math.floor(image.height / scale) * scale);
   const lr = imresize(aligned, { scale: 1 / scale, uint8: true });
@@ -33,6 +41,72 @@ function pairAt(source: SrSource, x: number, y: number, lrSize: number, scale: n
   const hrSize = lrSize * scale;
   const target = cropToFloat(source.hr, x * scale, y * scale, hrSize, hrSize);
   return { input, target, inputSize: { width: lrSize, height: lrSize }, targetSize: { width: hrSize, height: hrSize } };
+}
+
+/**
+ * LR pixels whose bicubic taps all fall inside the crop are exact: the antialiased kernel reaches
+ * 2 LR pixels (2 * scale HR pixels) either side of an output pixel's centre.
+ */
+const BICUBIC_MARGIN = 2;
+
+/**
+ * The `lrSize` x `lrSize` LR patch at LR position (x, y), made from the HR image per sample rather
+ * than cut from the precomputed LR: an HR window with a margin is blurred with `sigma`, bicubic
+ * downscaled (8-bit, as the precomputed LR) and the patch is cut from its middle. The margin covers
+ * the blur and bicubic kernels, and where the window meets the image border both mirror the border
+ * as the whole-image resize does, so with `sigma` 0 the patch equals the precomputed one exactly.
+ *
+ * @param sigma blur standard deviation in HR pixels, >= 0.
+ * @returns interleaved RGB, `lrSize * lrSize * 3` values in [0, 1] at 8-bit levels.
+ */
+export function lrPatchFromHr(source: SrSource, x: number, y: number, lrSize: number, scale: number, sigma: number): Float32Array {
+  const margin = BICUBIC_MARGIN + Math.ceil(blurRadius(sigma) / scale);
+  const x0 = Math.max(0, x - margin);
+  const y0 = Math.max(0, y - margin);
+  const x1 = Math.min(source.lrWidth, x + lrSize + margin);
+  const y1 = Math.min(source.lrHeight, y + lrSize + margin);
+  const width = (x1 - x0) * scale;
+  const height = (y1 - y0) * scale;
+  // Window corners on multiples of the scale keep the bicubic sampling grid the whole image's.
+  const hr = cropToFloat(source.hr, x0 * scale, y0 * scale, width, height);
+  const lr = imresize({ data: gaussianBlur(hr, width, height, 3, sigma), width, height, channels: 3 }, { scale: 1 / scale, uint8: true });
+  const out = new Float32Array(lrSize * lrSize * 3);
+  for (let row = 0; row < lrSize; row++) {
+    const src = ((y - y0 + row) * lr.width + (x - x0)) * 3;
+    out.set(lr.data.subarray(src, src + lrSize * 3), row * lrSize * 3);
+  }
+  return out;
+}
+
+/** Whether `d` changes anything; all off keeps the precomputed pairs (and the rng draws) of old runs. */
+export function degrades(d: SrDegradation | undefined): d is SrDegradation {
+  return d !== undefined && (d.blur > 0 || d.noise > 0 || d.jpeg !== null);
+}
+
+/**
+ * A training input with the random degradations of `d` (blur -> downscale -> noise -> JPEG).
+ *
+ * @param clean the precomputed bicubic LR patch at (x, y), used when there is no blur.
+ * @returns interleaved RGB, `lrSize * lrSize * 3` values in [0, 1] at 8-bit levels.
+ */
+export function degradedInput(source: SrSource, clean: Float32Array, x: number, y: number, lrSize: number, scale: number, d: SrDegradation, rng: Rng): Float32Array {
+  let lr = d.blur > 0 ? lrPatchFromHr(source, x, y, lrSize, scale, rng.next() * d.blur) : clean;
+  if (d.noise > 0) lr = addGaussianNoise(lr, rng.next() * d.noise, rng);
+  if (d.jpeg !== null) {
+    const quality = d.jpeg + rng.int(96 - d.jpeg);
+    const decoded = jpegRoundTrip(unitToBytes(lr), lrSize, lrSize, quality);
+    lr = Float32Array.from(decoded, (v) => v / 255);
+  }
+  return lr;
+}
+
+function describeDegradation(d: SrDegradation): string {
+  const parts = [
+    d.blur > 0 ? `blur sigma <= ${d.blur}` : '',
+    d.noise > 0 ? `noise std <= ${d.noise}/255` : '',
+    d.jpeg !== null ? `JPEG quality ${d.jpeg}-95` : '',
+  ];
+  return parts.filter(Boolean).join(', ');
 }
 
 export const srTask: TaskDefinition<SrSource> = {
@@ -54,7 +128,8 @@ export const srTask: TaskDefinition<SrSource> = {
     });
     const sources = images.map((img) => makeSource(img, options.scale));
     const { train, val } = splitHoldOut(sources, options.valFraction, rng);
-    return { train, val, description: `${images.length} images from ${dir}`, skipped: 0 };
+    const degradation = degrades(options.degradation) ? `; training inputs degraded (${describeDegradation(options.degradation)})` : '';
+    return { train, val, description: `${images.length} images from ${dir}${degradation}`, skipped: 0 };
   },
   sample(source, options: TaskOptions, rng) {
     const lrSize = Math.floor(options.cropSize / options.scale);
@@ -64,9 +139,11 @@ export const srTask: TaskDefinition<SrSource> = {
     const flip = rng.chance(0.5);
     const rot = rng.int(4);
     const hrSize = lrSize * options.scale;
+    // Degradation draws come after the crop and augmentation draws, so runs without it draw as before.
+    const input = degrades(options.degradation) ? degradedInput(source, pair.input, x, y, lrSize, options.scale, options.degradation, rng) : pair.input;
     return {
       ...pair,
-      input: augmentPatch(pair.input, lrSize, lrSize, 3, flip, rot),
+      input: augmentPatch(input, lrSize, lrSize, 3, flip, rot),
       target: augmentPatch(pair.target, hrSize, hrSize, 3, flip, rot),
     };
   },

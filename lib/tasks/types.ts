@@ -15,6 +15,19 @@ export interface Pair {
   targetSize: { width: number; height: number };
 }
 
+/**
+ * Random degradations of super-resolution training inputs, applied in this order on top of the
+ * bicubic downscale; each maximum is drawn from uniformly per sample.
+ */
+export interface SrDegradation {
+  /** Maximum Gaussian blur sigma in HR pixels, applied before downscaling; 0: none. */
+  blur: number;
+  /** Maximum Gaussian noise std in 8-bit levels (0-255 units), added to the LR patch; 0: none. */
+  noise: number;
+  /** Lowest JPEG quality (the draw is from [jpeg, 95]) for compressing the LR patch; null: none. */
+  jpeg: number | null;
+}
+
 /** The options every task reads (a subset of the training config). */
 export interface TaskOptions {
   /** Side of the square target crop, in pixels. */
@@ -27,6 +40,8 @@ export interface TaskOptions {
   valFraction: number;
   /** Input sides must be a multiple of this (2^depth for a U-Net). */
   sizeMultiple: number;
+  /** Training-input degradations (sr only); absent or all off: the plain bicubic pairs. */
+  degradation?: SrDegradation;
 }
 
 /** A loaded data set; sources are opaque to the loop. */

@@ -48,6 +48,9 @@ export const trainFlagsSchema = z
     maxMinutes: z.coerce.number().positive().optional(),
     export: z.string().regex(/^[\w.-]+$/).optional(),
     modelsDir: z.string().optional(),
+    degradeBlur: z.coerce.number().min(0).max(5).optional(),
+    degradeNoise: z.coerce.number().min(0).max(50).optional(),
+    degradeJpeg: z.coerce.number().int().min(10).max(95).optional(),
   })
   .strict();
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -79,6 +82,14 @@ export const trainConfigSchema = z.object({
   modelsDir: z.string(),
   /** An exported model folder whose generator weights start this run (fine-tuning); null: fresh init. */
   initFrom: z.string().nullable().default(null),
+  /** Random SR training-input degradations (see `SrDegradation`); the default keeps older configs parsing. */
+  degradation: z
+    .object({
+      blur: z.number().min(0).max(5),
+      noise: z.number().min(0).max(50),
+      jpeg: z.number().int().min(10).max(95).nullable(),
+    })
+    .default({ blur: 0, noise: 0, jpeg: null }),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
@@ -93,6 +104,10 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const d = task.defaults as Partial<Record<string, number | string>>;
   const num = (key: keyof TrainFlags, fallback: number): number => pick(flags[key] as number | undefined, d[key] as number | undefined, fallback);
   const str = <T extends string>(key: keyof TrainFlags, fallback: T): T => pick(flags[key] as T | undefined, d[key] as T | undefined, fallback);
+  const degradeFlags = (['degradeBlur', 'degradeNoise', 'degradeJpeg'] as const).filter((key) => flags[key] !== undefined);
+  if (flags.task !== 'sr' && degradeFlags.length > 0) {
+    throw new Error(`${degradeFlags.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}: only for --task sr`);
+  }
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
   const options = { cropSize, scale, direction: str('direction', 'AtoB'), valFraction: num('valFraction', 0.1), sizeMultiple: 1 };
@@ -145,6 +160,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     export: flags.export ?? null,
     modelsDir: path.resolve(flags.modelsDir ?? process.env.MODELS_DIR ?? 'models'),
     initFrom: flags.initFrom ? path.resolve(flags.initFrom) : null,
+    degradation: { blur: flags.degradeBlur ?? 0, noise: flags.degradeNoise ?? 0, jpeg: flags.degradeJpeg ?? null },
   });
 }
 

@@ -52,6 +52,7 @@ export const taskOptions = (c: TrainConfig): TaskOptions => ({
   direction: c.direction,
   valFraction: c.valFraction,
   sizeMultiple: c.generator.kind === 'unet' ? 2 ** c.generator.depth : 1,
+  degradation: c.degradation,
 });
 
 function toBatch(pairs: Pair[], cfg: { inC: number; outC: number }): { input: tf.Tensor4D; target: tf.Tensor4D } {

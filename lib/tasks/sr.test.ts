@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
+import type { RgbImage } from '@/lib/data/images';
+import { imresize } from '@/lib/eval/bicubic';
+import { crop, fromBytes } from '@/lib/eval/image';
+import { addGaussianNoise, gaussianBlur } from '@/lib/image/degrade';
+import { resolveConfig, trainConfigSchema, trainFlagsSchema } from '@/lib/train/config';
+import { Rng } from '@/lib/train/rng';
+import { lrPatchFromHr, makeSource, srTask, type SrSource } from './sr';
+import type { Pair, SrDegradation, TaskOptions } from './types';
+
+/** Smooth colour waves with seeded noise and a hard edge, at a size that is not a multiple of 4. */
+function testImage(width: number, height: number, seed = 3): RgbImage {
+  const rng = new Rng(seed);
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const k = (y * width + x) * 3;
+      data[k] = Math.floor(128 + 90 * Math.sin(x / 4 + y / 9) + 30 * rng.next() - 15);
+      data[k + 1] = Math.floor(128 + 90 * Math.cos(y / 5));
+      data[k + 2] = x > width / 3 ? 200 : Math.floor(50 + 40 * rng.next());
+    }
+  }
+  return { name: 'test.png', data, width, height };
+}
+
+/** The precomputed LR's `size` x `size` window at (x, y). */
+function precomputedPatch(source: SrSource, x: number, y: number, size: number): Float32Array {
+  const out = new Float32Array(size * size * 3);
+  for (let row = 0; row < size; row++) {
+    const from = ((y + row) * source.lrWidth + x) * 3;
+    out.set(source.lr.subarray(from, from + size * 3), row * size * 3);
+  }
+  return out;
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+function options(scale: number, degradation?: SrDegradation): TaskOptions {
+  return { cropSize: 32, scale, direction: 'AtoB', valFraction: 0.1, sizeMultiple: 1, degradation };
+}
+
+/** Patch corners at the four image corners, the middle and a few odd spots. */
+function positions(source: SrSource, size: number): [number, number][] {
+  const maxX = source.lrWidth - size;
+  const maxY = source.lrHeight - size;
+  return [
+    [0, 0],
+    [maxX, 0],
+    [0, maxY],
+    [maxX, maxY],
+    [Math.floor(maxX / 2), Math.floor(maxY / 2)],
+    [1, 3],
+    [maxX - 1, 2],
+    [5, maxY - 1],
+  ];
+}
+
+const isByteLevel = (v: number) => Math.abs(v * 255 - Math.round(v * 255)) < 1e-4;
+
+describe('sr per-sample LR (the blur path)', () => {
+  for (const scale of [2, 4]) {
+    it(`with sigma 0 equals the precomputed LR exactly, at the borders too (x${scale})`, () => {
+      const source = makeSource(testImage(97, 83), scale);
+      const size = 32 / scale;
+      for (const [x, y] of positions(source, size)) {
+        expect(maxDiff(lrPatchFromHr(source, x, y, size, scale, 0), precomputedPatch(source, x, y, size)), `at ${x},${y}`).toBe(0);
+      }
+    });
+
+    it(`with blur equals blurring and downscaling the whole image (the margin is enough, x${scale})`, () => {
+      const image = testImage(97, 83);
+      const source = makeSource(image, scale);
+      const size = 32 / scale;
+      const aligned = crop(fromBytes(image.data, image.width, image.height, 3), source.lrWidth * scale, source.lrHeight * scale);
+      for (const sigma of [0.7, 2.5]) {
+        const whole = imresize({ ...aligned, data: gaussianBlur(aligned.data, aligned.width, aligned.height, 3, sigma) }, { scale: 1 / scale, uint8: true });
+        const reference = { ...source, lr: whole.data };
+        for (const [x, y] of positions(source, size)) {
+          const patch = lrPatchFromHr(source, x, y, size, scale, sigma);
+          expect(maxDiff(patch, precomputedPatch(reference, x, y, size)), `sigma ${sigma} at ${x},${y}`).toBeLessThan(1e-6);
+          expect(maxDiff(patch, precomputedPatch(source, x, y, size)), 'blur changes the patch').toBeGreaterThan(1 / 255);
+        }
+      }
+    });
+  }
+});
+
+describe('addGaussianNoise', () => {
+  it('changes values but keeps them in [0, 1] on 8-bit levels', () => {
+    const clean = Float32Array.from({ length: 3000 }, (_, i) => (i % 256) / 255);
+    const noisy = addGaussianNoise(clean, 20, new Rng(5));
+    let changed = 0;
+    let sq = 0;
+    expect(noisy.every((v) => v >= 0 && v <= 1 && isByteLevel(v))).toBe(true);
+    for (let i = 0; i < noisy.length; i++) {
+      const v = noisy[i]!;
+      if (v !== clean[i]) changed++;
+      // Away from the clipped ends the std should be the one asked for.
+      if (clean[i]! > 0.3 && clean[i]! < 0.7) sq += ((v - clean[i]!) * 255) ** 2;
+    }
+    expect(changed).toBeGreaterThan(0.9 * noisy.length);
+    const inner = clean.filter((v) => v > 0.3 && v < 0.7).length;
+    expect(Math.sqrt(sq / inner)).toBeGreaterThan(18);
+    expect(Math.sqrt(sq / inner)).toBeLessThan(22);
+    expect(addGaussianNoise(clean, 0, new Rng(5))).toEqual(clean);
+  });
+});
+
+describe('sr sample with degradations', () => {
+  const source = makeSource(testImage(97, 83), 4);
+  /** One sample per seed `seed + i`, so that sample i has the same crop whatever the degradation draws. */
+  const draw = (degradation: SrDegradation | undefined, seed: number, count = 6): { pairs: Pair[]; states: number[][] } => {
+    const rngs = Array.from({ length: count }, (_, i) => new Rng(seed + i));
+    const pairs = rngs.map((rng) => srTask.sample(source, options(4, degradation), rng));
+    return { pairs, states: rngs.map((rng) => rng.state) };
+  };
+  const all: SrDegradation = { blur: 3, noise: 15, jpeg: 30 };
+
+  it('without degradations draws exactly as before (same pairs, same rng state)', () => {
+    const before = draw(undefined, 11);
+    const off = draw({ blur: 0, noise: 0, jpeg: null }, 11);
+    expect(off.pairs).toEqual(before.pairs);
+    expect(off.states).toEqual(before.states);
+  });
+
+  it('is deterministic for a seed, and different for another', () => {
+    const a = draw(all, 11);
+    const b = draw(all, 11);
+    expect(a.pairs).toEqual(b.pairs);
+    expect(a.states).toEqual(b.states);
+    expect(draw(all, 111).pairs[0]!.input).not.toEqual(a.pairs[0]!.input);
+  });
+
+  it('degrades only the input, keeping the crop, augmentation and 8-bit [0, 1] values', () => {
+    const clean = draw(undefined, 11).pairs;
+    for (const degradation of [{ blur: 3, noise: 0, jpeg: null }, { blur: 0, noise: 15, jpeg: null }, { blur: 0, noise: 0, jpeg: 20 }, all]) {
+      const degraded = draw(degradation, 11).pairs;
+      for (const [i, pair] of degraded.entries()) {
+        const reference = clean[i]!;
+        expect(pair.target).toEqual(reference.target);
+        expect(pair.inputSize).toEqual(reference.inputSize);
+        expect(pair.input).toHaveLength(reference.input.length);
+        expect(pair.input.every((v) => v >= 0 && v <= 1 && isByteLevel(v))).toBe(true);
+      }
+      // Random strengths can be near zero for one sample, not for all six.
+      expect(degraded.some((pair, i) => maxDiff(pair.input, clean[i]!.input) > 2 / 255), JSON.stringify(degradation)).toBe(true);
+    }
+  });
+
+  it('leaves validation pairs undegraded', () => {
+    expect(srTask.validationPair(source, options(4, all))).toEqual(srTask.validationPair(source, options(4)));
+  });
+});
+
+describe('--degrade-* flags', () => {
+  const base = { task: 'sr', data: '/tmp/photos' };
+
+  it('are validated by zod', () => {
+    for (const bad of [{ degradeBlur: '5.5' }, { degradeBlur: '-1' }, { degradeNoise: '51' }, { degradeJpeg: '9' }, { degradeJpeg: '96' }, { degradeJpeg: '50.5' }, { degradeNoise: 'x' }]) {
+      expect(() => trainFlagsSchema.parse({ ...base, ...bad }), JSON.stringify(bad)).toThrow(ZodError);
+    }
+    const flags = trainFlagsSchema.parse({ ...base, degradeBlur: '2.5', degradeNoise: '10', degradeJpeg: '40' });
+    expect(resolveConfig(flags).degradation).toEqual({ blur: 2.5, noise: 10, jpeg: 40 });
+  });
+
+  it('default to none, and are refused for other tasks', () => {
+    expect(resolveConfig(trainFlagsSchema.parse(base)).degradation).toEqual({ blur: 0, noise: 0, jpeg: null });
+    expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, task: 'colorize', degradeBlur: '1' }))).toThrow(/--degrade-blur.*only for --task sr/);
+    expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, task: 'paired', degradeJpeg: '50', degradeNoise: '0' }))).toThrow(/--degrade-noise, --degrade-jpeg/);
+  });
+
+  it('an older config.json without degradation still parses, as none', () => {
+    const config: Record<string, unknown> = { ...resolveConfig(trainFlagsSchema.parse(base)) };
+    delete config.degradation;
+    expect(trainConfigSchema.parse(config).degradation).toEqual({ blur: 0, noise: 0, jpeg: null });
+  });
+});
