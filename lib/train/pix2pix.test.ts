@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
 import { buildPatchGan, buildSrNet, buildUnetGenerator } from '@/lib/models/generators';
-import { gradientPenalty, learningRateFactor, Pix2PixTrainer } from './pix2pix';
+import { adversarialLoss, gradientPenalty, learningRateFactor, Pix2PixTrainer } from './pix2pix';
 
 const snapshot = (model: tfl.LayersModel) => model.getWeights().map((w) => Float32Array.from(w.dataSync()));
 const changed = (before: Float32Array[], model: tfl.LayersModel) =>
@@ -74,6 +74,26 @@ describe('pix2pix GAN trio (wasm backend)', () => {
     expect(changed(d0, discriminator)).toBe(true);
     tf.dispose([input, target, step.fake, step.l1, step.gan, step.total, lossD]);
     trainer.dispose();
+  });
+
+  it('a D step scores real and fake as separate passes would (merged for instance norm, apart for batch norm)', () => {
+    for (const norm of ['instance', 'batch'] as const) {
+      const generator = buildUnetGenerator({ kind: 'unet', inputChannels: 1, outputChannels: 2, ngf: 4, depth: 3, norm, dropout: 0 });
+      const discriminator = buildPatchGan({ kind: 'patchgan', inputChannels: 3, ndf: 4, nLayers: 2, norm });
+      const trainer = new Pix2PixTrainer({ generator, discriminator, gan: { mode: 'vanilla', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 }, optim: { lr: 1e-3, beta1: 0.5, beta2: 0.999 } });
+      const input = tf.randomUniform([2, 32, 32, 1], -1, 1) as tf.Tensor4D;
+      const target = tf.randomUniform([2, 32, 32, 2], -1, 1) as tf.Tensor4D;
+      const fake = tf.randomUniform([2, 32, 32, 2], -1, 1) as tf.Tensor4D;
+      const expected = tf.tidy(() => {
+        const real = discriminator.apply(tf.concat([input, target], 3), { training: true }) as tf.Tensor;
+        const generated = discriminator.apply(tf.concat([input, fake], 3), { training: true }) as tf.Tensor;
+        return tf.mul(tf.add(adversarialLoss('vanilla', real, true), adversarialLoss('vanilla', generated, false)), 0.5).dataSync()[0]!;
+      });
+      const lossD = trainer.discriminatorStep(input, target, fake);
+      expect(lossD.dataSync()[0], norm).toBeCloseTo(expected, 5);
+      tf.dispose([input, target, fake, lossD]);
+      trainer.dispose();
+    }
   });
 
   it('wgangp: the gradient penalty matches a critic whose input gradient is known', () => {

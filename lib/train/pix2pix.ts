@@ -98,6 +98,8 @@ export class Pix2PixTrainer {
   readonly optimD?: tf.AdamOptimizer;
   private readonly baseLr: number;
   private readonly baseLrD: number;
+  /** No batch norm in D: each sample's logits depend on that sample alone. */
+  private readonly discriminatorIsPerSample: boolean;
 
   constructor(options: Pix2PixOptions) {
     this.generator = options.generator;
@@ -106,9 +108,11 @@ export class Pix2PixTrainer {
     this.baseLr = lr;
     this.baseLrD = options.optim.lrD ?? lr;
     this.optimG = tf.train.adam(lr, beta1, beta2, 1e-8);
+    this.discriminatorIsPerSample = false;
     if (options.gan.mode !== 'none') {
       if (!options.discriminator) throw new Error(`gan mode "${options.gan.mode}" needs a discriminator`);
       this.discriminator = options.discriminator;
+      this.discriminatorIsPerSample = !options.discriminator.layers.some((layer) => layer.getClassName() === 'BatchNormalization');
       this.optimD = tf.train.adam(this.baseLrD, beta1, beta2, 1e-8);
     }
   }
@@ -161,8 +165,17 @@ export class Pix2PixTrainer {
     const mode = this.gan.mode;
     return this.optimD.minimize(
       () => {
-        const realLogits = discriminator.apply(pairOf(input, target), { training: true }) as tf.Tensor;
-        const fakeLogits = discriminator.apply(pairOf(input, fake), { training: true }) as tf.Tensor;
+        let realLogits: tf.Tensor;
+        let fakeLogits: tf.Tensor;
+        if (this.discriminatorIsPerSample) {
+          // One pass over real and fake together: same result (nothing mixes samples), fewer and
+          // larger kernel calls.
+          const both = discriminator.apply(tf.concat([pairOf(input, target), pairOf(input, fake)], 0), { training: true }) as tf.Tensor;
+          [realLogits, fakeLogits] = tf.split(both, 2, 0) as [tf.Tensor, tf.Tensor];
+        } else {
+          realLogits = discriminator.apply(pairOf(input, target), { training: true }) as tf.Tensor;
+          fakeLogits = discriminator.apply(pairOf(input, fake), { training: true }) as tf.Tensor;
+        }
         let loss = tf.mul(tf.add(adversarialLoss(mode, realLogits, true), adversarialLoss(mode, fakeLogits, false)), 0.5) as tf.Scalar;
         if (mode === 'wgangp') loss = tf.add(loss, tf.mul(gradientPenalty(discriminator, input, target, fake), this.gan.gradientPenalty));
         return loss;
