@@ -34,6 +34,7 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --degrade-blur S  Gaussian blur of the HR crop before downscaling, sigma in [0, S] HR px (S <= 5)
   --degrade-noise S Gaussian noise on the LR crop, std in [0, S] 8-bit levels (S <= 50)
   --degrade-jpeg Q  JPEG (4:2:0) the LR crop at a quality in [Q, 95] (Q 10..95)
+  --downscale bicubic|area  how HR training crops become LR (default bicubic, the benchmark's)
 `;
 
 function toCamel(flag: string): string {

@@ -158,6 +158,46 @@ describe('sr sample with degradations', () => {
   });
 });
 
+describe('sr area downscaling (--downscale area)', () => {
+  it('makes each LR pixel the 8-bit mean of its scale x scale HR block, with or without blur margins', () => {
+    const image = testImage(53, 47);
+    for (const scale of [2, 4]) {
+      const source = makeSource(image, scale);
+      for (const [x, y] of positions(source, 6)) {
+        const patch = lrPatchFromHr(source, x, y, 6, scale, 0, 'area');
+        let worst = 0;
+        for (let row = 0; row < 6; row++) {
+          for (let col = 0; col < 6; col++) {
+            for (let c = 0; c < 3; c++) {
+              let sum = 0;
+              for (let dy = 0; dy < scale; dy++) {
+                for (let dx = 0; dx < scale; dx++) sum += image.data[(((y + row) * scale + dy) * image.width + (x + col) * scale + dx) * 3 + c]!;
+              }
+              // A correct 8-bit rounding of the exact mean (a tie may round either way in float32).
+              const level = patch[(row * 6 + col) * 3 + c]! * 255;
+              worst = Math.max(worst, Math.abs(level - Math.round(level)), Math.abs(level - sum / (scale * scale)) - 0.5);
+            }
+          }
+        }
+        expect(worst, `x${scale} at ${x},${y}`).toBeLessThan(1e-3);
+      }
+    }
+  });
+
+  it('is used for training inputs only, and draws nothing from the rng', () => {
+    const source = makeSource(testImage(64, 64), 2);
+    const area = options(2, { blur: 0, noise: 0, jpeg: null, downscale: 'area' });
+    const a = new Rng(5);
+    const b = new Rng(5);
+    const degraded = srTask.sample(source, area, a);
+    const plain = srTask.sample(source, options(2), b);
+    expect(a.state).toEqual(b.state);
+    expect(degraded.target).toEqual(plain.target);
+    expect(maxDiff(degraded.input, plain.input)).toBeGreaterThan(0);
+    expect(srTask.validationPair(source, area).input).toEqual(srTask.validationPair(source, options(2)).input);
+  });
+});
+
 describe('--degrade-* flags', () => {
   const base = { task: 'sr', data: '/tmp/photos' };
 
@@ -166,11 +206,13 @@ describe('--degrade-* flags', () => {
       expect(() => trainFlagsSchema.parse({ ...base, ...bad }), JSON.stringify(bad)).toThrow(ZodError);
     }
     const flags = trainFlagsSchema.parse({ ...base, degradeBlur: '2.5', degradeNoise: '10', degradeJpeg: '40' });
-    expect(resolveConfig(flags).degradation).toEqual({ blur: 2.5, noise: 10, jpeg: 40 });
+    expect(resolveConfig(flags).degradation).toEqual({ blur: 2.5, noise: 10, jpeg: 40, downscale: 'bicubic' });
+    expect(() => trainFlagsSchema.parse({ ...base, downscale: 'lanczos' })).toThrow(ZodError);
   });
 
   it('default to none, and are refused for other tasks', () => {
-    expect(resolveConfig(trainFlagsSchema.parse(base)).degradation).toEqual({ blur: 0, noise: 0, jpeg: null });
+    expect(resolveConfig(trainFlagsSchema.parse(base)).degradation).toEqual({ blur: 0, noise: 0, jpeg: null, downscale: 'bicubic' });
+    expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, task: 'colorize', downscale: 'area' }))).toThrow(/--downscale: only for --task sr/);
     expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, task: 'colorize', degradeBlur: '1' }))).toThrow(/--degrade-blur.*only for --task sr/);
     expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, task: 'paired', degradeJpeg: '50', degradeNoise: '0' }))).toThrow(/--degrade-noise, --degrade-jpeg/);
   });
@@ -178,6 +220,6 @@ describe('--degrade-* flags', () => {
   it('an older config.json without degradation still parses, as none', () => {
     const config: Record<string, unknown> = { ...resolveConfig(trainFlagsSchema.parse(base)) };
     delete config.degradation;
-    expect(trainConfigSchema.parse(config).degradation).toEqual({ blur: 0, noise: 0, jpeg: null });
+    expect(trainConfigSchema.parse(config).degradation).toEqual({ blur: 0, noise: 0, jpeg: null, downscale: 'bicubic' });
   });
 });

@@ -7,7 +7,7 @@
  * blurrier, noisier or more compressed than a clean bicubic downscale: blur -> downscale -> noise
  * -> JPEG. Validation pairs stay plain bicubic, so they keep measuring the benchmark degradation.
  */
-import { loadImageFolder, splitHoldOut, augmentPatch, cropToFloat, type RgbImage } from '@/lib/data/images';
+import { loadImageFolder, splitHoldOut, augmentPatch, cropToFloat, resizeArea, type RgbImage } from '@/lib/data/images';
 import { imresize } from '@/lib/eval/bicubic';
 import { crop, fromBytes } from '@/lib/eval/image';
 import { addGaussianNoise, blurRadius, gaussianBlur } from '@/lib/image/degrade';
@@ -56,10 +56,12 @@ const BICUBIC_MARGIN = 2;
  * the blur and bicubic kernels, and where the window meets the image border both mirror the border
  * as the whole-image resize does, so with `sigma` 0 the patch equals the precomputed one exactly.
  *
+ * With `downscale` 'area' each LR pixel is the 8-bit mean of its scale x scale HR block instead.
+ *
  * @param sigma blur standard deviation in HR pixels, >= 0.
  * @returns interleaved RGB, `lrSize * lrSize * 3` values in [0, 1] at 8-bit levels.
  */
-export function lrPatchFromHr(source: SrSource, x: number, y: number, lrSize: number, scale: number, sigma: number): Float32Array {
+export function lrPatchFromHr(source: SrSource, x: number, y: number, lrSize: number, scale: number, sigma: number, downscale: 'bicubic' | 'area' = 'bicubic'): Float32Array {
   const margin = BICUBIC_MARGIN + Math.ceil(blurRadius(sigma) / scale);
   const x0 = Math.max(0, x - margin);
   const y0 = Math.max(0, y - margin);
@@ -69,7 +71,11 @@ export function lrPatchFromHr(source: SrSource, x: number, y: number, lrSize: nu
   const height = (y1 - y0) * scale;
   // Window corners on multiples of the scale keep the bicubic sampling grid the whole image's.
   const hr = cropToFloat(source.hr, x0 * scale, y0 * scale, width, height);
-  const lr = imresize({ data: gaussianBlur(hr, width, height, 3, sigma), width, height, channels: 3 }, { scale: 1 / scale, uint8: true });
+  const blurred = gaussianBlur(hr, width, height, 3, sigma);
+  const lr =
+    downscale === 'area'
+      ? { data: toLevels(resizeArea(blurred, width, height, 3, width / scale, height / scale)), width: width / scale }
+      : imresize({ data: blurred, width, height, channels: 3 }, { scale: 1 / scale, uint8: true });
   const out = new Float32Array(lrSize * lrSize * 3);
   for (let row = 0; row < lrSize; row++) {
     const src = ((y - y0 + row) * lr.width + (x - x0)) * 3;
@@ -80,7 +86,11 @@ export function lrPatchFromHr(source: SrSource, x: number, y: number, lrSize: nu
 
 /** Whether `d` changes anything; all off keeps the precomputed pairs (and the rng draws) of old runs. */
 export function degrades(d: SrDegradation | undefined): d is SrDegradation {
-  return d !== undefined && (d.blur > 0 || d.noise > 0 || d.jpeg !== null);
+  return d !== undefined && (d.blur > 0 || d.noise > 0 || d.jpeg !== null || d.downscale === 'area');
+}
+
+function toLevels(data: Float32Array): Float32Array {
+  return data.map((v) => Math.min(255, Math.max(0, Math.round(v * 255))) / 255);
 }
 
 /**
@@ -90,7 +100,8 @@ export function degrades(d: SrDegradation | undefined): d is SrDegradation {
  * @returns interleaved RGB, `lrSize * lrSize * 3` values in [0, 1] at 8-bit levels.
  */
 export function degradedInput(source: SrSource, clean: Float32Array, x: number, y: number, lrSize: number, scale: number, d: SrDegradation, rng: Rng): Float32Array {
-  let lr = d.blur > 0 ? lrPatchFromHr(source, x, y, lrSize, scale, rng.next() * d.blur) : clean;
+  const area = d.downscale === 'area';
+  let lr = d.blur > 0 ? lrPatchFromHr(source, x, y, lrSize, scale, rng.next() * d.blur, d.downscale) : area ? lrPatchFromHr(source, x, y, lrSize, scale, 0, 'area') : clean;
   if (d.noise > 0) lr = addGaussianNoise(lr, rng.next() * d.noise, rng);
   if (d.jpeg !== null) {
     const quality = d.jpeg + rng.int(96 - d.jpeg);
@@ -105,6 +116,7 @@ function describeDegradation(d: SrDegradation): string {
     d.blur > 0 ? `blur sigma <= ${d.blur}` : '',
     d.noise > 0 ? `noise std <= ${d.noise}/255` : '',
     d.jpeg !== null ? `JPEG quality ${d.jpeg}-95` : '',
+    d.downscale === 'area' ? 'area downscaling' : '',
   ];
   return parts.filter(Boolean).join(', ');
 }

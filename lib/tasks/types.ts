@@ -26,6 +26,11 @@ export interface SrDegradation {
   noise: number;
   /** Lowest JPEG quality (the draw is from [jpeg, 95]) for compressing the LR patch; null: none. */
   jpeg: number | null;
+  /**
+   * How HR becomes LR for training inputs: MATLAB-style antialiased `bicubic` (the benchmark
+   * degradation; the default) or `area` (box averaging over each scale x scale block).
+   */
+  downscale?: 'bicubic' | 'area';
 }
 
 /** The options every task reads (a subset of the training config). */

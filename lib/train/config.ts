@@ -51,6 +51,7 @@ export const trainFlagsSchema = z
     degradeBlur: z.coerce.number().min(0).max(5).optional(),
     degradeNoise: z.coerce.number().min(0).max(50).optional(),
     degradeJpeg: z.coerce.number().int().min(10).max(95).optional(),
+    downscale: z.enum(['bicubic', 'area']).optional(),
   })
   .strict();
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -88,8 +89,9 @@ export const trainConfigSchema = z.object({
       blur: z.number().min(0).max(5),
       noise: z.number().min(0).max(50),
       jpeg: z.number().int().min(10).max(95).nullable(),
+      downscale: z.enum(['bicubic', 'area']).default('bicubic'),
     })
-    .default({ blur: 0, noise: 0, jpeg: null }),
+    .default({ blur: 0, noise: 0, jpeg: null, downscale: 'bicubic' }),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
@@ -104,7 +106,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const d = task.defaults as Partial<Record<string, number | string>>;
   const num = (key: keyof TrainFlags, fallback: number): number => pick(flags[key] as number | undefined, d[key] as number | undefined, fallback);
   const str = <T extends string>(key: keyof TrainFlags, fallback: T): T => pick(flags[key] as T | undefined, d[key] as T | undefined, fallback);
-  const degradeFlags = (['degradeBlur', 'degradeNoise', 'degradeJpeg'] as const).filter((key) => flags[key] !== undefined);
+  const degradeFlags = (['degradeBlur', 'degradeNoise', 'degradeJpeg', 'downscale'] as const).filter((key) => flags[key] !== undefined);
   if (flags.task !== 'sr' && degradeFlags.length > 0) {
     throw new Error(`${degradeFlags.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}: only for --task sr`);
   }
@@ -160,7 +162,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     export: flags.export ?? null,
     modelsDir: path.resolve(flags.modelsDir ?? process.env.MODELS_DIR ?? 'models'),
     initFrom: flags.initFrom ? path.resolve(flags.initFrom) : null,
-    degradation: { blur: flags.degradeBlur ?? 0, noise: flags.degradeNoise ?? 0, jpeg: flags.degradeJpeg ?? null },
+    degradation: { blur: flags.degradeBlur ?? 0, noise: flags.degradeNoise ?? 0, jpeg: flags.degradeJpeg ?? null, downscale: flags.downscale ?? 'bicubic' },
   });
 }
 
