@@ -104,7 +104,8 @@ function averageMetrics(all: Record<string, number>[]): Record<string, number> {
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / all.length]));
 }
 
-function explainWasmAbort(error: unknown, config: TrainConfig): Error {
+/** A wasm heap exhaustion (4 GiB at most) as an actionable message; other errors pass through. */
+export function explainWasmAbort(error: unknown, config: Pick<TrainConfig, 'batchSize' | 'cropSize'>): Error {
   const message = (error as Error)?.message ?? String(error);
   if (/Aborted|out of memory|Cannot enlarge memory|memory access out of bounds/i.test(message)) {
     return new Error(
