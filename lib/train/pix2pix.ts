@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { registerCustomLayers } from '@/lib/models/layers';
+import { adam } from './adam';
 
 export const GAN_MODES = ['vanilla', 'lsgan', 'wgangp', 'none'] as const;
 export type GanMode = (typeof GAN_MODES)[number];
@@ -107,13 +108,13 @@ export class Pix2PixTrainer {
     const { lr, beta1, beta2 } = options.optim;
     this.baseLr = lr;
     this.baseLrD = options.optim.lrD ?? lr;
-    this.optimG = tf.train.adam(lr, beta1, beta2, 1e-8);
+    this.optimG = adam(lr, beta1, beta2, 1e-8);
     this.discriminatorIsPerSample = false;
     if (options.gan.mode !== 'none') {
       if (!options.discriminator) throw new Error(`gan mode "${options.gan.mode}" needs a discriminator`);
       this.discriminator = options.discriminator;
       this.discriminatorIsPerSample = !options.discriminator.layers.some((layer) => layer.getClassName() === 'BatchNormalization');
-      this.optimD = tf.train.adam(this.baseLrD, beta1, beta2, 1e-8);
+      this.optimD = adam(this.baseLrD, beta1, beta2, 1e-8);
     }
   }
 

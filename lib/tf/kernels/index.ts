@@ -7,6 +7,7 @@
  * Registration is idempotent (safe under module reloads) and must happen before any of these
  * kernels runs; `initBackend` does it before it selects wasm.
  */
+import { registerFusedAdam } from './adam';
 import { registerConv2dBackpropFilter } from './conv2d-backprop-filter';
 import { registerConv2dBackpropInput } from './conv2d-backprop-input';
 import { registerDepthToSpace } from './depth-to-space';
@@ -19,4 +20,5 @@ export function registerWasmTrainingKernels(): void {
   registerTile();
   registerDepthToSpace();
   registerSmallConv();
+  registerFusedAdam();
 }
