@@ -181,7 +181,7 @@ export async function resolveConfigWithInit(flags: TrainFlags, now = new Date())
     throw new Error(`--init-from ${flags.initFrom} upscales x${metadata.scale}, not x${flags.scale}`);
   }
   const filled: TrainFlags = { ...flags, ...(flags.task === 'sr' ? { scale: metadata.scale as TrainFlags['scale'] } : {}) };
-  const architecture = metadata.architecture as Record<string, unknown>;
+  const architecture = metadata.architecture;
   for (const key of SIZE_FLAGS) {
     if (filled[key] === undefined && architecture[key] !== undefined) (filled as Record<string, unknown>)[key] = architecture[key];
   }

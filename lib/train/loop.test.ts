@@ -106,8 +106,27 @@ describe('training loop', () => {
 
     const wider = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, features: 12, initFrom: source.exportedTo, run: 'init-bad' }));
     await expect(train(wider, quiet)).rejects.toThrow(/architecture/);
+    const shallower = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, blocks: 0, initFrom: source.exportedTo, run: 'init-bad2' }));
+    await expect(train(shallower, quiet)).rejects.toThrow(/architecture/);
     await expect(resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/is a sr model/);
     await expect(resolveConfigWithInit(tinyFlags({ task: 'sr', scale: 4, cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/x2, not x4/);
+  });
+
+  it('--init-from may grow an srnet by blocks: old layers copied, new ones start near the identity', async () => {
+    const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 3, lr: 1e-2, run: 'grow-src', export: 'grow-src' }), quiet);
+    const lines: string[] = [];
+    const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, blocks: 3, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'grow', export: 'grow' }));
+    const grown = await train(config, { log: (line) => lines.push(line) });
+    expect(lines.some((l) => /grew .* 4 layers copied/.test(l))).toBe(true);
+    const service = await createInferenceService({ modelsDir: path.join(root, 'models') });
+    const input = await sharp(path.join(photos, 'img1.png')).png().toBuffer();
+    const raw = async (name: string) => sharp((await service.upscale(input, { scale: 2, model: name })).png).raw().toBuffer();
+    const [before, after] = await Promise.all([raw('grow-src'), raw('grow')]);
+    let total = 0;
+    for (let i = 0; i < before.length; i++) total += Math.abs(before[i]! - after[i]!);
+    // Mean absolute difference in 8-bit levels: the two new blocks barely change the function.
+    expect(total / before.length).toBeLessThan(1.5);
+    expect(grown.step).toBe(1);
   });
 
   it('smoke: trains colorize with the GAN for 3 steps and exports valid metadata', async () => {

@@ -116,17 +116,49 @@ export function explainWasmAbort(error: unknown, config: Pick<TrainConfig, 'batc
   return error as Error;
 }
 
-/** The generator of an exported model, for fine-tuning; its architecture must be the run's. */
-async function loadInitialGenerator(dir: string, config: TrainConfig): Promise<tfl.LayersModel> {
+/**
+ * Whether `to` is `from` with more residual blocks: an srnet whose extra blocks start as (nearly) the
+ * identity, so copying `from`'s layers by name gives a network that computes almost what `from` does.
+ */
+function grows(from: Record<string, unknown>, to: TrainConfig['generator']): boolean {
+  return (
+    to.kind === 'srnet' &&
+    from.kind === 'srnet' &&
+    from.scale === to.scale &&
+    from.channels === to.channels &&
+    from.features === to.features &&
+    typeof from.blocks === 'number' &&
+    from.blocks <= to.blocks
+  );
+}
+
+/**
+ * The generator of an exported model, for fine-tuning: the same architecture as the run's, or (srnet
+ * only) the run's with more blocks, whose new blocks keep their identity-like initialisation.
+ */
+async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line: string) => void): Promise<tfl.LayersModel> {
   const metadata = await readMetadata(dir);
-  if (!isDeepStrictEqual(metadata.architecture, config.generator)) {
+  const same = isDeepStrictEqual(metadata.architecture, config.generator);
+  if (!same && !grows(metadata.architecture, config.generator)) {
     throw new Error(
       `--init-from ${dir}: its architecture ${JSON.stringify(metadata.architecture)} differs from this run's ` +
-        `${JSON.stringify(config.generator)}; drop the size flags or make them match`,
+        `${JSON.stringify(config.generator)}; drop the size flags or make them match (an srnet may only add --blocks)`,
     );
   }
   registerCustomLayers();
-  return tfl.loadLayersModel(fileSystemIO(dir));
+  const source = await tfl.loadLayersModel(fileSystemIO(dir));
+  if (same) return source;
+  const target = buildSeeded(config.seed * 1000, () => buildGenerator(config.generator));
+  let copied = 0;
+  for (const layer of source.layers) {
+    const weights = layer.getWeights();
+    if (weights.length === 0) continue;
+    target.getLayer(layer.name).setWeights(weights);
+    copied++;
+  }
+  source.dispose();
+  log(`grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied, the rest start near the identity`);
+  return target;
 }
 
 /** Trains (or resumes) a run to completion, a time limit or an abort. */
@@ -161,7 +193,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   if (resumed) log(`resuming ${runDir} at step ${resumed.step}`);
 
   const generator =
-    resumed?.generator ?? (config.initFrom ? await loadInitialGenerator(config.initFrom, config) : buildSeeded(config.seed * 1000, () => buildGenerator(config.generator)));
+    resumed?.generator ?? (config.initFrom ? await loadInitialGenerator(config.initFrom, config, log) : buildSeeded(config.seed * 1000, () => buildGenerator(config.generator)));
   if (!resumed && config.initFrom) log(`generator weights from ${config.initFrom}`);
   const dConfig = config.discriminator;
   const discriminator = dConfig ? (resumed?.discriminator ?? buildSeeded(config.seed * 1000 + 500, () => buildPatchGan(dConfig))) : undefined;
