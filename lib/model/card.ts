@@ -2,6 +2,7 @@
  * Model cards: `models/<name>/README.md` written from the model's own metadata plus evaluation
  * tables and before/after samples, so the card cannot drift from what was exported.
  */
+import path from 'node:path';
 import type { ModelMetadata } from './metadata';
 
 export interface CardInputs {
@@ -29,10 +30,14 @@ export function renderModelCard({ metadata: md, evaluations, samples, notes }: C
     ['steps', String(md.training.steps)],
     ['wall time', `${formatDuration(md.training.wallTimeSeconds)} on the ${md.training.backend} backend (one CPU core, shared)`],
     ['batch x crop', `${String(cfg.batchSize)} x ${String(cfg.cropSize)} px`],
-    ['loss', md.task === 'sr' ? 'L1 (no GAN: the faithful model)' : `cGAN (${JSON.stringify((cfg.gan as { mode?: string })?.mode)}) + ${String((cfg.gan as { lambdaL1?: number })?.lambdaL1)} x L1`],
+    ['loss', (cfg.gan as { mode?: string })?.mode === 'none' ? 'L1 (no GAN: the faithful model)' : `cGAN (${JSON.stringify((cfg.gan as { mode?: string })?.mode)}) + ${String((cfg.gan as { lambdaL1?: number })?.lambdaL1)} x L1`],
     ['optimiser', `Adam ${JSON.stringify(cfg.optim)}, constant then linear decay over the last ${String(cfg.decaySteps)} steps`],
     ['data', `${md.training.data.description}`],
   ];
+  if (typeof cfg.initFrom === 'string') {
+    // Fine-tuned: the steps and time above are this run's alone.
+    trainingRows.splice(1, 0, ['started from', `the weights of \`${path.basename(cfg.initFrom)}\` (\`--init-from\`; steps and wall time are this run's only)`]);
+  }
   const metrics = Object.entries(md.metrics).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
   return [
     `# ${md.name}: ${task}`,

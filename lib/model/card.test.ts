@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderModelCard } from './card';
+import { parseMetadata, type ModelMetadata } from './metadata';
+
+const shipped = parseMetadata(JSON.parse(readFileSync('models/sr-x4/metadata.json', 'utf8')), 'models/sr-x4/metadata.json');
+
+function withConfig(patch: Record<string, unknown>): ModelMetadata {
+  return { ...shipped, training: { ...shipped.training, config: { ...shipped.training.config, ...patch } } };
+}
+
+describe('model card', () => {
+  it('states the loss from the training config: L1 only, or cGAN + L1', () => {
+    expect(renderModelCard({ metadata: withConfig({ gan: { mode: 'none', lambdaL1: 100 } }), evaluations: [], samples: [] })).toContain('| loss | L1 (no GAN: the faithful model) |');
+    const gan = renderModelCard({ metadata: withConfig({ gan: { mode: 'vanilla', lambdaL1: 10 } }), evaluations: [], samples: [] });
+    expect(gan).toContain('| loss | cGAN ("vanilla") + 10 x L1 |');
+  });
+
+  it('says when a model was fine-tuned from another', () => {
+    const plain = renderModelCard({ metadata: withConfig({ initFrom: null }), evaluations: [], samples: [] });
+    expect(plain).not.toContain('started from');
+    const tuned = renderModelCard({ metadata: withConfig({ initFrom: '/somewhere/models/sr-x4' }), evaluations: [], samples: [] });
+    expect(tuned).toContain('| started from | the weights of `sr-x4` (`--init-from`; steps and wall time are this run\'s only) |');
+  });
+});
