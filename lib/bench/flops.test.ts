@@ -16,10 +16,11 @@ const tinyD = () => buildPatchGan({ kind: 'patchgan', inputChannels: 3, ndf: 2, 
 // G dec1  deconv 2x2x4 -> 4x4x2 (per input pixel):      2*2*2*4 * 16 * 2 = 1024
 // G dec0  deconv concat(dec1, enc0) 4x4x4 -> 8x8x2:     2*4*4*4 * 16 * 2 = 4096
 const G_MACS = 2 * 4 * 4 * 2 * 16 * 1 + 2 * 2 * 2 * 4 * 16 * 2 + 2 * 2 * 2 * 4 * 16 * 2 + 2 * 4 * 4 * 4 * 16 * 2;
-// D d0     pad 8->10, conv k4 s2 valid: 10x10x3 -> 4x4x2:  2*4*4*2 * 16 * 3 = 3072
-// D d1     pad 4->6,  conv k4 s1 valid: 6x6x2  -> 3x3x4:   2*3*3*4 * 16 * 2 = 2304
-// D logits pad 3->5,  conv k4 s1 valid: 5x5x4  -> 2x2x1:   2*2*2*1 * 16 * 4 =  512
-const D_MACS = 2 * 4 * 4 * 2 * 16 * 3 + 2 * 3 * 3 * 4 * 16 * 2 + 2 * 2 * 2 * 1 * 16 * 4;
+// D d0     conv k4 s2 p1: 8x8x3 -> 4x4x2:  2*4*4*2 * 16 * 3 = 3072
+// D d1     conv k4 s1 p1: 4x4x2 -> 3x3x4:  2*3*3*4 * 16 * 2 = 2304
+// D logits conv k4 s1 p1: 3x3x4 -> 2x2x1:  2*2*2*1 * 16 * 4 =  512
+const D0_MACS = 2 * 4 * 4 * 2 * 16 * 3;
+const D_MACS = D0_MACS + 2 * 3 * 3 * 4 * 16 * 2 + 2 * 2 * 2 * 1 * 16 * 4;
 
 describe('layerCosts', () => {
   beforeAll(async () => {
@@ -42,13 +43,13 @@ describe('layerCosts', () => {
     g.dispose();
   });
 
-  it('follows the zero padding of the PatchGAN', () => {
+  it('gives the PatchGAN\'s k4 p1 shapes (padding inside the conv layer)', () => {
     const d = tinyD();
     const costs = layerCosts(d, [2, 8, 8, 3]);
-    expect(costs.map((c) => [c.name, c.inputShape, c.outputShape])).toEqual([
-      ['d0_conv', [2, 10, 10, 3], [2, 4, 4, 2]],
-      ['d1_conv', [2, 6, 6, 2], [2, 3, 3, 4]],
-      ['logits', [2, 5, 5, 4], [2, 2, 2, 1]],
+    expect(costs.map((c) => [c.name, c.inputShape, c.outputShape, c.fusedGradient])).toEqual([
+      ['d0_conv', [2, 8, 8, 3], [2, 4, 4, 2], false],
+      ['d1_conv', [2, 4, 4, 2], [2, 3, 3, 4], false],
+      ['logits', [2, 3, 3, 4], [2, 2, 2, 1], false],
     ]);
     expect(costs.reduce((s, c) => s + c.macs, 0)).toBe(D_MACS);
     d.dispose();
@@ -123,17 +124,17 @@ describe('pix2pixStepFlops', () => {
     await initBackend('cpu');
   });
 
-  it('matches the hand count: G forward + both gradients, D three times forward + both gradients', () => {
+  it('matches the hand count: G forward + both gradients; D three times forward, filter gradients only in the D update', () => {
     const g = tinyG();
     const d = tinyD();
     const flops = pix2pixStepFlops(g, d, { batch: 2, size: 8, inputChannels: 1, outputChannels: 2 });
     // G: every layer gets both gradients (enc0's input gradient comes from the fused conv).
     expect(flops.generatorUpdate.generator).toEqual({ forward: 2 * G_MACS, inputGrad: 2 * G_MACS, filterGrad: 2 * G_MACS });
-    // D inside the G update: fused convs also compute D's (unused) filter gradients.
-    expect(flops.generatorUpdate.discriminator).toEqual({ forward: 2 * D_MACS, inputGrad: 2 * D_MACS, filterGrad: 2 * D_MACS });
-    // D update: real and fake pairs.
-    expect(flops.discriminatorUpdate.discriminator).toEqual({ forward: 4 * D_MACS, inputGrad: 4 * D_MACS, filterGrad: 4 * D_MACS });
-    expect(flops.total).toBe(2 * (3 * G_MACS + 9 * D_MACS));
+    // D inside the G update: the gradient flows through D to the fake image; D's filter gradients are not computed.
+    expect(flops.generatorUpdate.discriminator).toEqual({ forward: 2 * D_MACS, inputGrad: 2 * D_MACS, filterGrad: 0 });
+    // D update: real and fake pairs; nothing needs the gradient of D's input image.
+    expect(flops.discriminatorUpdate.discriminator).toEqual({ forward: 4 * D_MACS, inputGrad: 4 * (D_MACS - D0_MACS), filterGrad: 4 * D_MACS });
+    expect(flops.total).toBe(2 * (3 * G_MACS + 8 * D_MACS - 2 * D0_MACS));
     expect(inferenceFlops(g, 1, 8, 1)).toBe(G_MACS); // batch 1 = half of batch 2, times 2 FLOPs
     g.dispose();
     d.dispose();

@@ -82,6 +82,11 @@ export function layerCosts(model: tfl.LayersModel, inputShape: readonly number[]
       const [kh, kw] = pair(config.kernelSize);
       const cin = input[input.length - 1]!;
       costs.push({ name: layer.name, kind: 'conv2d', inputShape: input, outputShape, macs: product(outputShape) * kh * kw * cin, fusedGradient: linear, inputAfterTrainable });
+    } else if (className === 'PaddedConv2D') {
+      // tf.conv2d with a numeric pad: per-input gradients, run only when needed (no fused gradient).
+      const k = Number(config.kernelSize);
+      const cin = input[input.length - 1]!;
+      costs.push({ name: layer.name, kind: 'conv2d', inputShape: input, outputShape, macs: product(outputShape) * k * k * cin, fusedGradient: false, inputAfterTrainable });
     } else if (className === 'Conv2DTranspose') {
       // The transpose visits every input pixel once per tap and output channel.
       const [kh, kw] = pair(config.kernelSize);
@@ -176,7 +181,7 @@ export function pix2pixStepFlops(generator: tfl.LayersModel, discriminator: tfl.
   // D's input contains G's output, so the gradient flows through all of D; its weights are fixed here.
   const dInG = passFlops(d, { backward: true, inputRequiresGrad: true, weightsRequireGrad: false });
   const dOnce = passFlops(d, { backward: true, inputRequiresGrad: false, weightsRequireGrad: true });
-  const dInD = addPasses(dOnce, dOnce); // real and fake pairs are separate applications
+  const dInD = addPasses(dOnce, dOnce); // real and fake pairs (one batched pass when D has no batch norm: same work)
   return {
     generatorUpdate: { generator: gInG, discriminator: dInG },
     discriminatorUpdate: { discriminator: dInD },
