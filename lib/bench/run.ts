@@ -26,12 +26,13 @@ const GAN = { mode: 'vanilla', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 
 const OPTIM = { lr: 2e-4, beta1: 0.5, beta2: 0.999 } as const;
 
 /**
- * The small model of the cpu comparison. Even this one takes about 17 minutes per step on the cpu
- * backend: its Conv2DBackpropFilter reads every operand through TensorBuffer.get (about 0.4 us per
- * multiply-add), which is two thirds of a step's time.
+ * The small model of the cpu comparison. Even this one took about 17 minutes per step on the cpu
+ * backend (measured when the G step still computed D's filter gradients): its Conv2DBackpropFilter
+ * reads every operand through TensorBuffer.get (about 0.4 us per multiply-add), two thirds of a
+ * step. One timed step and no warm-up: first-call costs vanish next to a step that long.
  */
 export const CPU_REFERENCE: ModelSize = { size: 64, ngf: 32, depth: 6, batch: 4 };
-export const CPU_REFERENCE_RUNS = { warmup: 1, steps: 1 } as const;
+export const CPU_REFERENCE_RUNS = { warmup: 0, steps: 1 } as const;
 
 export function generatorConfig(m: ModelSize): UnetConfig {
   return {
@@ -339,7 +340,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       step = { wallMs: main.trainStepMsAll, cpuMs: main.trainStepCpuMsAll };
     } else {
       await initBackend('cpu');
-      log(`cpu reference: ${CPU_REFERENCE_RUNS.warmup} warm-up + ${CPU_REFERENCE_RUNS.steps} timed step (about half an hour at the default reference size)...`);
+      log(`cpu reference: ${CPU_REFERENCE_RUNS.warmup} warm-up + ${CPU_REFERENCE_RUNS.steps} timed step (many minutes at the default reference size)...`);
       step = (await timeTraining(reference, { ...CPU_REFERENCE_RUNS, infer: false }, dConfig)).step;
     }
     const trainStepMs = median(step.wallMs);
