@@ -88,6 +88,7 @@ async function main(): Promise<void> {
         sampleEvery: overrides.sampleEvery ?? saved.sampleEvery,
         valEvery: overrides.valEvery ?? saved.valEvery,
         checkpointMinutes: overrides.checkpointMinutes ?? saved.checkpointMinutes,
+        modelsDir: overrides.modelsDir ? path.resolve(overrides.modelsDir) : saved.modelsDir,
       };
     } else {
       config = await resolveConfigWithInit(trainFlagsSchema.parse(raw));
