@@ -18,6 +18,7 @@ import { quantize, readImageFile, type FloatImage } from '@/lib/eval/image';
 import { makeSrPair, scoreSr, type SrPair } from '@/lib/eval/sr';
 import { srTask, type SrSource } from '@/lib/tasks/sr';
 import type { Pair, TaskOptions } from '@/lib/tasks/types';
+import { toBatch } from '@/lib/train/loop';
 import { Pix2PixTrainer } from '@/lib/train/pix2pix';
 import { Rng } from '@/lib/train/rng';
 import { initBackend } from '@/lib/tf/backend';
@@ -116,16 +117,6 @@ function makeDesign(design: SrDesign, scale: 2 | 4): Design {
   };
 }
 
-function batchOf(pairs: Pair[]): { input: tf.Tensor4D; target: tf.Tensor4D } {
-  const stack = (key: 'input' | 'target', size: { width: number; height: number }) => {
-    const n = size.width * size.height * 3;
-    const data = new Float32Array(pairs.length * n);
-    pairs.forEach((p, i) => data.set(p[key], i * n));
-    return tf.tensor4d(data, [pairs.length, size.height, size.width, 3]);
-  };
-  return { input: stack('input', pairs[0]!.inputSize), target: stack('target', pairs[0]!.targetSize) };
-}
-
 function benchPsnr(design: Design, pairs: SrPair[], scale: number): { psnr: number; cpuMsPerMegapixel: number } {
   let total = 0;
   let cpuMs = 0;
@@ -174,7 +165,7 @@ export async function compareSrDesigns(options: SrDesignOptions): Promise<SrDesi
         const pairs = Array.from({ length: options.batchSize }, () =>
           design.encode(srTask.sample(data.train[rng.int(data.train.length)] as SrSource, taskOptions, rng), options.scale),
         );
-        const { input, target } = batchOf(pairs);
+        const { input, target } = toBatch(pairs, { inC: 3, outC: 3 });
         await trainer.trainStep(input, target);
         tf.dispose([input, target]);
         steps++;

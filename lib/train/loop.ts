@@ -55,7 +55,8 @@ export const taskOptions = (c: TrainConfig): TaskOptions => ({
   degradation: c.degradation,
 });
 
-function toBatch(pairs: Pair[], cfg: { inC: number; outC: number }): { input: tf.Tensor4D; target: tf.Tensor4D } {
+/** Stacks same-size pairs into `[N, h, w, inC]` inputs and `[N, H, W, outC]` targets. */
+export function toBatch(pairs: Pair[], cfg: { inC: number; outC: number }): { input: tf.Tensor4D; target: tf.Tensor4D } {
   const first = pairs[0]!;
   const stack = (key: 'input' | 'target', size: { width: number; height: number }, channels: number) => {
     const data = new Float32Array(pairs.length * size.width * size.height * channels);
