@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecodedImage } from '@/lib/image/decode';
+import { buildSeeded, buildSrNet, srNetContext } from '@/lib/models/generators';
 import { initBackend } from '@/lib/tf/backend';
 import { loadModel, runModel, type LoadedModel } from './models';
 import { nearestSrNet, randomSrNet, saveTestModel, testMetadata } from './test-models';
@@ -101,6 +102,30 @@ describe('upscaleImage', () => {
       for (let i = 0; i < reference.length; i++) if (Math.abs(bytes.data[i]! - reference[i]! * 255) > 0.5 + 1e-3) off++;
       expect(off).toBe(0);
     }
+  });
+
+  it('a trained-style srnet exported with srNetContext padding tiles exactly, and one pixel less does not', async () => {
+    const makeNet = () => {
+      const net = buildSeeded(7, () => buildSrNet({ kind: 'srnet', scale: 2, channels: 3, features: 4, blocks: 3 }));
+      // Make every residual branch matter (the builder starts them near zero).
+      net.setWeights(net.getWeights().map((w, i) => tf.tidy(() => tf.mul(tf.randomNormal(w.shape, 0, 1, 'float32', 100 + i), 0.3))));
+      return net;
+    };
+    const padding = srNetContext({ blocks: 3 });
+    const worstFor = async (p: number) => {
+      const metadata = testMetadata({ task: 'sr', scale: 2 }, { tile: { size: 8, padding: p, multipleOf: 1 } });
+      const loaded = await loadModel(await saveTestModel(makeNet(), path.join(dir, `srnet-context-${p}`), metadata));
+      const image = randomImage(30, 21, 4);
+      const tiled = new Float32Array(30 * 2 * 21 * 2 * 3);
+      await runTiles(loaded, image.data, 30, 21, tiled, (v) => v, { tileSize: 8 });
+      const reference = untiledReference(loaded, image);
+      let worst = 0;
+      for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - reference[i]!));
+      loaded.model.dispose();
+      return worst;
+    };
+    expect(await worstFor(padding)).toBeLessThan(1e-4);
+    expect(await worstFor(padding - 1)).toBeGreaterThan(1e-3);
   });
 
   it('values stay in 0..255 and are not constant', async () => {

@@ -219,6 +219,15 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
   return tfl.model({ inputs: input, outputs: output, name: 'srnet' });
 }
 
+/**
+ * Receptive-field radius of {@link buildSrNet} in input pixels: head conv 1, each block's two 3x3
+ * convs 2, tail conv 1 (the bilinear skip, radius 1, runs in parallel). Tiles with at least this
+ * much context around them stitch into exactly the untiled output.
+ */
+export function srNetContext(cfg: Pick<SrNetConfig, 'blocks'>): number {
+  return 2 * cfg.blocks + 2;
+}
+
 /** Builds any generator from its (validated) architecture config. */
 export function buildGenerator(cfg: GeneratorConfig): tfl.LayersModel {
   return cfg.kind === 'unet' ? buildUnetGenerator(cfg) : buildSrNet(cfg);

@@ -180,8 +180,9 @@ export const srTask: TaskDefinition<SrSource> = {
     outputChannels: 3,
     inputEncoding: 'rgb-unit',
     outputEncoding: 'rgb-unit',
-    // 256 px tiles: at 128 the 16 px context on each side was 56 % extra work; a 288 px window
-    // of a 32-feature net stays near 50 MB of activations.
+    // 256 px tiles: at 128 the context on each side was up to 56 % extra work; a 288 px window of
+    // a 32-feature net stays near 50 MB of activations. The exporter replaces this padding with the
+    // network's exact receptive-field radius (srNetContext).
     tile: { size: 256, padding: 16, multipleOf: 1 },
   }),
 };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystemIO } from '@/lib/model/io';
 import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
+import { srNetContext } from '@/lib/models/generators';
 import type { TaskExportInfo } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
 
@@ -28,7 +29,8 @@ export interface ExportDetails {
 export function buildMetadata(d: ExportDetails): ModelMetadata {
   const g = d.config.generator;
   const multipleOf = g.kind === 'unet' ? 2 ** g.depth : 1;
-  const tile = { ...d.exportInfo.tile, multipleOf };
+  // An srnet's exact tile context grows with its depth; the task's default fits the shipped 4 blocks.
+  const tile = { ...d.exportInfo.tile, multipleOf, ...(g.kind === 'srnet' ? { padding: srNetContext(g) } : {}) };
   if (tile.size % multipleOf !== 0) tile.size = Math.ceil(tile.size / multipleOf) * multipleOf;
   const { runsDir: _runsDir, modelsDir: _modelsDir, data: _data, ...portableConfig } = d.config;
   return metadataSchema.parse({
