@@ -7,9 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { fileSystemIO } from '@/lib/model/io';
 import { parseMetadata, type ModelMetadata } from '@/lib/model/metadata';
-import { registerCustomLayers } from '@/lib/models/layers';
+import { loadLayersFrom } from '@/lib/models/layers';
 import type { ModelSummary } from './types';
 
 /** A loaded, warmed model ready for inference. */
@@ -115,8 +114,7 @@ export function runModel(loaded: LoadedModel, input: tf.Tensor4D): tf.Tensor4D {
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const resolved = path.resolve(dir);
   const metadata = await readMetadata(resolved);
-  registerCustomLayers();
-  const model = await tfl.loadLayersModel(fileSystemIO(resolved));
+  const model = await loadLayersFrom(resolved);
   const name = path.basename(resolved);
   try {
     const loaded: LoadedModel = {

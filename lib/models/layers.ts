@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystemIO } from '@/lib/model/io';
 
 interface PaddedConv2DArgs {
   filters: number;
@@ -256,4 +257,10 @@ export function registerCustomLayers(): void {
   registerDepthToSpaceGradient();
   registerComparisonGradients();
   registered = true;
+}
+
+/** Loads a tfjs layers model saved in folder `dir` (`model.json` + weights), our custom layers included. */
+export async function loadLayersFrom(dir: string): Promise<tfl.LayersModel> {
+  registerCustomLayers();
+  return tfl.loadLayersModel(fileSystemIO(dir));
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystemIO } from '@/lib/model/io';
-import { registerCustomLayers } from '@/lib/models/layers';
+import { loadLayersFrom } from '@/lib/models/layers';
 import type { RngState } from './rng';
 import { trainConfigSchema, type TrainConfig } from './config';
 
@@ -77,12 +77,11 @@ export async function findCheckpoint(runDir: string): Promise<string | undefined
 
 /** Reads a checkpoint's state and models; optimiser state is restored by {@link restoreOptimizers}. */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
-  registerCustomLayers();
   const raw = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
   const config = trainConfigSchema.parse(raw.config);
-  const generator = await tfl.loadLayersModel(fileSystemIO(path.join(dir, 'generator')));
+  const generator = await loadLayersFrom(path.join(dir, 'generator'));
   const hasD = await fs.stat(path.join(dir, 'discriminator', 'model.json')).then(() => true, () => false);
-  const discriminator = hasD ? await tfl.loadLayersModel(fileSystemIO(path.join(dir, 'discriminator'))) : undefined;
+  const discriminator = hasD ? await loadLayersFrom(path.join(dir, 'discriminator')) : undefined;
   return { ...raw, config, generator, discriminator };
 }
 

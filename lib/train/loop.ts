@@ -9,8 +9,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readMetadata } from '@/lib/infer/models';
-import { fileSystemIO } from '@/lib/model/io';
-import { registerCustomLayers } from '@/lib/models/layers';
+import { loadLayersFrom } from '@/lib/models/layers';
 import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
 import { buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
 import { getTask } from '@/lib/tasks/registry';
@@ -146,8 +145,7 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
         `${JSON.stringify(config.generator)}; drop the size flags or make them match (an srnet may only add --blocks)`,
     );
   }
-  registerCustomLayers();
-  const source = await tfl.loadLayersModel(fileSystemIO(dir));
+  const source = await loadLayersFrom(dir);
   if (same) return source;
   const target = buildSeeded(config.seed * 1000, () => buildGenerator(config.generator));
   let copied = 0;

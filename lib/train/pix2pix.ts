@@ -109,11 +109,10 @@ export class Pix2PixTrainer {
     this.baseLr = lr;
     this.baseLrD = options.optim.lrD ?? lr;
     this.optimG = adam(lr, beta1, beta2, 1e-8);
-    this.discriminatorIsPerSample = false;
+    this.discriminatorIsPerSample = !options.discriminator?.layers.some((layer) => layer.getClassName() === 'BatchNormalization');
     if (options.gan.mode !== 'none') {
       if (!options.discriminator) throw new Error(`gan mode "${options.gan.mode}" needs a discriminator`);
       this.discriminator = options.discriminator;
-      this.discriminatorIsPerSample = !options.discriminator.layers.some((layer) => layer.getClassName() === 'BatchNormalization');
       this.optimD = adam(this.baseLrD, beta1, beta2, 1e-8);
     }
   }
