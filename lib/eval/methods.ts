@@ -210,7 +210,7 @@ export async function loadOurMethods(
   const methods = chosen.map((summary): Method => ({
     name: `ours (${summary.name})`,
     detail:
-      `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${service.source}, ` +
+      `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${modelDirs.find((dir) => path.basename(path.resolve(dir)) === summary.name) ?? path.join(service.source, summary.name)}, ` +
       `inference service (tiled as its metadata says, PNG in and out), backend ${service.backend}`,
     async run(image) {
       const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });

@@ -6,11 +6,13 @@
  *
  *   npx tsx lib/tf/kernels/profile-step.ts [--size 64] [--ngf 32] [--depth 6] [--batch 4]
  *     [--ndf 64] [--layers 3] [--norm instance|batch|none] [--steps 5] [--top 25]
+ *   npx tsx lib/tf/kernels/profile-step.ts --sr [--scale 4] [--features 32] [--blocks 4] [--size 48]
+ *     [--batch 8]      (an srnet L1 step; --size is the low-resolution crop side)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, getKernelsForBackend, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { KernelFunc } from '@tensorflow/tfjs-core';
-import { buildPatchGan, buildUnetGenerator, type Norm } from '../../models/generators';
+import { buildPatchGan, buildSrNet, buildUnetGenerator, type Norm } from '../../models/generators';
 import { Pix2PixTrainer } from '../../train/pix2pix';
 import { initBackend } from '../backend';
 
@@ -100,22 +102,42 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '5'));
   const top = Number(arg('top', '25'));
 
+  const sr = process.argv.includes('--sr');
+  const scale = Number(arg('scale', '4')) as 2 | 3 | 4;
+  const features = Number(arg('features', '32'));
+  const blocks = Number(arg('blocks', '4'));
+
   await initBackend('wasm');
-  const generator = buildUnetGenerator({ kind: 'unet', inputChannels: 1, outputChannels: 2, ngf, depth, norm, dropout: 0.5 });
-  const discriminator = buildPatchGan({ kind: 'patchgan', inputChannels: 3, ndf, nLayers, norm });
-  const trainer = new Pix2PixTrainer({
-    generator,
-    discriminator,
-    gan: { mode: 'vanilla', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 },
-    optim: { lr: 2e-4, beta1: 0.5, beta2: 0.999 },
-  });
-  const input = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
-  const target = tf.randomUniform([batch, size, size, 2], -1, 1) as tf.Tensor4D;
   const params = (m: { countParams(): number }) => (m.countParams() / 1e6).toFixed(2);
-  console.log(
-    `pix2pix step: ${size}x${size} batch ${batch}, U-Net ngf ${ngf} depth ${depth} (${params(generator)} M params), ` +
-      `PatchGAN ndf ${ndf} layers ${nLayers} (${params(discriminator)} M), norm ${norm}`,
-  );
+  let trainer: Pix2PixTrainer;
+  let input: tf.Tensor4D;
+  let target: tf.Tensor4D;
+  if (sr) {
+    const generator = buildSrNet({ kind: 'srnet', scale, channels: 3, features, blocks });
+    trainer = new Pix2PixTrainer({
+      generator,
+      gan: { mode: 'none', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 },
+      optim: { lr: 2e-4, beta1: 0.9, beta2: 0.999 },
+    });
+    input = tf.randomUniform([batch, size, size, 3], 0, 1) as tf.Tensor4D;
+    target = tf.randomUniform([batch, size * scale, size * scale, 3], 0, 1) as tf.Tensor4D;
+    console.log(`srnet L1 step: ${size}x${size} low-resolution crops x${scale}, batch ${batch}, features ${features} blocks ${blocks} (${params(generator)} M params)`);
+  } else {
+    const generator = buildUnetGenerator({ kind: 'unet', inputChannels: 1, outputChannels: 2, ngf, depth, norm, dropout: 0.5 });
+    const discriminator = buildPatchGan({ kind: 'patchgan', inputChannels: 3, ndf, nLayers, norm });
+    trainer = new Pix2PixTrainer({
+      generator,
+      discriminator,
+      gan: { mode: 'vanilla', lambdaL1: 100, lambdaGan: 1, gradientPenalty: 10 },
+      optim: { lr: 2e-4, beta1: 0.5, beta2: 0.999 },
+    });
+    input = tf.randomUniform([batch, size, size, 1], -1, 1) as tf.Tensor4D;
+    target = tf.randomUniform([batch, size, size, 2], -1, 1) as tf.Tensor4D;
+    console.log(
+      `pix2pix step: ${size}x${size} batch ${batch}, U-Net ngf ${ngf} depth ${depth} (${params(generator)} M params), ` +
+        `PatchGAN ndf ${ndf} layers ${nLayers} (${params(discriminator)} M), norm ${norm}`,
+    );
+  }
 
   const instrument = instrumentWasmKernels();
   await trainer.trainStep(input, target); // creates optimiser slots, warms caches
