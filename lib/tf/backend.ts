@@ -3,14 +3,17 @@
  *
  * Order: native `tensorflow` (tfjs-node-gpu, then tfjs-node, when the user installed one) -> `wasm`
  * (with our training kernels registered) -> `cpu`. `TF_BACKEND=tensorflow|wasm|cpu` overrides.
+ * wasm runs multi-threaded on every logical core (up to 8; `TF_WASM_THREADS=N` overrides, 1 = the
+ * single-threaded build), falling back to one thread if the threaded build cannot start.
  * Everything else imports ops from `@tensorflow/tfjs-core` and calls {@link initBackend} first.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './kernels';
+import { wasmThreadsWanted, withNodeWasmThreads } from './wasm-threads';
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -85,18 +88,29 @@ function wasmDistDir(): string {
   return path.dirname(requireFromRoot.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 }
 
-async function initWasm(): Promise<boolean> {
+async function initWasm(threads: number, fallbacks: string[]): Promise<boolean> {
   registerWasmTrainingKernels();
   try {
     setWasmPaths(wasmDistDir() + path.sep);
   } catch {
     // The glue's own lookup next to its JS file is the fallback.
   }
+  if (threads > 1) {
+    try {
+      if (await withoutNewProcessListeners(() => withNodeWasmThreads(threads, () => tf.setBackend('wasm')))) return true;
+      fallbacks.push(`wasm with ${threads} threads: backend failed to initialise`);
+    } catch (error) {
+      fallbacks.push(`wasm with ${threads} threads: ${(error as Error).message}`);
+    }
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    setThreadsCount(1);
+  }
   return withoutNewProcessListeners(() => tf.setBackend('wasm'));
 }
 
 async function initialise(preferred?: BackendName): Promise<BackendInfo> {
   const requested = requestedBackend(preferred);
+  const wasmThreads = wasmThreadsWanted();
   const fallbacks: string[] = [];
   const order: BackendName[] = requested ? [requested] : ['tensorflow', 'wasm', 'cpu'];
   for (const name of order) {
@@ -109,7 +123,7 @@ async function initialise(preferred?: BackendName): Promise<BackendInfo> {
       continue;
     }
     if (name === 'wasm') {
-      if (await initWasm().catch((e: Error) => (fallbacks.push(`wasm: ${e.message}`), false))) {
+      if (await initWasm(wasmThreads, fallbacks).catch((e: Error) => (fallbacks.push(`wasm: ${e.message}`), false))) {
         await tf.ready();
         return {
           name,
@@ -161,7 +175,11 @@ export function describeBackend(info: BackendInfo): string {
   if (info.name === 'tensorflow') return `backend: tensorflow (${info.nativePackage})`;
   if (info.name === 'wasm') {
     const threads = info.threads ?? 1;
-    return `backend: wasm (${info.simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+    const threadProblem = info.fallbacks.find((reason) => reason.startsWith('wasm with '));
+    return (
+      `backend: wasm (${info.simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'})` +
+      (threadProblem ? `; multi-threading failed: ${threadProblem}` : '')
+    );
   }
   return 'backend: cpu (pure JavaScript; slow: install @tensorflow/tfjs-node or use wasm)';
 }
