@@ -52,17 +52,26 @@ export interface LoadOptions {
   minSide: number;
   /** Larger images are downscaled (area filter) so the longer side is at most this; saves memory. */
   maxSide?: number;
+  /** Images are resized (down or up) so the shorter side is exactly this; takes precedence over `maxSide`. */
+  shortSide?: number;
   onSkip?: (file: string, reason: string) => void;
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Decodes one file to RGB, downscaling it first when it is larger than `maxSide`. */
-export async function loadRgbImage(file: string, maxSide?: number): Promise<RgbImage> {
+/**
+ * Decodes one file to RGB, then resizes it so the shorter side is `size.shortSide` (when given) or
+ * else downscales it when its longer side exceeds `size.maxSide`.
+ */
+export async function loadRgbImage(file: string, size: { maxSide?: number; shortSide?: number } = {}): Promise<RgbImage> {
   const decoded = await decodeImage(file);
   let { data, width, height } = decoded;
-  if (maxSide && Math.max(width, height) > maxSide) {
+  const { maxSide, shortSide } = size;
+  const target = shortSide
+    ? Math.min(width, height) !== shortSide && (width <= height ? { width: shortSide } : { height: shortSide })
+    : maxSide && Math.max(width, height) > maxSide && (width >= height ? { width: maxSide } : { height: maxSide });
+  if (target) {
     const out = await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } })
-      .resize({ width: width >= height ? maxSide : undefined, height: height > width ? maxSide : undefined, kernel: 'lanczos3' })
+      .resize({ ...target, kernel: 'lanczos3' })
       .raw()
       .toBuffer({ resolveWithObject: true });
     data = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
@@ -79,7 +88,7 @@ export async function loadImageFolder(dir: string, options: LoadOptions): Promis
   const images: RgbImage[] = [];
   for (const [i, file] of files.entries()) {
     try {
-      const image = await loadRgbImage(file, options.maxSide);
+      const image = await loadRgbImage(file, options);
       if (Math.min(image.width, image.height) < options.minSide) {
         options.onSkip?.(file, `too small (${image.width}x${image.height}; needs at least ${options.minSide} px on the short side)`);
       } else {

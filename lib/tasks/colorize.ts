@@ -44,6 +44,7 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
     const images = await loadImageFolder(dir, {
       minSide: options.cropSize,
       maxSide: Math.max(512, options.cropSize * 2),
+      ...(options.imageSide ? { shortSide: options.imageSide } : {}),
       onSkip: (file, reason) => hooks.log(`skipped ${file}: ${reason}`),
     });
     const { train, val } = splitHoldOut(images, options.valFraction, rng);
@@ -74,7 +75,7 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
     }
     return { psnr: psnrBytes(predicted, truth), chromaRatio: chromaTruth > 0 ? chroma / chromaTruth : 1 };
   },
-  exportInfo: () => ({
+  exportInfo: (options) => ({
     task: 'colorize',
     scale: 1,
     inputChannels: 1,
@@ -82,6 +83,6 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
     inputEncoding: 'lab-l',
     outputEncoding: 'lab-ab',
     tile: { size: 256, padding: 0, multipleOf: 128 },
-    workingSize: 256,
+    workingSize: options.imageSide ?? 256,
   }),
 };

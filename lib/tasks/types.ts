@@ -47,6 +47,8 @@ export interface TaskOptions {
   sizeMultiple: number;
   /** Training-input degradations (sr only); absent or all off: the plain bicubic pairs. */
   degradation?: SrDegradation;
+  /** colorize: resize training photos to this shorter side first (and run inference at it). */
+  imageSide?: number;
 }
 
 /** A loaded data set; sources are opaque to the loop. */

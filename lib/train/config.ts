@@ -52,6 +52,7 @@ export const trainFlagsSchema = z
     degradeNoise: z.coerce.number().min(0).max(50).optional(),
     degradeJpeg: z.coerce.number().int().min(10).max(95).optional(),
     downscale: z.enum(['bicubic', 'area']).optional(),
+    imageSide: positiveInt.optional(),
   })
   .strict();
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -92,6 +93,12 @@ export const trainConfigSchema = z.object({
       downscale: z.enum(['bicubic', 'area']).default('bicubic'),
     })
     .default({ blur: 0, noise: 0, jpeg: null, downscale: 'bicubic' }),
+  /**
+   * colorize: training photos are first resized so their shorter side is this many pixels (crops then
+   * see most of the picture, at the scale inference runs at: the export's working size); null: only
+   * capped at 512 px.
+   */
+  imageSide: z.number().int().positive().nullable().default(null),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
@@ -112,6 +119,10 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   }
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
+  if (flags.imageSide !== undefined && flags.task !== 'colorize') throw new Error('--image-side: only for --task colorize');
+  if (flags.imageSide !== undefined && flags.imageSide < cropSize) {
+    throw new Error(`--image-side ${flags.imageSide} must be at least --crop-size ${cropSize}`);
+  }
   const options = { cropSize, scale, direction: str('direction', 'AtoB'), valFraction: num('valFraction', 0.1), sizeMultiple: 1 };
   const size: Record<string, number | string> = {};
   for (const key of SIZE_FLAGS) {
@@ -163,6 +174,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     modelsDir: path.resolve(flags.modelsDir ?? process.env.MODELS_DIR ?? 'models'),
     initFrom: flags.initFrom ? path.resolve(flags.initFrom) : null,
     degradation: { blur: flags.degradeBlur ?? 0, noise: flags.degradeNoise ?? 0, jpeg: flags.degradeJpeg ?? null, downscale: flags.downscale ?? 'bicubic' },
+    imageSide: flags.imageSide ?? null,
   });
 }
 

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataError } from '@/lib/data/images';
+import { DataError, loadRgbImage } from '@/lib/data/images';
 import { createInferenceService } from '@/lib/infer/service';
 import { resolveConfig, resolveConfigWithInit, trainFlagsSchema, type TrainConfig } from './config';
 import { train } from './loop';
@@ -138,6 +138,20 @@ describe('training loop', () => {
     const losses = await readLosses(result.runDir);
     expect(losses).toHaveLength(3);
     for (const l of losses) expect(Number.isFinite(l.lossG) && Number.isFinite(l.lossD) && l.lossD > 0).toBe(true);
+  });
+
+  it('--image-side: colorize trains on photos resized to that short side and exports it as the working size', async () => {
+    const image = await loadRgbImage(path.join(photos, 'img4.png'), { shortSide: 40, maxSide: 30 });
+    expect(Math.min(image.width, image.height)).toBe(40);
+    expect(image.width).toBe(Math.round((40 * 92) / 82));
+    expect(image.data.length).toBe(image.width * image.height * 3);
+    const config = tinyConfig({ task: 'colorize', cropSize: 32, imageSide: 40, ngf: 4, depth: 3, gan: 'none', steps: 1, run: 'col-side', export: 'col-side' });
+    expect(config.imageSide).toBe(40);
+    const result = await train(config, quiet);
+    const metadata = JSON.parse(await fs.readFile(path.join(result.exportedTo!, 'metadata.json'), 'utf8')) as { workingSize: number };
+    expect(metadata.workingSize).toBe(40);
+    expect(() => tinyConfig({ task: 'sr', cropSize: 32, imageSide: 64 })).toThrow(/only for --task colorize/);
+    expect(() => tinyConfig({ task: 'colorize', cropSize: 64, imageSide: 48 })).toThrow(/at least --crop-size 64/);
   });
 
   it('resume gives the same next-step losses as an uninterrupted run', async () => {

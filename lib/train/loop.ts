@@ -52,6 +52,7 @@ export const taskOptions = (c: TrainConfig): TaskOptions => ({
   valFraction: c.valFraction,
   sizeMultiple: c.generator.kind === 'unet' ? 2 ** c.generator.depth : 1,
   degradation: c.degradation,
+  ...(c.imageSide ? { imageSide: c.imageSide } : {}),
 });
 
 /** Stacks same-size pairs into `[N, h, w, inC]` inputs and `[N, H, W, outC]` targets. */
