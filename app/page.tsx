@@ -1,6 +1,6 @@
 import { connection } from 'next/server';
 import type { ModelSummary } from '@/lib/infer/types';
-import { inferenceService } from '@/lib/server/inference';
+import { inferenceService, modelFor, variantSchema } from '@/lib/server/inference';
 import { formatBytes, formatPixels, serverLimits } from '@/lib/server/limits';
 import { ImageTool, type ToolOption } from './components/ImageTool';
 
@@ -17,13 +17,30 @@ function toolOptions(models: readonly ModelSummary[]): ToolOption[] {
     });
   }
   for (const scale of [2, 4] as const) {
-    const sr = models.find((m) => m.task === 'sr' && m.scale === scale);
+    const sr = modelFor(models, { task: 'upscale', scale });
     if (sr) {
       options.push({
-        id: scale === 2 ? 'x2' : 'x4',
+        id: `x${scale}`,
         label: `Upscale ×${scale}`,
         description: `Makes a photo ${scale}× wider and taller with sharper detail than plain resizing.`,
         model: sr.name,
+        scale,
+      });
+    }
+    // Other variants (e.g. a GAN-trained "sharp" model) as extra tools, after the default one.
+    for (const m of models) {
+      if (m.task !== 'sr' || m.scale !== scale || m === sr || !m.variant || m.variant === 'faithful') continue;
+      if (!variantSchema.safeParse(m.variant).success) continue;
+      options.push({
+        id: `x${scale}-${m.variant}`,
+        label: `${m.variant[0]!.toUpperCase()}${m.variant.slice(1)} upscale ×${scale}`,
+        description:
+          m.variant === 'sharp'
+            ? `×${scale} with crisper texture from a GAN-trained model; it may invent fine detail, the plain ×${scale} is more faithful.`
+            : `×${scale} with the "${m.variant}" model.`,
+        model: m.name,
+        scale,
+        variant: m.variant,
       });
     }
   }

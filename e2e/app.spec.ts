@@ -46,11 +46,16 @@ test('home renders with both tools, help and no console errors', async ({ page, 
   await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
   await expect(page.getByText('Drop a photo here')).toBeVisible();
   // The page offers exactly the tools whose models the server has.
-  const { models } = (await (await request.get('/api/models')).json()) as { models: { task: string; scale: number }[] };
+  const { models } = (await (await request.get('/api/models')).json()) as { models: { task: string; scale: number; variant?: string }[] };
+  const isDefault = (m: { variant?: string }) => m.variant === undefined || m.variant === 'faithful';
+  const extraVariants = (scale: number) =>
+    models.filter((m) => m.task === 'sr' && m.scale === scale && !isDefault(m)).map((m) => `${m.variant![0]!.toUpperCase()}${m.variant!.slice(1)} upscale ×${scale}`);
   const expected = [
     models.some((m) => m.task === 'colorize') && 'Colorize',
     models.some((m) => m.task === 'sr' && m.scale === 2) && 'Upscale ×2',
+    ...extraVariants(2),
     models.some((m) => m.task === 'sr' && m.scale === 4) && 'Upscale ×4',
+    ...extraVariants(4),
   ].filter(Boolean);
   await expect(page.getByRole('radio')).toHaveCount(expected.length);
   for (const label of expected) await expect(page.getByRole('radio', { name: new RegExp(`^${label}`) })).toBeVisible();

@@ -9,13 +9,17 @@ import { CompareSlider } from './CompareSlider';
 import { SideBySide } from './SideBySide';
 import type { InferenceResult } from '@/lib/infer/types';
 
-export type ToolId = 'colorize' | 'x2' | 'x4';
+/** `colorize`, `x2`, `x4`, or `x4-sharp` style ids for model variants. */
+export type ToolId = string;
 
 export interface ToolOption {
   id: ToolId;
   label: string;
   description: string;
   model: string;
+  /** Upscale tools: the factor, and the model variant when not the default one. */
+  scale?: 2 | 4;
+  variant?: string;
 }
 
 interface Props {
@@ -195,8 +199,9 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
     try {
       const form = new FormData();
       form.set('image', source.file, source.file.name || 'image.png');
-      form.set('task', tool.id === 'colorize' ? 'colorize' : 'upscale');
-      if (tool.id !== 'colorize') form.set('scale', tool.id === 'x2' ? '2' : '4');
+      form.set('task', tool.scale ? 'upscale' : 'colorize');
+      if (tool.scale) form.set('scale', String(tool.scale));
+      if (tool.variant) form.set('variant', tool.variant);
       const created = await fetch('/api/jobs', { method: 'POST', body: form, signal: controller.signal });
       if (!created.ok) {
         const retry = created.headers.get('Retry-After');

@@ -9,9 +9,17 @@ import { ApiError } from './errors';
 import { serverLimits } from './limits';
 import { InferenceQueue } from './queue';
 
+/** A model variant label as models declare it in `metadata.variant` (e.g. `sharp`). */
+export const variantSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'variant must be a short lowercase name such as "sharp"');
+
 export const toolSchema = z.discriminatedUnion('task', [
   z.object({ task: z.literal('colorize') }),
-  z.object({ task: z.literal('upscale'), scale: z.union([z.literal(2), z.literal(4)]) }),
+  z.object({
+    task: z.literal('upscale'),
+    scale: z.union([z.literal(2), z.literal(4)]),
+    /** Absent or `faithful`: the default (PSNR-oriented) model; else a model of that variant. */
+    variant: variantSchema.optional(),
+  }),
 ]);
 export type ToolRequest = z.infer<typeof toolSchema>;
 
@@ -44,17 +52,21 @@ export async function inferenceService(): Promise<InferenceService> {
 /** The model that would serve `tool`, if one is loaded. */
 export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): ModelSummary | undefined {
   const candidates = tool.task === 'colorize' ? models.filter((m) => m.task === 'colorize') : models.filter((m) => m.task === 'sr' && m.scale === tool.scale);
+  const variant = tool.task === 'upscale' ? tool.variant : undefined;
+  if (variant && variant !== 'faithful') return candidates.find((m) => m.variant === variant);
   // The same preference as the inference service: the faithful (or unlabelled) model before a "sharp" variant.
   return candidates.find((m) => m.variant === 'faithful') ?? candidates.find((m) => m.variant === undefined) ?? candidates[0];
 }
 
 /** "photo" + colorize -> "photo-colorized.png"; + upscale x4 -> "photo-x4.png". */
 export function resultFileName(baseName: string, tool: ToolRequest): string {
-  return `${baseName}-${tool.task === 'colorize' ? 'colorized' : `x${tool.scale}`}.png`;
+  if (tool.task === 'colorize') return `${baseName}-colorized.png`;
+  return `${baseName}-x${tool.scale}${tool.variant && tool.variant !== 'faithful' ? `-${tool.variant}` : ''}.png`;
 }
 
 export function toolLabel(tool: ToolRequest): string {
-  return tool.task === 'colorize' ? 'Colorize' : `Upscale ×${tool.scale}`;
+  if (tool.task === 'colorize') return 'Colorize';
+  return `Upscale ×${tool.scale}${tool.variant && tool.variant !== 'faithful' ? ` (${tool.variant})` : ''}`;
 }
 
 export interface RunToolOptions {

@@ -23,8 +23,8 @@ vi.mock('@/lib/infer/service', () => ({
   }),
 }));
 
-const { handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, guarded } = await import('./routes');
-const { appQueue } = await import('./inference');
+const { handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, guarded, parseUpscaleQuery } = await import('./routes');
+const { appQueue, modelFor } = await import('./inference');
 
 const summary = (name: string, task: ModelSummary['task'], scale: number): ModelSummary => ({
   name,
@@ -159,6 +159,27 @@ describe('jobs', () => {
     expect(cancelled.status).toBe('cancelled');
     expect(seenSignal?.aborted).toBe(true);
     await vi.waitFor(() => expect(appQueue().running).toBe(0));
+  });
+
+  it('runs a named variant when it is installed; 404 for a missing one, 400 for a malformed one', async () => {
+    fake.models = [{ ...summary('sr-x2-sharp', 'sr', 2), variant: 'sharp' }, summary('sr-x2', 'sr', 2)];
+    fake.behaviour = async () => result();
+    const { id, fileName } = await (await handleCreateJob(upload({ task: 'upscale', scale: '2', variant: 'sharp' }))).json();
+    expect(fileName).toBe('photo-x2-sharp.png');
+    await waitForStatus(id, ['done']);
+    await expect(handleCreateJob(upload({ task: 'upscale', scale: '2', variant: 'dreamy' }))).rejects.toMatchObject({ status: 404, message: expect.stringMatching(/Upscale ×2 \(dreamy\)/) });
+    await expect(handleCreateJob(upload({ task: 'upscale', scale: '2', variant: 'Not OK!' }))).rejects.toMatchObject({ status: 400 });
+    expect(parseUpscaleQuery('http://x/api/upscale?scale=4&variant=sharp')).toEqual({ task: 'upscale', scale: 4, variant: 'sharp' });
+    expect(parseUpscaleQuery('http://x/api/upscale?scale=2')).toEqual({ task: 'upscale', scale: 2 });
+    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&variant=..%2F')).toThrow(/variant must be/);
+  });
+
+  it('picks the faithful or unlabelled model by default, whatever the order', () => {
+    const models = [{ ...summary('sr-x4-sharp', 'sr', 4), variant: 'sharp' }, summary('sr-x4', 'sr', 4)];
+    expect(modelFor(models, { task: 'upscale', scale: 4 })?.name).toBe('sr-x4');
+    expect(modelFor(models, { task: 'upscale', scale: 4, variant: 'faithful' })?.name).toBe('sr-x4');
+    expect(modelFor(models, { task: 'upscale', scale: 4, variant: 'sharp' })?.name).toBe('sr-x4-sharp');
+    expect(modelFor(models, { task: 'upscale', scale: 2, variant: 'sharp' })).toBeUndefined();
   });
 
   it('rejects a job for a tool without a model, and bad fields', async () => {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import packageJson from '@/package.json';
 import { currentBackend } from '@/lib/tf/backend';
 import { ApiError, errorResponse, toErrorResponse } from './errors';
-import { appQueue, inferenceService, resultFileName, resultHeaders, runTool, scaleSchema, toolSchema, type ToolRequest } from './inference';
+import { appQueue, inferenceService, resultFileName, resultHeaders, runTool, scaleSchema, toolSchema, variantSchema, type ToolRequest } from './inference';
 import { jobStore } from './jobs';
 import { serverLimits } from './limits';
 import { samplePath } from './runs';
@@ -28,11 +28,14 @@ function pngBody(png: Buffer): Uint8Array<ArrayBuffer> {
   return new Uint8Array(png);
 }
 
-/** Parses `?scale=` for the upscale endpoint (400 when missing or not 2/4). */
-export function parseScaleQuery(url: string): 2 | 4 {
-  const scale = scaleSchema.safeParse(new URL(url).searchParams.get('scale') ?? undefined);
+/** Parses `?scale=` (400 when missing or not 2/4) and the optional `?variant=` for the upscale endpoint. */
+export function parseUpscaleQuery(url: string): ToolRequest {
+  const params = new URL(url).searchParams;
+  const scale = scaleSchema.safeParse(params.get('scale') ?? undefined);
   if (!scale.success) throw new ApiError(400, 'bad_request', 'Add ?scale=2 or ?scale=4 to the URL.');
-  return scale.data;
+  const variant = variantSchema.optional().safeParse(params.get('variant') ?? undefined);
+  if (!variant.success) throw new ApiError(400, 'bad_request', 'variant must be a short lowercase name such as "sharp".');
+  return { task: 'upscale', scale: scale.data, ...(variant.data ? { variant: variant.data } : {}) };
 }
 
 /** `POST /api/colorize` and `POST /api/upscale?scale=`: one image in, PNG out, synchronously. */
@@ -44,7 +47,7 @@ export async function handleToolRequest(request: Request, tool: ToolRequest): Pr
 
 const jobFieldsSchema = z.union([
   z.object({ task: z.literal('colorize') }),
-  z.object({ task: z.literal('upscale'), scale: scaleSchema }),
+  z.object({ task: z.literal('upscale'), scale: scaleSchema, variant: variantSchema.optional() }),
 ]);
 
 /** `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale`) + `scale` -> 202 with the job. */
@@ -52,7 +55,7 @@ export async function handleCreateJob(request: Request): Promise<Response> {
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
   const fields = jobFieldsSchema.safeParse(upload.fields);
   if (!fields.success) {
-    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4.');
+    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4 (and optionally a variant such as sharp).');
   }
   const tool = toolSchema.parse(fields.data);
   const store = jobStore();

@@ -1,4 +1,4 @@
-import { guarded, handleToolRequest, parseScaleQuery } from '@/lib/server/routes';
+import { guarded, handleToolRequest, parseUpscaleQuery } from '@/lib/server/routes';
 
-/** `?scale=2|4`, multipart `image` -> PNG `scale` times larger. */
-export const POST = guarded((request: Request) => handleToolRequest(request, { task: 'upscale', scale: parseScaleQuery(request.url) }));
+/** `?scale=2|4[&variant=sharp]`, multipart `image` -> PNG `scale` times larger. */
+export const POST = guarded((request: Request) => handleToolRequest(request, parseUpscaleQuery(request.url)));
