@@ -29,7 +29,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --seed N          --max-minutes M (time box; resume later with --resume)
   --export NAME     export the generator to <models-dir>/NAME when done (--models-dir DIR)
   --image-side N    colorize: resize photos to an N px short side before cropping (crops see most
-                    of the picture); the exported model then runs at that size (default: 256)
+                    of the picture; a multiple of 2^depth); the exported model then runs at that
+                    size (default: 256)
 
   sr only, random per training crop (validation stays plain bicubic; fixed for a run, so not
   changeable with --resume):

@@ -133,6 +133,10 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   if (generator.kind === 'unet' && cropSize % 2 ** generator.depth !== 0) {
     throw new Error(`--crop-size ${cropSize} must be a multiple of 2^depth = ${2 ** generator.depth}`);
   }
+  if (generator.kind === 'unet' && flags.imageSide !== undefined && flags.imageSide % 2 ** generator.depth !== 0) {
+    // The export's working size must equal it, and inference sizes are multiples of 2^depth.
+    throw new Error(`--image-side ${flags.imageSide} must be a multiple of 2^depth = ${2 ** generator.depth}`);
+  }
   if (generator.kind === 'srnet' && cropSize % scale !== 0) {
     throw new Error(`--crop-size ${cropSize} must be a multiple of --scale ${scale}`);
   }

@@ -152,6 +152,7 @@ describe('training loop', () => {
     expect(metadata.workingSize).toBe(40);
     expect(() => tinyConfig({ task: 'sr', cropSize: 32, imageSide: 64 })).toThrow(/only for --task colorize/);
     expect(() => tinyConfig({ task: 'colorize', cropSize: 64, imageSide: 48 })).toThrow(/at least --crop-size 64/);
+    expect(() => tinyConfig({ task: 'colorize', cropSize: 32, depth: 3, imageSide: 44 })).toThrow(/multiple of 2\^depth = 8/);
   });
 
   it('resume gives the same next-step losses as an uninterrupted run', async () => {
