@@ -90,8 +90,8 @@ export default async function HomePage() {
             <h3>Colorize</h3>
             <p>
               A pix2pix network trained on colour photos predicts the colour of each region from the brightness alone.
-              Colour photos are turned grey first, so you can also re-colour a photo. Results are plausible, not
-              historically accurate: skies, foliage and skin come out best.
+              Colour photos are turned grey first, so you can also re-colour a photo. The shipped model is cautious:
+              it adds muted, mostly warm tones rather than vivid colour, and nothing it adds is historically accurate.
             </p>
           </div>
           <div>
