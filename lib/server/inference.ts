@@ -49,11 +49,16 @@ export async function inferenceService(): Promise<InferenceService> {
   }
 }
 
+/** The variant `tool` names beyond the default (absent and `faithful` both mean the default model). */
+function extraVariant(tool: ToolRequest): string | undefined {
+  return tool.task === 'upscale' && tool.variant !== 'faithful' ? tool.variant : undefined;
+}
+
 /** The model that would serve `tool`, if one is loaded. */
 export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): ModelSummary | undefined {
   const candidates = tool.task === 'colorize' ? models.filter((m) => m.task === 'colorize') : models.filter((m) => m.task === 'sr' && m.scale === tool.scale);
-  const variant = tool.task === 'upscale' ? tool.variant : undefined;
-  if (variant && variant !== 'faithful') return candidates.find((m) => m.variant === variant);
+  const variant = extraVariant(tool);
+  if (variant) return candidates.find((m) => m.variant === variant);
   // The same preference as the inference service: the faithful (or unlabelled) model before a "sharp" variant.
   return candidates.find((m) => m.variant === 'faithful') ?? candidates.find((m) => m.variant === undefined) ?? candidates[0];
 }
@@ -61,12 +66,14 @@ export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): Mo
 /** "photo" + colorize -> "photo-colorized.png"; + upscale x4 -> "photo-x4.png". */
 export function resultFileName(baseName: string, tool: ToolRequest): string {
   if (tool.task === 'colorize') return `${baseName}-colorized.png`;
-  return `${baseName}-x${tool.scale}${tool.variant && tool.variant !== 'faithful' ? `-${tool.variant}` : ''}.png`;
+  const variant = extraVariant(tool);
+  return `${baseName}-x${tool.scale}${variant ? `-${variant}` : ''}.png`;
 }
 
 export function toolLabel(tool: ToolRequest): string {
   if (tool.task === 'colorize') return 'Colorize';
-  return `Upscale ×${tool.scale}${tool.variant && tool.variant !== 'faithful' ? ` (${tool.variant})` : ''}`;
+  const variant = extraVariant(tool);
+  return `Upscale ×${tool.scale}${variant ? ` (${variant})` : ''}`;
 }
 
 export interface RunToolOptions {
