@@ -88,7 +88,7 @@ describe('reflectIndex', () => {
 });
 
 describe('planTiles', () => {
-  it('covers every pixel exactly once, with valid windows, for every size/tile/padding/multiple', () => {
+  it('covers every pixel exactly once, with valid windows, for every size/tile/padding/multiple (mirror edges)', () => {
     // Plain checks collected into one list: thousands of expect() calls per plan would be too slow.
     const problems: string[] = [];
     let plans = 0;
@@ -128,6 +128,36 @@ describe('planTiles', () => {
     }
     expect(problems.slice(0, 10)).toEqual([]);
     expect(plans).toBe(SIZES.length ** 2 * TILE_SIZES.length * PADDINGS.length * MULTIPLES.length);
+  });
+
+  it('clip edges: windows stop at the image edge but keep full padding inside it, every size/tile/padding/multiple', () => {
+    const problems: string[] = [];
+    for (const { w, h, tileSize, padding, multipleOf } of allPlans()) {
+      const name = `${w}x${h} tile ${tileSize} pad ${padding} mult ${multipleOf}`;
+      const check = (ok: boolean, what: string) => {
+        if (!ok) problems.push(`${name}: ${what}`);
+      };
+      const mirrored = planTiles(w, h, { tileSize, padding, multipleOf });
+      const plan = planTiles(w, h, { tileSize, padding, multipleOf, edges: 'clip' });
+      check(plan.tiles.length === mirrored.tiles.length, 'different tile count');
+      plan.tiles.forEach((tile, i) => {
+        const { core, window, keep } = tile;
+        check(JSON.stringify(core) === JSON.stringify(mirrored.tiles[i]!.core), 'cores differ from the mirror plan');
+        check(window.x >= 0 && window.y >= 0, 'window starts outside the image');
+        check(window.width % multipleOf === 0 && window.height % multipleOf === 0, 'window not a multiple');
+        // Past the right/bottom edge only to round up to the multiple.
+        check(window.x + window.width < Math.max(w + multipleOf, core.x + core.width + padding + multipleOf), 'window ends too far right');
+        check(window.y + window.height < Math.max(h + multipleOf, core.y + core.height + padding + multipleOf), 'window ends too far down');
+        if (multipleOf === 1) check(window.x + window.width <= w && window.y + window.height <= h, 'window ends outside the image');
+        check(window.x + keep.x === core.x && window.y + keep.y === core.y, 'keep does not locate the core');
+        check(keep.x === Math.min(padding, core.x) && keep.y === Math.min(padding, core.y), 'wrong context before the core');
+        check(window.width - keep.x - keep.width >= Math.min(padding, w - core.x - core.width), 'too little context right of the core');
+        check(window.height - keep.y - keep.height >= Math.min(padding, h - core.y - core.height), 'too little context below the core');
+      });
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+    // The point of it: a single-tile image computes no padding at all.
+    expect(planTiles(256, 200, { tileSize: 256, padding: 10, multipleOf: 1, edges: 'clip' }).tiles[0]!.window).toEqual({ x: 0, y: 0, width: 256, height: 200 });
   });
 
   it('gives an image smaller than a tile one tile, and balances cores', () => {
@@ -187,6 +217,29 @@ describe('TileStitcher', () => {
             checked++;
           }
     expect(checked).toBe(5 * 4 * 3 * 3);
+  });
+
+  it('crop with clip edges: tiled == one run of the model over the whole image as it is', () => {
+    let checked = 0;
+    for (const w of [1, 2, 5, 17, 31])
+      for (const h of [1, 3, 16, 33])
+        for (const tileSize of [1, 4, 16])
+          for (const scale of [1, 2, 4]) {
+            const channels = scale === 2 ? 1 : 3;
+            const src = image(w, h, channels, w * 100 + h);
+            const plan = planTiles(w, h, { tileSize, padding: 2, multipleOf: 1, edges: 'clip' });
+            const tiled = runTiled(plan, src, channels, scale, 'crop');
+            const expected = boxThenNearest(src, w, h, channels, scale);
+            let worst = 0;
+            for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - expected[i]!));
+            expect(worst, `${w}x${h} tile ${tileSize} x${scale}`).toBeLessThan(1e-6);
+            checked++;
+          }
+    expect(checked).toBe(5 * 4 * 3 * 3);
+    // ...and differs from the mirrored plan's result at the edges (the test can tell them apart).
+    const src = image(17, 16, 3, 9);
+    const mirrored = runTiled(planTiles(17, 16, { tileSize: 4, padding: 2, multipleOf: 1 }), src, 3, 1, 'crop');
+    expect(Math.max(...Array.from(boxThenNearest(src, 17, 16, 3, 1), (v, i) => Math.abs(v - mirrored[i]!)))).toBeGreaterThan(1e-3);
   });
 
   it('crop: detects padding smaller than the receptive field (the test can fail)', () => {

@@ -6,7 +6,7 @@
  * core). Each core grows by `padding` context pixels on every side and then, on the right and bottom,
  * up to a multiple of `multipleOf`: that is the *window* the model sees. Window pixels outside the
  * image are mirrored (reflect, no edge repeat), so an edge tile sees exactly what a single run over
- * the whole reflect-padded image would. After the model, each tile's core region (`keep`, scaled by
+ * the whole reflect-padded image would; or, with `edges: 'clip'`, windows stop at the image edge. After the model, each tile's core region (`keep`, scaled by
  * the output scale) is cropped and placed. With padding >= the model's receptive-field radius, the
  * tiled result equals the untiled one; {@link TileStitcher}'s `feather` mode additionally blends
  * seams linearly for models whose receptive field is larger than the padding.
@@ -28,6 +28,13 @@ export interface TilePlanOptions {
   padding: number;
   /** Window sides are multiples of this (the network's total downsampling factor). */
   multipleOf: number;
+  /**
+   * What a window sees past the image edge. `mirror` (default): reflected pixels, as a run over the
+   * whole reflect-padded image. `clip`: nothing; windows stop at the edge (grown back only to reach
+   * `multipleOf`), so edge tiles compute no context that is not there, and the tiled result equals one
+   * run over the whole image as it is (the network's own zero padding at the border).
+   */
+  edges?: 'mirror' | 'clip';
 }
 
 export interface Tile {
@@ -88,23 +95,27 @@ export function planTiles(width: number, height: number, options: TilePlanOption
   assertInt('padding', options.padding, 0);
   assertInt('multipleOf', options.multipleOf, 1);
   const { tileSize, padding, multipleOf } = options;
+  const clip = options.edges === 'clip';
   const columns = splitEvenly(width, Math.ceil(width / tileSize));
   const rows = splitEvenly(height, Math.ceil(height / tileSize));
+  // One axis of a window: the core plus padding, clipped to [0, length) in clip mode.
+  const span = (run: { start: number; size: number }, length: number) => {
+    const start = clip ? Math.max(0, run.start - padding) : run.start - padding;
+    const end = clip ? Math.min(length, run.start + run.size + padding) : run.start + run.size + padding;
+    return { start, size: roundUp(end - start, multipleOf), keep: run.start - start };
+  };
   const tiles: Tile[] = [];
   rows.forEach((r, row) => {
+    const wy = span(r, height);
     columns.forEach((c, column) => {
+      const wx = span(c, width);
       tiles.push({
         index: tiles.length,
         column,
         row,
         core: { x: c.start, y: r.start, width: c.size, height: r.size },
-        window: {
-          x: c.start - padding,
-          y: r.start - padding,
-          width: roundUp(c.size + 2 * padding, multipleOf),
-          height: roundUp(r.size + 2 * padding, multipleOf),
-        },
-        keep: { x: padding, y: padding, width: c.size, height: r.size },
+        window: { x: wx.start, y: wy.start, width: wx.size, height: wy.size },
+        keep: { x: wx.keep, y: wy.keep, width: c.size, height: r.size },
       });
     });
   });

@@ -27,8 +27,9 @@ function randomImage(width: number, height: number, seed: number, withAlpha = fa
  * The untiled reference, computed independently of the tiling code: reflect-pad the whole image by
  * the padding with tf.mirrorPad, run the model once, crop the padding away (float, before quantising).
  */
-function untiledReference(loaded: LoadedModel, image: DecodedImage): Float32Array {
-  const p = loaded.metadata.tile.padding;
+/** One run over the whole image: as it is (`clip`, the default edges) or reflect-padded (`mirror`). */
+function untiledReference(loaded: LoadedModel, image: DecodedImage, edges: 'clip' | 'mirror' = 'clip'): Float32Array {
+  const p = edges === 'mirror' ? loaded.metadata.tile.padding : 0;
   const s = loaded.metadata.scale;
   return tf.tidy(() => {
     const x = tf.div(tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 3]), 255);
@@ -87,21 +88,26 @@ describe('upscaleImage', () => {
 
   it('tiled output equals the untiled run within 1e-5 before quantisation (padding > receptive field)', async () => {
     const image = randomImage(41, 26, 99);
-    for (const loaded of [sr2, sr4]) {
-      const s = loaded.metadata.scale;
-      expect(upscalePlan(loaded, 41, 26, 8).tiles.length).toBe(6 * 4);
-      const tiled = new Float32Array(41 * s * 26 * s * 3);
-      await runTiles(loaded, image.data, 41, 26, tiled, (v) => v, { tileSize: 8 });
-      const reference = untiledReference(loaded, image);
-      let worst = 0;
-      for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - reference[i]!));
-      expect(worst).toBeLessThan(1e-5);
-      // and the quantised image agrees with the quantised reference
-      const bytes = await upscaleImage(loaded, image, { tileSize: 8 });
-      let off = 0;
-      for (let i = 0; i < reference.length; i++) if (Math.abs(bytes.data[i]! - reference[i]! * 255) > 0.5 + 1e-3) off++;
-      expect(off).toBe(0);
-    }
+    for (const loaded of [sr2, sr4])
+      for (const edges of ['clip', 'mirror'] as const) {
+        const s = loaded.metadata.scale;
+        expect(upscalePlan(loaded, 41, 26, { tileSize: 8, edges }).tiles.length).toBe(6 * 4);
+        const tiled = new Float32Array(41 * s * 26 * s * 3);
+        await runTiles(loaded, image.data, 41, 26, tiled, (v) => v, { tileSize: 8, edges });
+        const reference = untiledReference(loaded, image, edges);
+        let worst = 0;
+        for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - reference[i]!));
+        expect(worst, edges).toBeLessThan(1e-5);
+        // and the quantised image agrees with the quantised reference
+        const bytes = await upscaleImage(loaded, image, { tileSize: 8, edges });
+        let off = 0;
+        for (let i = 0; i < reference.length; i++) if (Math.abs(bytes.data[i]! - reference[i]! * 255) > 0.5 + 1e-3) off++;
+        expect(off, edges).toBe(0);
+      }
+    // The two edge modes differ (near the border only), so each comparison above can fail.
+    const clip = untiledReference(sr2, image, 'clip');
+    const mirror = untiledReference(sr2, image, 'mirror');
+    expect(Math.max(...Array.from(clip, (v, i) => Math.abs(v - mirror[i]!)))).toBeGreaterThan(1e-3);
   });
 
   it('a trained-style srnet exported with srNetContext padding tiles exactly, and one pixel less does not', async () => {

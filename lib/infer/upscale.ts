@@ -16,6 +16,12 @@ export interface UpscaleOptions extends InferOptions {
   blend?: 'crop' | 'feather';
   /** Overrides `metadata.tile.size` (tests, benchmarks). */
   tileSize?: number;
+  /**
+   * What tiles see past the image edge (see `TilePlanOptions.edges`). Default: `clip` for
+   * fully convolutional models (trained on crops whose borders are the network's zero padding;
+   * no work is spent on mirrored context), `mirror` for fixed-size models.
+   */
+  edges?: 'mirror' | 'clip';
 }
 
 export interface UpscaledImage {
@@ -27,15 +33,15 @@ export interface UpscaledImage {
 }
 
 /** The tile plan `upscaleImage` uses for a `width` x `height` input. */
-export function upscalePlan(loaded: LoadedModel, width: number, height: number, tileSize?: number): TilePlan {
+export function upscalePlan(loaded: LoadedModel, width: number, height: number, options: Pick<UpscaleOptions, 'tileSize' | 'edges'> = {}): TilePlan {
   const { tile } = loaded.metadata;
   if (loaded.fixedInputSide !== undefined) {
-    // A fixed-size model: every window must be exactly that side.
+    // A fixed-size model: every window must be exactly that side, so edge windows are mirrored.
     const side = loaded.fixedInputSide;
     if (side <= 2 * tile.padding) throw new Error(`Model ${loaded.name}: fixed input ${side} leaves no room inside padding ${tile.padding}`);
     return planTiles(width, height, { tileSize: side - 2 * tile.padding, padding: tile.padding, multipleOf: side });
   }
-  return planTiles(width, height, { tileSize: tileSize ?? tile.size, padding: tile.padding, multipleOf: tile.multipleOf });
+  return planTiles(width, height, { tileSize: options.tileSize ?? tile.size, padding: tile.padding, multipleOf: tile.multipleOf, edges: options.edges ?? 'clip' });
 }
 
 /**
@@ -57,7 +63,7 @@ export async function runTiles(
 ): Promise<void> {
   const { metadata } = loaded;
   const scale = metadata.scale;
-  const plan = upscalePlan(loaded, width, height, options.tileSize);
+  const plan = upscalePlan(loaded, width, height, options);
   const stitcher = new TileStitcher(plan, { scale, channels: 3, blend: options.blend ?? 'crop' }, target, transform);
   const inputTransform = rgbInputTransform(metadata.inputEncoding);
   const report = progressReporter(options, plan.tiles.length);
