@@ -1,3 +1,7 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import type { RgbImage } from '@/lib/data/images';
@@ -6,7 +10,7 @@ import { crop, fromBytes } from '@/lib/eval/image';
 import { addGaussianNoise, gaussianBlur } from '@/lib/image/degrade';
 import { resolveConfig, trainConfigSchema, trainFlagsSchema } from '@/lib/train/config';
 import { Rng } from '@/lib/train/rng';
-import { lrPatchFromHr, makeSource, srTask, type SrSource } from './sr';
+import { downscaledImage, lrPatchFromHr, makeSource, srTask, type SrSource } from './sr';
 import type { Pair, SrDegradation, TaskOptions } from './types';
 
 /** Smooth colour waves with seeded noise and a hard edge, at a size that is not a multiple of 4. */
@@ -221,5 +225,50 @@ describe('--degrade-* flags', () => {
     const config: Record<string, unknown> = { ...resolveConfig(trainFlagsSchema.parse(base)) };
     delete config.degradation;
     expect(trainConfigSchema.parse(config).degradation).toEqual({ blur: 0, noise: 0, jpeg: null, downscale: 'bicubic' });
+  });
+});
+
+describe('--hr-scales (extra downscaled copies of the training photos)', () => {
+  const base = { task: 'sr', data: '/tmp/photos' };
+
+  it('is a list of factors in (0, 1), for sr only, default none', () => {
+    expect(resolveConfig(trainFlagsSchema.parse({ ...base, hrScales: '0.8, 0.6' })).hrScales).toEqual([0.8, 0.6]);
+    expect(resolveConfig(trainFlagsSchema.parse(base)).hrScales).toEqual([]);
+    for (const bad of ['1', '0', '0.5,x', '-0.5', '']) expect(() => trainFlagsSchema.parse({ ...base, hrScales: bad }), bad).toThrow(ZodError);
+    expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, task: 'colorize', hrScales: '0.5' }))).toThrow(/only for --task sr/);
+    const old: Record<string, unknown> = { ...resolveConfig(trainFlagsSchema.parse(base)) };
+    delete old.hrScales;
+    expect(trainConfigSchema.parse(old).hrScales).toEqual([]);
+  });
+
+  it('downscaledImage is the 8-bit antialiased bicubic resize', () => {
+    const image = testImage(50, 41);
+    const small = downscaledImage(image, 0.6);
+    const reference = imresize(fromBytes(image.data, 50, 41, 3), { scale: 0.6, uint8: true });
+    expect([small.width, small.height]).toEqual([30, 25]);
+    expect(Array.from(small.data)).toEqual(Array.from(reference.data, (v) => Math.round(v * 255)));
+  });
+
+  it('adds copies of training photos only, skipping those smaller than the crop; validation is unchanged', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hr-scales-'));
+    try {
+      for (let i = 0; i < 10; i++) {
+        const img = testImage(64 + 8 * i, 60, i + 1);
+        await sharp(Buffer.from(img.data), { raw: { width: img.width, height: 60, channels: 3 } }).png().toFile(path.join(dir, `p${i}.png`));
+      }
+      const hooks = { log: () => {} };
+      const opts = (hrScales?: number[]) => ({ ...options(2), cropSize: 48, valFraction: 0.2, ...(hrScales ? { hrScales } : {}) });
+      const plain = await srTask.load(dir, opts(), new Rng(5), hooks);
+      const more = await srTask.load(dir, opts([0.9, 0.5]), new Rng(5), hooks);
+      expect(more.val.map((s) => s.hr.name)).toEqual(plain.val.map((s) => s.hr.name));
+      expect(more.train.slice(0, plain.train.length).map((s) => s.hr.name)).toEqual(plain.train.map((s) => s.hr.name));
+      // 0.9 keeps every training photo (>= 54 px tall); 0.5 makes them 30 px tall, below the 48 px crop.
+      const extra = more.train.slice(plain.train.length);
+      expect(extra.map((s) => s.hr.name)).toEqual(plain.train.map((s) => `${s.hr.name}@0.9`));
+      expect(extra.every((s) => s.hr.height === 54)).toBe(true);
+      expect(more.description).toMatch(/8 extra training images at 0.9, 0.5/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

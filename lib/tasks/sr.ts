@@ -24,6 +24,15 @@ export interface SrSource {
   lrHeight: number;
 }
 
+/**
+ * `image` downscaled by `factor` in (0, 1) with antialiased bicubic (MATLAB imresize), 8-bit: a
+ * cleaner, denser copy of a JPEG photo for SR training (its block artefacts shrink below a pixel).
+ */
+export function downscaledImage(image: RgbImage, factor: number): RgbImage {
+  const small = imresize(fromBytes(image.data, image.width, image.height, 3), { scale: factor, uint8: true });
+  return { name: `${image.name}@${factor}`, data: Uint8Array.from(small.data, (v) => Math.round(v * 255)), width: small.width, height: small.height };
+}
+
 /** An image and its whole bicubic-downscaled LR (the benchmark degradation), computed once. */
 export function makeSource(image: RgbImage, scale: number): SrSource {
   // Top-left crop to a multiple of the scale, as the benchmark protocol does.
@@ -141,7 +150,13 @@ export const srTask: TaskDefinition<SrSource> = {
     const sources = images.map((img) => makeSource(img, options.scale));
     const { train, val } = splitHoldOut(sources, options.valFraction, rng);
     const degradation = degrades(options.degradation) ? `; training inputs degraded (${describeDegradation(options.degradation)})` : '';
-    return { train, val, description: `${images.length} images from ${dir}${degradation}`, skipped: 0 };
+    // Extra scales come from the training split only, after it is drawn, so validation photos never
+    // leak in and runs without them split as before.
+    const extra = (options.hrScales ?? []).flatMap((factor) =>
+      train.map((source) => downscaledImage(source.hr, factor)).filter((img) => Math.min(img.width, img.height) >= options.cropSize),
+    );
+    const scales = extra.length > 0 ? `; ${extra.length} extra training images at ${options.hrScales!.join(', ')} of full size` : '';
+    return { train: [...train, ...extra.map((img) => makeSource(img, options.scale))], val, description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
   },
   sample(source, options: TaskOptions, rng) {
     const lrSize = Math.floor(options.cropSize / options.scale);

@@ -49,6 +49,8 @@ export interface TaskOptions {
   degradation?: SrDegradation;
   /** colorize: resize training photos to this shorter side first (and run inference at it). */
   imageSide?: number;
+  /** sr: extra training copies of each training photo, downscaled by these factors in (0, 1). */
+  hrScales?: number[];
 }
 
 /** A loaded data set; sources are opaque to the loop. */

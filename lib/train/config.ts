@@ -53,6 +53,17 @@ export const trainFlagsSchema = z
     degradeJpeg: z.coerce.number().int().min(10).max(95).optional(),
     downscale: z.enum(['bicubic', 'area']).optional(),
     imageSide: positiveInt.optional(),
+    hrScales: z
+      .string()
+      .transform((text, ctx) => {
+        const values = text.split(',').map((part) => Number(part.trim()));
+        if (values.some((v) => !(v > 0 && v < 1))) {
+          ctx.addIssue({ code: 'custom', message: 'a comma-separated list of factors between 0 and 1 (exclusive), e.g. 0.8,0.6' });
+          return z.NEVER;
+        }
+        return values;
+      })
+      .optional(),
   })
   .strict();
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -99,6 +110,11 @@ export const trainConfigSchema = z.object({
    * capped at 512 px.
    */
   imageSide: z.number().int().positive().nullable().default(null),
+  /**
+   * sr: each training photo is also used downscaled by these factors (antialiased bicubic), for more
+   * scales of detail and cleaner targets than the JPEG originals; validation stays at full size.
+   */
+  hrScales: z.array(z.number().gt(0).lt(1)).default([]),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
@@ -119,6 +135,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   }
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
+  if (flags.hrScales !== undefined && flags.task !== 'sr') throw new Error('--hr-scales: only for --task sr');
   if (flags.imageSide !== undefined && flags.task !== 'colorize') throw new Error('--image-side: only for --task colorize');
   if (flags.imageSide !== undefined && flags.imageSide < cropSize) {
     throw new Error(`--image-side ${flags.imageSide} must be at least --crop-size ${cropSize}`);
@@ -179,6 +196,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     initFrom: flags.initFrom ? path.resolve(flags.initFrom) : null,
     degradation: { blur: flags.degradeBlur ?? 0, noise: flags.degradeNoise ?? 0, jpeg: flags.degradeJpeg ?? null, downscale: flags.downscale ?? 'bicubic' },
     imageSide: flags.imageSide ?? null,
+    hrScales: flags.hrScales ?? [],
   });
 }
 

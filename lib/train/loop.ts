@@ -53,6 +53,7 @@ export const taskOptions = (c: TrainConfig): TaskOptions => ({
   sizeMultiple: c.generator.kind === 'unet' ? 2 ** c.generator.depth : 1,
   degradation: c.degradation,
   ...(c.imageSide ? { imageSide: c.imageSide } : {}),
+  ...(c.hrScales.length > 0 ? { hrScales: c.hrScales } : {}),
 });
 
 /** Stacks same-size pairs into `[N, h, w, inC]` inputs and `[N, H, W, outC]` targets. */
