@@ -23,7 +23,7 @@ export function toTable(r: BenchResult): string {
     `model: ${modelLine(m)}; G ${(m.generatorParams / 1e6).toFixed(2)} M parameters, D ${(m.discriminatorParams / 1e6).toFixed(2)} M`,
     `work: ${(r.flops.trainStep / 1e9).toFixed(2)} GFLOP per G+D training step (convolutions, transposed convolutions, matmuls: forward + input and filter gradients as tfjs runs them), ` +
       `${(r.flops.inference / 1e9).toFixed(2)} GFLOP per single-image inference`,
-    `timing: median of ${r.steps} timed step(s) after ${r.warmup} warm-up step(s); inference on 1 image; ceiling = median of 3 tf.matMul ${r.matMulSize}x${r.matMulSize}`,
+    `timing: median of ${r.steps} timed step(s) after ${r.warmup} warm-up step(s); inference on 1 image; ceiling = median of tf.matMul ${r.matMulSize}x${r.matMulSize} timed after each training step; of ceiling = median over steps of (step GFLOP/s / the matmul right after it)`,
     '',
     table(
       ['backend', 'step ms', 'images/s', 'infer ms', 'step GFLOP/s', 'infer GFLOP/s', 'matmul GFLOP/s', 'of ceiling', 'vs cpu'],

@@ -39,6 +39,11 @@ describe('runBench', () => {
     expect(result.flops.trainStep).toBe(stepFlops(tiny));
     expect(result.achievedGflops).toBeCloseTo(result.flops.trainStep / (result.trainStepMs * 1e6), 9);
     expect(result.ceilingGflops).toBeGreaterThan(0);
+    // The ceiling is sampled after each timed step, and each step is set against its own sample.
+    expect(wasm.ceilingMatMulMsAll).toHaveLength(2);
+    const flopRatio = result.flops.trainStep / (2 * 64 ** 3);
+    expect(wasm.ceilingFraction).toBeCloseTo(median(wasm.trainStepMsAll.map((ms, i) => (flopRatio * wasm.ceilingMatMulMsAll[i]!) / ms)), 9);
+    expect(result.ceilingGflops).toBeCloseTo((2 * 64 ** 3) / (median(wasm.ceilingMatMulMsAll) * 1e6), 9);
     expect(wasm.leakedTensors).toBe(0);
     // The reference model is measured on both backends; the ratio is the speed-up.
     expect(result.cpuReference?.model).toEqual(tinier);

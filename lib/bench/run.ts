@@ -65,7 +65,7 @@ export interface Timed {
   cpuMs: number[];
 }
 
-async function timeRuns(warmup: number, runs: number, once: () => Promise<void>): Promise<Timed> {
+async function timeRuns(warmup: number, runs: number, once: () => Promise<void>, between?: () => Promise<void>): Promise<Timed> {
   for (let i = 0; i < warmup; i++) await once();
   const timed: Timed = { wallMs: [], cpuMs: [] };
   for (let i = 0; i < runs; i++) {
@@ -75,6 +75,7 @@ async function timeRuns(warmup: number, runs: number, once: () => Promise<void>)
     timed.wallMs.push(performance.now() - t0);
     const cpu = process.cpuUsage(cpu0);
     timed.cpuMs.push((cpu.user + cpu.system) / 1000);
+    await between?.();
   }
   return timed;
 }
@@ -94,6 +95,8 @@ export async function timeTraining(
   m: ModelSize,
   runs: { warmup: number; steps: number; infer: boolean },
   discriminatorCfg: PatchGanConfig = discriminatorConfig(),
+  /** Untimed work after each timed step (the bench samples the matmul ceiling there). */
+  betweenSteps?: () => Promise<void>,
 ): Promise<TrainTiming> {
   const generator = buildUnetGenerator(generatorConfig(m));
   const discriminator = buildPatchGan(discriminatorCfg);
@@ -103,9 +106,14 @@ export async function timeTraining(
   const target = tf.randomUniform([m.batch, m.size, m.size, TASK_SHAPE.outputChannels], -1, 1) as tf.Tensor4D;
   const single = tf.randomUniform([1, m.size, m.size, TASK_SHAPE.inputChannels], -1, 1) as tf.Tensor4D;
   try {
-    const step = await timeRuns(runs.warmup, runs.steps, async () => {
-      await trainer.trainStep(input, target);
-    });
+    const step = await timeRuns(
+      runs.warmup,
+      runs.steps,
+      async () => {
+        await trainer.trainStep(input, target);
+      },
+      betweenSteps,
+    );
     const infer = runs.infer
       ? await timeRuns(Math.max(1, runs.warmup), runs.steps, async () => {
           const out = generator.predict(single) as tf.Tensor;
@@ -124,18 +132,51 @@ export async function timeTraining(
 
 /** GFLOP/s of `[n, n] x [n, n]` products on the current backend (medians of `runs` after one warm-up), per wall and per CPU second. */
 export async function matMulCeiling(n: number, runs: number): Promise<{ n: number; gflops: number; gflopsCpu: number }> {
-  const a = tf.randomNormal([n, n]);
-  const b = tf.randomNormal([n, n]);
+  const sampler = new MatMulSampler(n);
   try {
-    const timed = await timeRuns(1, runs, async () => {
-      const c = tf.matMul(a, b);
-      await c.data();
-      c.dispose();
-    });
-    const flops = matMulFlops(n, n, n);
-    return { n, gflops: flops / (median(timed.wallMs) * 1e6), gflopsCpu: flops / (median(timed.cpuMs) * 1e6) };
+    await sampler.sample();
+    sampler.samples = { wallMs: [], cpuMs: [] };
+    for (let i = 0; i < runs; i++) await sampler.sample();
+    return sampler.result();
   } finally {
-    tf.dispose([a, b]);
+    sampler.dispose();
+  }
+}
+
+/**
+ * Times one `[n, n] x [n, n]` product per {@link sample} call, so that the ceiling can be sampled
+ * between training steps: on a shared VM whose speed drifts by 2x within minutes, a ceiling taken
+ * beside each step keeps the step/ceiling ratio meaningful.
+ */
+export class MatMulSampler {
+  samples: Timed = { wallMs: [], cpuMs: [] };
+  private readonly a: tf.Tensor2D;
+  private readonly b: tf.Tensor2D;
+
+  constructor(readonly n: number) {
+    this.a = tf.randomNormal([n, n]);
+    this.b = tf.randomNormal([n, n]);
+  }
+
+  async sample(): Promise<void> {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const c = tf.matMul(this.a, this.b);
+    await c.data();
+    this.samples.wallMs.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    this.samples.cpuMs.push((cpu.user + cpu.system) / 1000);
+    c.dispose();
+  }
+
+  /** GFLOP/s per wall and per CPU second: medians of the samples so far. */
+  result(): { n: number; gflops: number; gflopsCpu: number } {
+    const flops = matMulFlops(this.n, this.n, this.n);
+    return { n: this.n, gflops: flops / (median(this.samples.wallMs) * 1e6), gflopsCpu: flops / (median(this.samples.cpuMs) * 1e6) };
+  }
+
+  dispose(): void {
+    tf.dispose([this.a, this.b]);
   }
 }
 
@@ -187,9 +228,11 @@ export interface BackendResult {
   inferGflops: number;
   ceilingGflops: number;
   ceilingGflopsCpu: number;
-  /** achievedGflops / ceilingGflops. */
+  /** Wall time of each ceiling matmul, timed right after the training step of the same index. */
+  ceilingMatMulMsAll: number[];
+  /** Median over timed steps of the step's GFLOP/s over the matmul ceiling sampled right after it (wall). */
   ceilingFraction: number;
-  /** achievedGflopsCpu / ceilingGflopsCpu. */
+  /** The same per CPU second. */
   ceilingFractionCpu: number;
   /** cpu backend's step time over this backend's, on the reference model; null without the cpu reference. */
   speedupVsCpu: number | null;
@@ -288,12 +331,26 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const info = await initBackend(name);
     const before = tf.memory().numTensors;
     log(`${describeBackend(info)}: ${options.warmup} warm-up + ${options.steps} timed training steps...`);
-    const timing = await timeTraining(model, { warmup: options.warmup, steps: options.steps, infer: true }, dConfig);
+    // The ceiling is sampled after every timed step (one warm-up product first), not once afterwards.
+    const sampler = new MatMulSampler(matMulSize);
+    await sampler.sample();
+    sampler.samples = { wallMs: [], cpuMs: [] };
+    let timing: TrainTiming;
+    try {
+      timing = await timeTraining(model, { warmup: options.warmup, steps: options.steps, infer: true }, dConfig, () => sampler.sample());
+    } finally {
+      sampler.dispose();
+    }
+    const ceiling = sampler.result();
     const trainStepMs = median(timing.step.wallMs);
     const trainStepCpuMs = median(timing.step.cpuMs);
     const inferMs = median(timing.infer.wallMs);
-    log(`${name}: step ${trainStepMs.toFixed(0)} ms (${trainStepCpuMs.toFixed(0)} ms CPU), inference ${inferMs.toFixed(0)} ms; matmul ${matMulSize}^2...`);
-    const ceiling = await matMulCeiling(matMulSize, 3);
+    // Each step against the ceiling sampled right after it, then the median of those ratios.
+    // GFLOP/s ratio of a step and the product after it = FLOP ratio x time ratio.
+    const flopRatio = breakdown.total / matMulFlops(matMulSize, matMulSize, matMulSize);
+    const ceilingFraction = median(timing.step.wallMs.map((ms, i) => (flopRatio * sampler.samples.wallMs[i]!) / ms));
+    const ceilingFractionCpu = median(timing.step.cpuMs.map((ms, i) => (flopRatio * sampler.samples.cpuMs[i]!) / ms));
+    log(`${name}: step ${trainStepMs.toFixed(0)} ms (${trainStepCpuMs.toFixed(0)} ms CPU), inference ${inferMs.toFixed(0)} ms; matmul ${matMulSize}^2 ${ceiling.gflops.toFixed(1)} GFLOP/s`);
     let onReference: { wall: number; cpu: number } | null = null;
     if (options.cpuReference) {
       if (sameSize(model, reference)) {
@@ -322,8 +379,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       inferGflops: inference / (inferMs * 1e6),
       ceilingGflops: ceiling.gflops,
       ceilingGflopsCpu: ceiling.gflopsCpu,
-      ceilingFraction: achievedGflops / ceiling.gflops,
-      ceilingFractionCpu: achievedGflopsCpu / ceiling.gflopsCpu,
+      ceilingMatMulMsAll: sampler.samples.wallMs,
+      ceilingFraction,
+      ceilingFractionCpu,
       speedupVsCpu: null,
       speedupVsCpuByCpuTime: null,
       referenceStepMs: onReference?.wall ?? null,
