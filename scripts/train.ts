@@ -38,6 +38,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --degrade-noise S Gaussian noise on the LR crop, std in [0, S] 8-bit levels (S <= 50)
   --degrade-jpeg Q  JPEG (4:2:0) the LR crop at a quality in [Q, 95] (Q 10..95)
   --downscale bicubic|area  how HR training crops become LR (default bicubic, the benchmark's)
+  --hr-scales F,F   also train on each training photo downscaled by these factors in (0, 1), e.g.
+                    0.8,0.6 (more scales of detail, cleaner than JPEG originals)
 `;
 
 function toCamel(flag: string): string {
