@@ -27,6 +27,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --decay-steps N   linear lr decay over the last N steps (default half)
   --log-every N --sample-every N --val-every N --checkpoint-minutes M
   --seed N          --max-minutes M (time box; resume later with --resume)
+  --val-seed N      seed of the held-out split (default 1, apart from --seed: runs with another
+                    seed hold out the same photos); the run lists them in held-out.txt
   --export NAME     export the generator to <models-dir>/NAME when done (--models-dir DIR)
   --image-side N    colorize: resize photos to an N px short side before cropping (crops see most
                     of the picture; a multiple of 2^depth); the exported model then runs at that

@@ -48,7 +48,7 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
       onSkip: (file, reason) => hooks.log(`skipped ${file}: ${reason}`),
     });
     const { train, val } = splitHoldOut(images, options.valFraction, rng);
-    return { train, val, description: `${images.length} images from ${dir}`, skipped: 0 };
+    return { train, val, valNames: val.map((img) => img.name), description: `${images.length} images from ${dir}`, skipped: 0 };
   },
   sample(source, options, rng) {
     const [crop] = jitteredCrops([source], options.cropSize, 1.25, rng);

@@ -156,7 +156,7 @@ export const srTask: TaskDefinition<SrSource> = {
       train.map((source) => downscaledImage(source.hr, factor)).filter((img) => Math.min(img.width, img.height) >= options.cropSize),
     );
     const scales = extra.length > 0 ? `; ${extra.length} extra training images at ${options.hrScales!.join(', ')} of full size` : '';
-    return { train: [...train, ...extra.map((img) => makeSource(img, options.scale))], val, description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
+    return { train: [...train, ...extra.map((img) => makeSource(img, options.scale))], val, valNames: val.map((source) => source.hr.name), description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
   },
   sample(source, options: TaskOptions, rng) {
     const lrSize = Math.floor(options.cropSize / options.scale);

@@ -57,6 +57,8 @@ export interface TaskOptions {
 export interface TaskData<Source = unknown> {
   train: Source[];
   val: Source[];
+  /** File names of the held-out images (written to the run folder). */
+  valNames: string[];
   /** For metadata and logs, e.g. "335 photos from ../shared/data/photos". */
   description: string;
   skipped: number;
@@ -86,7 +88,8 @@ export interface TaskDefinition<Source = unknown> {
   generator(options: TaskOptions, size: Record<string, number | string>): GeneratorConfig;
   /** Channels the discriminator sees (input + output, after upsampling the input for SR). */
   discriminatorChannels(options: TaskOptions): number;
-  load(dataDir: string, options: TaskOptions, rng: Rng, hooks: TaskHooks): Promise<TaskData<Source>>;
+  /** Decodes the data and holds out `options.valFraction` of it, drawn with `splitRng`. */
+  load(dataDir: string, options: TaskOptions, splitRng: Rng, hooks: TaskHooks): Promise<TaskData<Source>>;
   /** A random augmented training pair. */
   sample(source: Source, options: TaskOptions, rng: Rng): Pair;
   /** A deterministic validation pair (centre crop). */

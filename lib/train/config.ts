@@ -45,6 +45,7 @@ export const trainFlagsSchema = z
     logEvery: positiveInt.optional(),
     checkpointMinutes: z.coerce.number().positive().optional(),
     seed: z.coerce.number().int().min(0).optional(),
+    valSeed: z.coerce.number().int().min(0).optional(),
     maxMinutes: z.coerce.number().positive().optional(),
     export: z.string().regex(/^[\w.-]+$/).optional(),
     modelsDir: z.string().optional(),
@@ -90,6 +91,12 @@ export const trainConfigSchema = z.object({
   logEvery: z.number().int().positive(),
   checkpointMinutes: z.number().positive(),
   seed: z.number().int(),
+  /**
+   * Seed of the held-out split, apart from `seed` so that runs with another seed (fine-tunes of
+   * a model, repeats) hold out the same photos. null (configs from before it existed): the split
+   * was drawn from `seed`'s stream, as those runs still do.
+   */
+  valSeed: z.number().int().nullable().default(null),
   maxMinutes: z.number().positive().nullable(),
   export: z.string().nullable(),
   modelsDir: z.string(),
@@ -190,6 +197,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     logEvery: num('logEvery', 10),
     checkpointMinutes: num('checkpointMinutes', 5),
     seed: num('seed', 1),
+    valSeed: num('valSeed', 1),
     maxMinutes: flags.maxMinutes ?? null,
     export: flags.export ?? null,
     modelsDir: path.resolve(flags.modelsDir ?? process.env.MODELS_DIR ?? 'models'),

@@ -88,6 +88,24 @@ describe('training loop', () => {
     expect(raw.length).toBe(46 * 34 * 3);
   });
 
+  it('holds out the same photos whatever --seed (--val-seed draws the split) and lists them in held-out.txt', async () => {
+    const heldOut = async (run: string, overrides: Record<string, unknown>, valSeedNull = false) => {
+      const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, sampleEvery: 100, valFraction: 0.4, run, ...overrides });
+      const result = await train(valSeedNull ? { ...config, valSeed: null } : config, quiet);
+      return (await fs.readFile(path.join(result.runDir, 'held-out.txt'), 'utf8')).trim().split('\n');
+    };
+    const a = await heldOut('split-a', { seed: 7 });
+    expect(a.length).toBeGreaterThan(1);
+    expect(a.every((name) => name.endsWith('.png'))).toBe(true);
+    expect(await heldOut('split-b', { seed: 8 })).toEqual(a);
+    // Other split seeds give other splits (2 of 5 photos: any one seed may repeat this one).
+    const others = [await heldOut('split-c', { seed: 7, valSeed: 5 }), await heldOut('split-d', { seed: 7, valSeed: 6 })];
+    expect(others.some((names) => names.join() !== a.join())).toBe(true);
+    // Configs from before --val-seed (valSeed null) still split with their own seed, as they did.
+    const old = [await heldOut('split-old7', { seed: 7 }, true), await heldOut('split-old8', { seed: 8 }, true), await heldOut('split-old9', { seed: 9 }, true)];
+    expect(new Set(old.map((names) => names.join())).size).toBeGreaterThan(1);
+  });
+
   it('--init-from fine-tunes an exported model: its sizes, its weights; mismatches are refused', async () => {
     const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 2, run: 'init-src', export: 'init-src' }), quiet);
     const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'init-ft', export: 'init-ft' }));

@@ -189,8 +189,8 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const task = getTask(config.task);
   const options = taskOptions(config);
   const rng = new Rng(config.seed);
-  const data = await task.load(config.data, options, rng, { log });
-  log(`data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out`);
+  const data = await task.load(config.data, options, config.valSeed === null ? rng : new Rng(config.valSeed), { log });
+  log(`data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out (listed in held-out.txt)`);
   if (resumed) log(`resuming ${runDir} at step ${resumed.step}`);
 
   const generator =
@@ -206,6 +206,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   }
   await fs.mkdir(runDir, { recursive: true });
   await fs.writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+  await fs.writeFile(path.join(runDir, 'held-out.txt'), data.valNames.map((name) => name + '\n').join(''));
   const logFile = await fs.open(path.join(runDir, 'log.jsonl'), 'a');
 
   const exportInfo = task.exportInfo(options);
