@@ -184,7 +184,56 @@ describe('upscaleImage', () => {
     const before = tf.memory().numTensors;
     await upscaleImage(sr4, randomImage(33, 9, 4), { tileSize: 8 });
     await upscaleImage(sr2, randomImage(5, 50, 4), { blend: 'feather', tileSize: 16 });
+    await upscaleImage(sr2, randomImage(13, 7, 4), { tileSize: 8, ensemble: true });
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('ensemble: the mean over the 8 flips/transpositions, each turned back (checked on pixel arrays, tiled)', async () => {
+    const w = 19;
+    const h = 12;
+    const image = randomImage(w, h, 21);
+    /** Pixel (x, y) of the image under symmetry t: transpose (bit 2) first, then flip rows (1), columns (2). */
+    const transformed = (src: Uint8Array | Float32Array, width: number, height: number, t: number) => {
+      const [tw, th] = t & 4 ? [height, width] : [width, height];
+      const out = new Float32Array(tw * th * 3);
+      for (let y = 0; y < th; y++)
+        for (let x = 0; x < tw; x++) {
+          const yy = t & 1 ? th - 1 - y : y;
+          const xx = t & 2 ? tw - 1 - x : x;
+          const [sx, sy] = t & 4 ? [yy, xx] : [xx, yy];
+          for (let c = 0; c < 3; c++) out[(y * tw + x) * 3 + c] = src[(sy * width + sx) * 3 + c]!;
+        }
+      return { data: out, width: tw, height: th };
+    };
+    for (const loaded of [sr2, nearest3]) {
+      const s = loaded.metadata.scale;
+      const expected = new Float32Array(w * s * h * s * 3);
+      for (let t = 0; t < 8; t++) {
+        const view = transformed(image.data, w, h, t);
+        const out = new Float32Array(view.width * s * view.height * s * 3);
+        await runTiles(loaded, Uint8Array.from(view.data), view.width, view.height, out, (v) => v, { tileSize: 8 });
+        // Undo: the inverse of "transpose, flip" is "flip, transpose back"; checked by mapping each output pixel back.
+        for (let y = 0; y < h * s; y++)
+          for (let x = 0; x < w * s; x++) {
+            const [vx, vy] = t & 4 ? [y, x] : [x, y];
+            const fx = t & 2 ? view.width * s - 1 - vx : vx;
+            const fy = t & 1 ? view.height * s - 1 - vy : vy;
+            for (let c = 0; c < 3; c++) expected[(y * w * s + x) * 3 + c]! += out[(fy * view.width * s + fx) * 3 + c]! / 8;
+          }
+      }
+      const ensembled = new Float32Array(expected.length);
+      await runTiles(loaded, image.data, w, h, ensembled, (v) => v, { tileSize: 8, ensemble: true });
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(ensembled[i]! - expected[i]!));
+      expect(worst, loaded.name).toBeLessThan(1e-5);
+      const plain = new Float32Array(expected.length);
+      await runTiles(loaded, image.data, w, h, plain, (v) => v, { tileSize: 8 });
+      const plainDiff = Math.max(...Array.from(plain, (v, i) => Math.abs(v - ensembled[i]!)));
+      // Nearest-neighbour upscaling commutes with every symmetry, so the ensemble changes nothing;
+      // a random network does not, so there it must differ (this is what makes the first check bite).
+      if (loaded === nearest3) expect(plainDiff).toBeLessThan(1e-6);
+      else expect(plainDiff).toBeGreaterThan(1e-3);
+    }
   });
 
   it('feather blending equals crop when the padding covers the receptive field', async () => {
