@@ -56,6 +56,21 @@ describe('npm run upscale', () => {
     expect(await sharp(path.join(out, 'b.png')).metadata()).toMatchObject({ width: 20, height: 28, hasAlpha: true });
   });
 
+  it('--ensemble gives the same size and different pixels (8 averaged runs); colorize has no such flag', async () => {
+    const noise = Buffer.from(Array.from({ length: 17 * 11 * 3 }, (_, i) => (i * 97 + ((i * i) % 13) * 31) % 256));
+    const input = path.join(dir, 'noise.png');
+    await sharp(noise, { raw: { width: 17, height: 11, channels: 3 } }).png().toFile(input);
+    const plain = await run('upscale.ts', ['--scale', '2', input, '--out', path.join(dir, 'plain')]);
+    const ensembled = await run('upscale.ts', ['--scale', '2', input, '--ensemble', '--out', path.join(dir, 'ens')]);
+    expect([plain.code, ensembled.code]).toEqual([0, 0]);
+    const a = await sharp(path.join(dir, 'plain', 'noise.png')).raw().toBuffer({ resolveWithObject: true });
+    const b = await sharp(path.join(dir, 'ens', 'noise.png')).raw().toBuffer({ resolveWithObject: true });
+    expect([b.info.width, b.info.height]).toEqual([34, 22]);
+    expect(Buffer.compare(a.data, b.data)).not.toBe(0);
+    const wrong = await run('colorize.ts', [input, '--ensemble', '--out', path.join(dir, 'x')]);
+    expect(wrong.code).toBe(2);
+  });
+
   it('exits 2 with one message on a bad flag value', async () => {
     const { code, stderr } = await run('upscale.ts', ['--scale', '3', path.join(dir, 'in'), '--out', path.join(dir, 'x')]);
     expect(code).toBe(2);

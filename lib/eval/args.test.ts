@@ -20,9 +20,11 @@ describe('parseEvalArgs', () => {
       data: 'bench/Set5',
       peers: ['slim', 'medium', 'thick'],
       gray: 'y',
+      ensemble: false,
       json: false,
       verbose: false,
     });
+    expect(parseEvalArgs(['--task', 'sr', '--scale', '2', '--data', 'd', '--ensemble'])).toMatchObject({ ensemble: true });
   });
 
   it('parses peers lists, none, limits and switches', () => {
@@ -51,6 +53,7 @@ describe('parseEvalArgs', () => {
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--limit', '2.5'], /--limit/);
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--backend', 'gpu'], /--backend must be/);
     fails(['--task', 'colorize', '--data', 'd', '--scale', '2'], /--scale only apply to --task sr/);
+    fails(['--task', 'colorize', '--data', 'd', '--ensemble'], /--ensemble only apply to --task sr/);
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', 'extra'], /positional/i);
   });
 });

@@ -8,7 +8,7 @@ import { PEER_NAMES, type PeerName } from './methods';
 
 export const USAGE = `Usage:
   npm run eval -- --task sr --scale 2|4 --data <folder of HR images> [--model <dir>]
-                  [--peers slim,medium,thick|none] [--gray y|stored] [--limit N] [--json] [--verbose]
+                  [--peers slim,medium,thick|none] [--gray y|stored] [--ensemble] [--limit N] [--json] [--verbose]
   npm run eval -- --task colorize --data <folder of colour images> [--model <dir>] [--limit N] [--json] [--verbose]
 
   --task      sr (super-resolution, published protocol) or colorize
@@ -19,6 +19,7 @@ export const USAGE = `Usage:
   --peers     UpscalerJS ESRGAN models to compare with (sr only; default slim,medium,thick; none)
   --gray      how single-channel files are scored (sr only): y = BT.601 Y like colour files
               (BasicSR; default), stored = their stored intensities (the MATLAB-era Set14 tables)
+  --ensemble  also score each of our models with the 8-way self-ensemble (sr only; one more row each)
   --limit     only the first N images
   --backend   tensorflow, wasm or cpu (default: TF_BACKEND, else the best available)
   --json      print one JSON object instead of the markdown table
@@ -68,6 +69,7 @@ const srSchema = z
     scale: z.enum(['2', '4'], { message: '--scale must be 2 or 4' }).transform((s) => Number(s) as 2 | 4),
     peers: peersSchema,
     gray: z.enum(['y', 'stored'], { message: '--gray must be y or stored' }).default('y'),
+    ensemble: z.boolean().default(false),
     ...common,
   })
   .strict();
@@ -90,6 +92,7 @@ const OPTIONS = {
   model: { type: 'string', multiple: true },
   peers: { type: 'string' },
   gray: { type: 'string' },
+  ensemble: { type: 'boolean' },
   limit: { type: 'string' },
   backend: { type: 'string' },
   json: { type: 'boolean' },
@@ -97,7 +100,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const SR_ONLY = ['scale', 'peers', 'gray'] as const;
+const SR_ONLY = ['scale', 'peers', 'gray', 'ensemble'] as const;
 
 /**
  * Parses `argv` (without node and the script). Returns `'help'` for --help.

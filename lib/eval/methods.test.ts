@@ -43,6 +43,13 @@ describe('our exported models, through the inference service', () => {
         }
     ours.dispose();
     await expect(loadOurMethods('sr', 4, [dir])).rejects.toThrow(/sr-x2 is a sr x2 model, not x4 super-resolution/);
+    // With the ensemble row: nearest-neighbour upscaling commutes with flips, so both rows agree.
+    const both = await loadOurMethods('sr', 2, [dir], undefined, true);
+    expect(both.methods.map((m) => m.name)).toEqual(['ours (sr-x2)', 'ours (sr-x2, ensemble)']);
+    expect(both.methods[1]!.detail).toContain('mean of the 8 flips/transpositions');
+    const [plain, ensembled] = [await both.methods[0]!.run(image), await both.methods[1]!.run(image)];
+    expect(Array.from(ensembled.data)).toEqual(Array.from(plain.data));
+    both.dispose();
   });
 
   it('colorizes with a constant-ab model: the warm cast it predicts shows in the mean b*', async () => {

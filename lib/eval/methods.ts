@@ -184,6 +184,8 @@ export async function loadOurMethods(
   scale: number,
   modelDirs: readonly string[],
   backend?: BackendName,
+  /** sr: also a row per model with the 8-way self-ensemble, right after its plain row. */
+  withEnsemble = false,
 ): Promise<{ methods: Method[]; notes: string[]; dispose: () => void }> {
   // Explicit folders load whatever they are, so that a wrong one is an error rather than skipped.
   const service = await createInferenceService({
@@ -207,22 +209,27 @@ export async function loadOurMethods(
   // Without --model: the one the app would pick (the service's default when no name is given).
   const chosen = modelDirs.length > 0 ? service.models.filter(fits) : service.models.filter(fits).slice(0, 1);
   if (chosen.length === 0) notes.push(`No ${label} model of ours in ${service.source}; pass --model <dir>.`);
-  const methods = chosen.map((summary): Method => ({
-    name: `ours (${summary.name})`,
-    detail:
-      `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${modelDirs.find((dir) => path.basename(path.resolve(dir)) === summary.name) ?? path.join(service.source, summary.name)}, ` +
-      `inference service (tiled as its metadata says, PNG in and out), backend ${service.backend}`,
-    async run(image) {
-      const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });
-      const result =
-        task === 'sr'
-          ? await service.upscale(png, { scale: scale as 2 | 4, model: summary.name })
-          : await service.colorize(png, { model: summary.name });
-      const decoded = await decodeImage(result.png);
-      return fromBytes(decoded.data, decoded.width, decoded.height, 3);
-    },
-    // The service owns the weights; they are freed once, by the returned `dispose`.
-    dispose: () => {},
-  }));
+  const modes = task === 'sr' && withEnsemble ? [false, true] : [false];
+  const methods = chosen.flatMap((summary) =>
+    modes.map(
+      (ensemble): Method => ({
+        name: `ours (${summary.name}${ensemble ? ', ensemble' : ''})`,
+        detail:
+          `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${modelDirs.find((dir) => path.basename(path.resolve(dir)) === summary.name) ?? path.join(service.source, summary.name)}, ` +
+          `inference service (tiled as its metadata says, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}), backend ${service.backend}`,
+        async run(image) {
+          const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });
+          const result =
+            task === 'sr'
+              ? await service.upscale(png, { scale: scale as 2 | 4, model: summary.name, ensemble })
+              : await service.colorize(png, { model: summary.name });
+          const decoded = await decodeImage(result.png);
+          return fromBytes(decoded.data, decoded.width, decoded.height, 3);
+        },
+        // The service owns the weights; they are freed once, by the returned `dispose`.
+        dispose: () => {},
+      }),
+    ),
+  );
   return { methods, notes, dispose: () => service.dispose() };
 }

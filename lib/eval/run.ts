@@ -94,7 +94,7 @@ export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> 
   const tooSmall = pairs.filter((p) => p.hr.width - 2 * args.scale < 11 || p.hr.height - 2 * args.scale < 11);
   if (tooSmall.length > 0) throw new Error(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
   log('loading our models');
-  const ours = await loadOurMethods('sr', args.scale, args.model ?? [], args.backend);
+  const ours = await loadOurMethods('sr', args.scale, args.model ?? [], args.backend, args.ensemble);
   const notes = [...ours.notes];
   const factories: MethodFactory[] = [
     { name: 'bicubic', load: async () => bicubicMethod(args.scale) },

@@ -134,7 +134,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       return result(png, out, image, model, start);
     },
 
-    async upscale(input: Buffer, opts: InferOptions & Limits & { scale: 2 | 4; model?: string }): Promise<InferenceResult> {
+    async upscale(input: Buffer, opts: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult> {
       const start = performance.now();
       const scale = opts?.scale;
       if (scale !== 2 && scale !== 4) throw new TypeError(`scale must be 2 or 4; got ${String(scale)}`);

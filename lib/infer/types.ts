@@ -85,5 +85,5 @@ export interface InferenceService {
   /** Any decodable image in (colour is reduced to L first); same-size colour PNG out. */
   colorize(input: Buffer, options?: InferOptions & Limits & { model?: string }): Promise<InferenceResult>;
   /** Any decodable image in; PNG `scale` times larger out. */
-  upscale(input: Buffer, options: InferOptions & Limits & { scale: 2 | 4; model?: string }): Promise<InferenceResult>;
+  upscale(input: Buffer, options: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult>;
 }

@@ -10,6 +10,7 @@ import { InputError, type InferenceResult, type InferenceService, type ModelSumm
 const fake = vi.hoisted(() => ({
   behaviour: undefined as undefined | ((signal?: AbortSignal) => Promise<unknown>),
   models: [] as ModelSummary[],
+  lastUpscaleOptions: undefined as undefined | { ensemble?: boolean },
 }));
 
 vi.mock('@/lib/infer/service', () => ({
@@ -19,7 +20,10 @@ vi.mock('@/lib/infer/service', () => ({
       return fake.models;
     },
     colorize: (_input, options) => fake.behaviour!(options?.signal) as Promise<InferenceResult>,
-    upscale: (_input, options) => fake.behaviour!(options?.signal) as Promise<InferenceResult>,
+    upscale: (_input, options) => {
+      fake.lastUpscaleOptions = options;
+      return fake.behaviour!(options?.signal) as Promise<InferenceResult>;
+    },
   }),
 }));
 
@@ -172,6 +176,19 @@ describe('jobs', () => {
     expect(parseUpscaleQuery('http://x/api/upscale?scale=4&variant=sharp')).toEqual({ task: 'upscale', scale: 4, variant: 'sharp' });
     expect(parseUpscaleQuery('http://x/api/upscale?scale=2')).toEqual({ task: 'upscale', scale: 2 });
     expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&variant=..%2F')).toThrow(/variant must be/);
+  });
+
+  it('passes ensemble=true (query or job field) to the service; off by default; 400 for another value', async () => {
+    expect(parseUpscaleQuery('http://x/api/upscale?scale=4&ensemble=true')).toEqual({ task: 'upscale', scale: 4, ensemble: true });
+    expect(parseUpscaleQuery('http://x/api/upscale?scale=4&ensemble=0')).toEqual({ task: 'upscale', scale: 4 });
+    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=4&ensemble=maybe')).toThrow(/ensemble must be true or false/);
+    const { id } = await (await handleCreateJob(upload({ task: 'upscale', scale: '2', ensemble: 'true' }))).json();
+    await waitForStatus(id, ['done']);
+    expect(fake.lastUpscaleOptions?.ensemble).toBe(true);
+    const plain = await (await handleCreateJob(upload({ task: 'upscale', scale: '2' }))).json();
+    await waitForStatus(plain.id, ['done']);
+    expect(fake.lastUpscaleOptions?.ensemble).toBe(false);
+    await expect(handleCreateJob(upload({ task: 'upscale', scale: '2', ensemble: 'yes' }))).rejects.toMatchObject({ status: 400 });
   });
 
   it('picks the faithful or unlabelled model by default, whatever the order', () => {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import packageJson from '@/package.json';
 import { currentBackend } from '@/lib/tf/backend';
 import { ApiError, errorResponse, toErrorResponse } from './errors';
-import { appQueue, inferenceService, resultFileName, resultHeaders, runTool, scaleSchema, toolSchema, variantSchema, type ToolRequest } from './inference';
+import { appQueue, ensembleFlagSchema, inferenceService, resultFileName, resultHeaders, runTool, scaleSchema, toolSchema, variantSchema, type ToolRequest } from './inference';
 import { jobStore } from './jobs';
 import { serverLimits } from './limits';
 import { samplePath } from './runs';
@@ -28,14 +28,16 @@ function pngBody(png: Buffer): Uint8Array<ArrayBuffer> {
   return new Uint8Array(png);
 }
 
-/** Parses `?scale=` (400 when missing or not 2/4) and the optional `?variant=` for the upscale endpoint. */
+/** Parses `?scale=` (400 when missing or not 2/4), the optional `?variant=` and `?ensemble=` for the upscale endpoint. */
 export function parseUpscaleQuery(url: string): ToolRequest {
   const params = new URL(url).searchParams;
   const scale = scaleSchema.safeParse(params.get('scale') ?? undefined);
   if (!scale.success) throw new ApiError(400, 'bad_request', 'Add ?scale=2 or ?scale=4 to the URL.');
   const variant = variantSchema.optional().safeParse(params.get('variant') ?? undefined);
   if (!variant.success) throw new ApiError(400, 'bad_request', 'variant must be a short lowercase name such as "sharp".');
-  return { task: 'upscale', scale: scale.data, ...(variant.data ? { variant: variant.data } : {}) };
+  const ensemble = ensembleFlagSchema.optional().safeParse(params.get('ensemble') ?? undefined);
+  if (!ensemble.success) throw new ApiError(400, 'bad_request', 'ensemble must be true or false.');
+  return { task: 'upscale', scale: scale.data, ...(variant.data ? { variant: variant.data } : {}), ...(ensemble.data ? { ensemble: true } : {}) };
 }
 
 /** `POST /api/colorize` and `POST /api/upscale?scale=`: one image in, PNG out, synchronously. */
@@ -47,7 +49,7 @@ export async function handleToolRequest(request: Request, tool: ToolRequest): Pr
 
 const jobFieldsSchema = z.union([
   z.object({ task: z.literal('colorize') }),
-  z.object({ task: z.literal('upscale'), scale: scaleSchema, variant: variantSchema.optional() }),
+  z.object({ task: z.literal('upscale'), scale: scaleSchema, variant: variantSchema.optional(), ensemble: ensembleFlagSchema.optional() }),
 ]);
 
 /** `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale`) + `scale` -> 202 with the job. */
@@ -55,7 +57,7 @@ export async function handleCreateJob(request: Request): Promise<Response> {
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
   const fields = jobFieldsSchema.safeParse(upload.fields);
   if (!fields.success) {
-    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4 (and optionally a variant such as sharp).');
+    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4 (and optionally a variant such as sharp, and ensemble=true).');
   }
   const tool = toolSchema.parse(fields.data);
   const store = jobStore();
