@@ -99,7 +99,8 @@ export default async function HomePage() {
             <p>
               A super-resolution network rebuilds detail while enlarging. It works best on photos that are small but not
               heavily compressed. Large images are processed in tiles, so progress is shown tile by tile and you can
-              cancel at any time.
+              cancel at any time. <em>Extra quality</em> runs the network on eight flipped and rotated copies and
+              averages them: slightly more faithful, about eight times slower.
             </p>
           </div>
           <div>

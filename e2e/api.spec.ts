@@ -72,6 +72,18 @@ for (const scale of [2, 4]) {
   });
 }
 
+test('?ensemble=true averages 8 runs: same size, different pixels from the plain run; 400 for a bad value', async ({ request }) => {
+  const image = await file(SMALL_PHOTO, 'image/jpeg');
+  const plain = await request.post('/api/upscale?scale=2', { multipart: { image } });
+  const ensembled = await request.post('/api/upscale?scale=2&ensemble=true', { multipart: { image } });
+  expect([plain.status(), ensembled.status()]).toEqual([200, 200]);
+  const [a, b] = [await imageStats(await plain.body()), await imageStats(await ensembled.body())];
+  expect([b.width, b.height]).toEqual([128, 96]);
+  expect(Buffer.compare(await plain.body(), await ensembled.body())).not.toBe(0);
+  expect(Math.abs(a.meanSaturation - b.meanSaturation)).toBeLessThan(0.05);
+  await expectError(await request.post('/api/upscale?scale=2&ensemble=maybe', { multipart: { image } }), 400, 'bad_request');
+});
+
 test('?variant= picks each installed model variant; a missing variant is 404', async ({ request }) => {
   const { models } = (await (await request.get('/api/models')).json()) as { models: { name: string; task: string; scale: number; variant?: string }[] };
   for (const m of models.filter((x) => x.task === 'sr' && x.variant)) {

@@ -122,6 +122,23 @@ for (const scale of [2, 4] as const) {
   });
 }
 
+test('"Extra quality" (the ensemble) is offered for upscaling only and gives the same size', async ({ page }, testInfo) => {
+  const console = watchConsole(page);
+  await openHome(page);
+  await chooseFile(page, SMALL_PHOTO);
+  const extra = page.getByRole('checkbox', { name: /Extra quality/ });
+  await toolRadio(page, /^Colorize/).check();
+  await expect(extra).toHaveCount(0);
+  await toolRadio(page, /^Upscale ×2/).check();
+  await extra.check();
+  await runButton(page).click();
+  const { bytes } = await downloadResult(page);
+  const stats = await imageStats(bytes);
+  expect([stats.width, stats.height]).toEqual([128, 96]);
+  await snapshot(page, testInfo, '08-upscaled-x2-extra-quality');
+  console.expectNone();
+});
+
 test('accepts a pasted and a dropped image', async ({ page }) => {
   await openHome(page);
   const png = (await fs.readFile(GRAY_PHOTO)).toString('base64');

@@ -105,6 +105,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const [result, setResult] = useState<Result | null>(null);
   const [error, setError] = useState<{ title: string; message: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [ensemble, setEnsemble] = useState(false);
   const [dragging, setDragging] = useState(false);
   const [view, setView] = useState<'compare' | 'side'>('compare');
   // Set once React has hydrated and the listeners are attached (tests wait for it).
@@ -202,6 +203,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       form.set('task', tool.scale ? 'upscale' : 'colorize');
       if (tool.scale) form.set('scale', String(tool.scale));
       if (tool.variant) form.set('variant', tool.variant);
+      if (tool.scale && ensemble) form.set('ensemble', 'true');
       const created = await fetch('/api/jobs', { method: 'POST', body: form, signal: controller.signal });
       if (!created.ok) {
         const retry = created.headers.get('Retry-After');
@@ -373,6 +375,14 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
               </label>
             ))}
           </fieldset>
+          {tool?.scale && (
+            <label className="check-option">
+              <input type="checkbox" checked={ensemble} disabled={busy} onChange={(e) => setEnsemble(e.currentTarget.checked)} />
+              <span>
+                Extra quality <span className="muted small">(averages 8 flipped and rotated runs; about 8× slower)</span>
+              </span>
+            </label>
+          )}
 
           <div className="actions">
             <button type="button" className="button primary large" onClick={run} disabled={!source || !tool || busy}>

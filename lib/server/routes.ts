@@ -34,9 +34,9 @@ export function parseUpscaleQuery(url: string): ToolRequest {
   const scale = scaleSchema.safeParse(params.get('scale') ?? undefined);
   if (!scale.success) throw new ApiError(400, 'bad_request', 'Add ?scale=2 or ?scale=4 to the URL.');
   const variant = variantSchema.optional().safeParse(params.get('variant') ?? undefined);
-  if (!variant.success) throw new ApiError(400, 'bad_request', 'variant must be a short lowercase name such as "sharp".');
+  if (!variant.success) throw new ApiError(400, 'bad_request', 'The variant must be a short lowercase name such as "sharp".');
   const ensemble = ensembleFlagSchema.optional().safeParse(params.get('ensemble') ?? undefined);
-  if (!ensemble.success) throw new ApiError(400, 'bad_request', 'ensemble must be true or false.');
+  if (!ensemble.success) throw new ApiError(400, 'bad_request', 'The ensemble option must be true or false.');
   return { task: 'upscale', scale: scale.data, ...(variant.data ? { variant: variant.data } : {}), ...(ensemble.data ? { ensemble: true } : {}) };
 }
 
