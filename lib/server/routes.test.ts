@@ -181,7 +181,7 @@ describe('jobs', () => {
   it('passes ensemble=true (query or job field) to the service; off by default; 400 for another value', async () => {
     expect(parseUpscaleQuery('http://x/api/upscale?scale=4&ensemble=true')).toEqual({ task: 'upscale', scale: 4, ensemble: true });
     expect(parseUpscaleQuery('http://x/api/upscale?scale=4&ensemble=0')).toEqual({ task: 'upscale', scale: 4 });
-    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=4&ensemble=maybe')).toThrow(/ensemble must be true or false/);
+    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=4&ensemble=maybe')).toThrow(/The ensemble option must be true or false/);
     const { id } = await (await handleCreateJob(upload({ task: 'upscale', scale: '2', ensemble: 'true' }))).json();
     await waitForStatus(id, ['done']);
     expect(fake.lastUpscaleOptions?.ensemble).toBe(true);
