@@ -134,8 +134,7 @@ export async function timeTraining(
 export async function matMulCeiling(n: number, runs: number): Promise<{ n: number; gflops: number; gflopsCpu: number }> {
   const sampler = new MatMulSampler(n);
   try {
-    await sampler.sample();
-    sampler.samples = { wallMs: [], cpuMs: [] };
+    await sampler.warmUp();
     for (let i = 0; i < runs; i++) await sampler.sample();
     return sampler.result();
   } finally {
@@ -149,13 +148,20 @@ export async function matMulCeiling(n: number, runs: number): Promise<{ n: numbe
  * beside each step keeps the step/ceiling ratio meaningful.
  */
 export class MatMulSampler {
-  samples: Timed = { wallMs: [], cpuMs: [] };
+  readonly samples: Timed = { wallMs: [], cpuMs: [] };
   private readonly a: tf.Tensor2D;
   private readonly b: tf.Tensor2D;
 
   constructor(readonly n: number) {
     this.a = tf.randomNormal([n, n]);
     this.b = tf.randomNormal([n, n]);
+  }
+
+  /** One untimed product (the first call allocates and packs). */
+  async warmUp(): Promise<void> {
+    const c = tf.matMul(this.a, this.b);
+    await c.data();
+    c.dispose();
   }
 
   async sample(): Promise<void> {
@@ -333,8 +339,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     log(`${describeBackend(info)}: ${options.warmup} warm-up + ${options.steps} timed training steps...`);
     // The ceiling is sampled after every timed step (one warm-up product first), not once afterwards.
     const sampler = new MatMulSampler(matMulSize);
-    await sampler.sample();
-    sampler.samples = { wallMs: [], cpuMs: [] };
+    await sampler.warmUp();
     let timing: TrainTiming;
     try {
       timing = await timeTraining(model, { warmup: options.warmup, steps: options.steps, infer: true }, dConfig, () => sampler.sample());

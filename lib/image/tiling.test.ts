@@ -200,7 +200,11 @@ describe('extractWindow', () => {
 });
 
 describe('TileStitcher', () => {
-  it('crop: tiled == whole-image result for a local filter, at scales 1, 2 and 4, all shapes', () => {
+  /** Tiles every shape and scale with `plan`, and compares with `expected` (the whole-image result). */
+  function checkTiledEqualsWhole(
+    plan: (w: number, h: number, tileSize: number) => TilePlan,
+    expected: (src: Float32Array, w: number, h: number, channels: number, scale: number) => Float32Array,
+  ): number {
     let checked = 0;
     for (const w of [1, 2, 5, 17, 31])
       for (const h of [1, 3, 16, 33])
@@ -208,33 +212,23 @@ describe('TileStitcher', () => {
           for (const scale of [1, 2, 4]) {
             const channels = scale === 2 ? 1 : 3;
             const src = image(w, h, channels, w * 100 + h);
-            const plan = planTiles(w, h, { tileSize, padding: 2, multipleOf: 4 });
-            const tiled = runTiled(plan, src, channels, scale, 'crop');
-            const expected = reference(src, w, h, channels, scale);
+            const tiled = runTiled(plan(w, h, tileSize), src, channels, scale, 'crop');
+            const whole = expected(src, w, h, channels, scale);
             let worst = 0;
-            for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - expected[i]!));
+            for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - whole[i]!));
             expect(worst, `${w}x${h} tile ${tileSize} x${scale}`).toBeLessThan(1e-6);
             checked++;
           }
+    return checked;
+  }
+
+  it('crop: tiled == whole-image result for a local filter, at scales 1, 2 and 4, all shapes', () => {
+    const checked = checkTiledEqualsWhole((w, h, tileSize) => planTiles(w, h, { tileSize, padding: 2, multipleOf: 4 }), reference);
     expect(checked).toBe(5 * 4 * 3 * 3);
   });
 
   it('crop with clip edges: tiled == one run of the model over the whole image as it is', () => {
-    let checked = 0;
-    for (const w of [1, 2, 5, 17, 31])
-      for (const h of [1, 3, 16, 33])
-        for (const tileSize of [1, 4, 16])
-          for (const scale of [1, 2, 4]) {
-            const channels = scale === 2 ? 1 : 3;
-            const src = image(w, h, channels, w * 100 + h);
-            const plan = planTiles(w, h, { tileSize, padding: 2, multipleOf: 1, edges: 'clip' });
-            const tiled = runTiled(plan, src, channels, scale, 'crop');
-            const expected = boxThenNearest(src, w, h, channels, scale);
-            let worst = 0;
-            for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(tiled[i]! - expected[i]!));
-            expect(worst, `${w}x${h} tile ${tileSize} x${scale}`).toBeLessThan(1e-6);
-            checked++;
-          }
+    const checked = checkTiledEqualsWhole((w, h, tileSize) => planTiles(w, h, { tileSize, padding: 2, multipleOf: 1, edges: 'clip' }), boxThenNearest);
     expect(checked).toBe(5 * 4 * 3 * 3);
     // ...and differs from the mirrored plan's result at the edges (the test can tell them apart).
     const src = image(17, 16, 3, 9);
