@@ -130,18 +130,6 @@ export async function timeTraining(
   }
 }
 
-/** GFLOP/s of `[n, n] x [n, n]` products on the current backend (medians of `runs` after one warm-up), per wall and per CPU second. */
-export async function matMulCeiling(n: number, runs: number): Promise<{ n: number; gflops: number; gflopsCpu: number }> {
-  const sampler = new MatMulSampler(n);
-  try {
-    await sampler.warmUp();
-    for (let i = 0; i < runs; i++) await sampler.sample();
-    return sampler.result();
-  } finally {
-    sampler.dispose();
-  }
-}
-
 /**
  * Times one `[n, n] x [n, n]` product per {@link sample} call, so that the ceiling can be sampled
  * between training steps: on a shared VM whose speed drifts by 2x within minutes, a ceiling taken

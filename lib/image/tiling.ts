@@ -6,8 +6,8 @@
  * core). Each core grows by `padding` context pixels on every side and then, on the right and bottom,
  * up to a multiple of `multipleOf`: that is the *window* the model sees. Window pixels outside the
  * image are mirrored (reflect, no edge repeat), so an edge tile sees exactly what a single run over
- * the whole reflect-padded image would; or, with `edges: 'clip'`, windows stop at the image edge. After the model, each tile's core region (`keep`, scaled by
- * the output scale) is cropped and placed. With padding >= the model's receptive-field radius, the
+ * the whole reflect-padded image would; or, with `edges: 'clip'`, windows stop at the image edge.
+ * After the model, each tile's core region (`keep`, scaled by the output scale) is cropped and placed. With padding >= the model's receptive-field radius, the
  * tiled result equals the untiled one; {@link TileStitcher}'s `feather` mode additionally blends
  * seams linearly for models whose receptive field is larger than the padding.
  *
