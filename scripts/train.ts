@@ -24,6 +24,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --features N --blocks N                                          sr network size
   --ndf N --n-layers N                                             PatchGAN size
   --gan vanilla|lsgan|wgangp|none  --lambda-l1 F  --lambda-gan F  --lr F  --beta1 F
+  --pixel-loss l1|l2  reconstruction term (default l1); l2, the mean squared error, is PSNR's own
+                    objective: for a last low-lr fine-tune of a faithful model (--init-from)
   --decay-steps N   linear lr decay over the last N steps (default half)
   --log-every N --sample-every N --val-every N --checkpoint-minutes M
   --seed N          --max-minutes M (time box; resume later with --resume)
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
       const width = 24;
       const filled = Math.round((p.step / p.totalSteps) * width);
       const eta = p.etaSec > 3600 ? `${(p.etaSec / 3600).toFixed(1)}h` : `${Math.round(p.etaSec / 60)}m`;
-      const losses = `G ${p.losses.lossG.toFixed(3)} (L1 ${p.losses.lossGL1.toFixed(4)}, GAN ${p.losses.lossGGan.toFixed(3)}) D ${p.losses.lossD.toFixed(3)}`;
+      const losses = `G ${p.losses.lossG.toFixed(3)} (${config.gan.pixelLoss.toUpperCase()} ${p.losses.lossGL1.toFixed(4)}, GAN ${p.losses.lossGGan.toFixed(3)}) D ${p.losses.lossD.toFixed(3)}`;
       const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.totalSteps} ${p.imagesPerSec.toFixed(1)} img/s ETA ${eta} ${losses}`;
       process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
     },

@@ -228,6 +228,19 @@ describe('--degrade-* flags', () => {
   });
 });
 
+describe('--pixel-loss', () => {
+  const base = { task: 'sr', data: '/tmp/photos' };
+
+  it('is l1 or l2, default l1, and older configs parse as l1', () => {
+    expect(resolveConfig(trainFlagsSchema.parse({ ...base, pixelLoss: 'l2' })).gan.pixelLoss).toBe('l2');
+    const plain = resolveConfig(trainFlagsSchema.parse(base));
+    expect(plain.gan.pixelLoss).toBe('l1');
+    expect(() => trainFlagsSchema.parse({ ...base, pixelLoss: 'mse' })).toThrow(ZodError);
+    const old = { ...plain, gan: { mode: plain.gan.mode, lambdaL1: plain.gan.lambdaL1, lambdaGan: plain.gan.lambdaGan, gradientPenalty: plain.gan.gradientPenalty } };
+    expect(trainConfigSchema.parse(old).gan.pixelLoss).toBe('l1');
+  });
+});
+
 describe('--hr-scales (extra downscaled copies of the training photos)', () => {
   const base = { task: 'sr', data: '/tmp/photos' };
 

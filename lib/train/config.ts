@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
 import { readMetadata } from '@/lib/infer/models';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
-import { GAN_MODES, ganConfigSchema, optimConfigSchema } from './pix2pix';
+import { GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -35,6 +35,7 @@ export const trainFlagsSchema = z
     ndf: positiveInt.optional(),
     nLayers: z.coerce.number().int().min(1).max(6).optional(),
     gan: z.enum(GAN_MODES).optional(),
+    pixelLoss: z.enum(PIXEL_LOSSES).optional(),
     lambdaL1: z.coerce.number().min(0).optional(),
     lambdaGan: z.coerce.number().min(0).optional(),
     lr: z.coerce.number().positive().optional(),
@@ -189,7 +190,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
             nLayers: num('nLayers', 3),
             norm: str('norm', 'instance'),
           },
-    gan: { mode: ganMode, lambdaL1: num('lambdaL1', 100), lambdaGan: num('lambdaGan', 1) },
+    gan: { mode: ganMode, pixelLoss: flags.pixelLoss ?? 'l1', lambdaL1: num('lambdaL1', 100), lambdaGan: num('lambdaGan', 1) },
     optim: { lr: num('lr', 2e-4), beta1: num('beta1', 0.5) },
     decaySteps: Math.min(steps, num('decaySteps', Math.floor(steps / 2))),
     sampleEvery: num('sampleEvery', 500),

@@ -72,7 +72,7 @@ describe('pix2pix GAN trio (wasm backend)', () => {
     const lossD = trainer.discriminatorStep(input, target, step.fake);
     expect(changed(g0, generator)).toBe(false);
     expect(changed(d0, discriminator)).toBe(true);
-    tf.dispose([input, target, step.fake, step.l1, step.gan, step.total, lossD]);
+    tf.dispose([input, target, step.fake, step.pixel, step.gan, step.total, lossD]);
     trainer.dispose();
   });
 
@@ -146,6 +146,26 @@ describe('pix2pix GAN trio (wasm backend)', () => {
     expect(last.lossGL1).toBeLessThan(first.lossGL1 * 0.8);
     tf.dispose([input, target]);
     trainer.dispose();
+  });
+
+  it('reports and lowers the pixel loss it was asked for: L1 by default, the mean squared error with l2', async () => {
+    const target = tf.tidy(() => tf.image.resizeBilinear(tf.randomUniform([2, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D, [16, 16]));
+    const input = tf.tidy(() => tf.image.resizeBilinear(target, [8, 8]));
+    for (const pixelLoss of ['l1', 'l2'] as const) {
+      const generator = buildSrNet({ kind: 'srnet', scale: 2, features: 8, blocks: 1 });
+      const trainer = new Pix2PixTrainer({ generator, gan: { mode: 'none', pixelLoss, lambdaL1: 1 }, optim: { lr: 1e-2, beta1: 0.9, beta2: 0.999 } });
+      const [absError, squaredError] = tf.tidy(() => {
+        const error = tf.sub(generator.predict(input) as tf.Tensor4D, target);
+        return [tf.mean(tf.abs(error)).dataSync()[0]!, tf.mean(tf.square(error)).dataSync()[0]!] as [number, number];
+      });
+      const first = await trainer.trainStep(input, target);
+      expect(first.lossGL1).toBeCloseTo(pixelLoss === 'l2' ? squaredError : absError, 5);
+      let last = first;
+      for (let i = 0; i < 30; i++) last = await trainer.trainStep(input, target);
+      expect(last.lossGL1).toBeLessThan(first.lossGL1 * 0.8);
+      trainer.dispose();
+    }
+    tf.dispose([input, target]);
   });
 });
 

@@ -12,9 +12,17 @@ import { adam } from './adam';
 export const GAN_MODES = ['vanilla', 'lsgan', 'wgangp', 'none'] as const;
 export type GanMode = (typeof GAN_MODES)[number];
 
+export const PIXEL_LOSSES = ['l1', 'l2'] as const;
+export type PixelLoss = (typeof PIXEL_LOSSES)[number];
+
 export const ganConfigSchema = z.object({
   mode: z.enum(GAN_MODES).default('vanilla'),
-  /** Weight of the L1 reconstruction term (pix2pix: 100). */
+  /**
+   * The reconstruction term: 'l1' (mean absolute error, pix2pix's) or 'l2' (mean squared error:
+   * PSNR's own objective, for a last fine-tune of a faithful model that L1 trained).
+   */
+  pixelLoss: z.enum(PIXEL_LOSSES).default('l1'),
+  /** Weight of the reconstruction term (pix2pix: 100; the name is pix2pix's, it weights 'l2' too). */
   lambdaL1: z.number().min(0).default(100),
   /** Weight of the adversarial term for G. */
   lambdaGan: z.number().min(0).default(1),
@@ -33,9 +41,10 @@ export const optimConfigSchema = z.object({
 export type OptimConfig = z.infer<typeof optimConfigSchema>;
 
 export interface StepLosses {
-  /** Total generator loss (adversarial * lambdaGan + lambdaL1 * L1). */
+  /** Total generator loss (adversarial * lambdaGan + lambdaL1 * pixel loss). */
   lossG: number;
   lossGGan: number;
+  /** The reconstruction term: L1, or the mean squared error when `gan.pixelLoss` is 'l2' (key kept for older logs). */
   lossGL1: number;
   /** Discriminator loss (halved, as in pix2pix); 0 without a discriminator. */
   lossD: number;
@@ -83,7 +92,8 @@ export interface Pix2PixOptions {
   generator: tfl.LayersModel;
   /** Absent when `gan.mode` is 'none'. */
   discriminator?: tfl.LayersModel;
-  gan: GanConfig;
+  /** Parsed with `ganConfigSchema`: fields left out take its defaults. */
+  gan: z.input<typeof ganConfigSchema>;
   optim: OptimConfig;
 }
 
@@ -104,14 +114,14 @@ export class Pix2PixTrainer {
 
   constructor(options: Pix2PixOptions) {
     this.generator = options.generator;
-    this.gan = options.gan;
+    this.gan = ganConfigSchema.parse(options.gan);
     const { lr, beta1, beta2 } = options.optim;
     this.baseLr = lr;
     this.baseLrD = options.optim.lrD ?? lr;
     this.optimG = adam(lr, beta1, beta2, 1e-8);
     this.discriminatorIsPerSample = !options.discriminator?.layers.some((layer) => layer.getClassName() === 'BatchNormalization');
-    if (options.gan.mode !== 'none') {
-      if (!options.discriminator) throw new Error(`gan mode "${options.gan.mode}" needs a discriminator`);
+    if (this.gan.mode !== 'none') {
+      if (!options.discriminator) throw new Error(`gan mode "${this.gan.mode}" needs a discriminator`);
       this.discriminator = options.discriminator;
       this.optimD = adam(this.baseLrD, beta1, beta2, 1e-8);
     }
@@ -135,16 +145,17 @@ export class Pix2PixTrainer {
    * One generator update. Returns the losses and the generated batch (`[N, H, W, Cout]`, kept: the
    * caller disposes it) for the discriminator step that follows.
    */
-  generatorStep(input: tf.Tensor4D, target: tf.Tensor4D): { fake: tf.Tensor4D; l1: tf.Scalar; gan: tf.Scalar; total: tf.Scalar } {
+  generatorStep(input: tf.Tensor4D, target: tf.Tensor4D): { fake: tf.Tensor4D; pixel: tf.Scalar; gan: tf.Scalar; total: tf.Scalar } {
     let fake: tf.Tensor4D | undefined;
-    let l1: tf.Scalar | undefined;
+    let pixel: tf.Scalar | undefined;
     let ganLoss: tf.Scalar | undefined;
     const total = this.optimG.minimize(
       () => {
         const out = this.generator.apply(input, { training: true }) as tf.Tensor4D;
         fake = tf.keep(out);
-        l1 = tf.keep(tf.mean(tf.abs(tf.sub(out, target))) as tf.Scalar);
-        let loss: tf.Scalar = tf.mul(l1, this.gan.mode === 'none' ? 1 : this.gan.lambdaL1);
+        const error = tf.sub(out, target);
+        pixel = tf.keep(tf.mean(this.gan.pixelLoss === 'l2' ? tf.square(error) : tf.abs(error)) as tf.Scalar);
+        let loss: tf.Scalar = tf.mul(pixel, this.gan.mode === 'none' ? 1 : this.gan.lambdaL1);
         if (this.discriminator && this.gan.mode !== 'none') {
           const logits = this.discriminator.apply(pairOf(input, out), { training: true }) as tf.Tensor;
           ganLoss = tf.keep(adversarialLoss(this.gan.mode, logits, true));
@@ -155,7 +166,7 @@ export class Pix2PixTrainer {
       true,
       this.generatorVariables(),
     ) as tf.Scalar;
-    return { fake: fake!, l1: l1!, gan: ganLoss ?? tf.scalar(0), total };
+    return { fake: fake!, pixel: pixel!, gan: ganLoss ?? tf.scalar(0), total };
   }
 
   /** One discriminator update on real `target` vs `fake` (no gradient flows into G). */
@@ -189,8 +200,8 @@ export class Pix2PixTrainer {
   async trainStep(input: tf.Tensor4D, target: tf.Tensor4D): Promise<StepLosses> {
     const g = this.generatorStep(input, target);
     const lossD = this.discriminatorStep(input, target, g.fake);
-    const values = await Promise.all([g.total.data(), g.gan.data(), g.l1.data(), lossD.data()]);
-    tf.dispose([g.fake, g.total, g.gan, g.l1, lossD]);
+    const values = await Promise.all([g.total.data(), g.gan.data(), g.pixel.data(), lossD.data()]);
+    tf.dispose([g.fake, g.total, g.gan, g.pixel, lossD]);
     const [lossG, lossGGan, lossGL1, lossDValue] = values.map((v) => v[0] ?? Number.NaN) as [number, number, number, number];
     return { lossG, lossGGan, lossGL1, lossD: lossDValue };
   }
