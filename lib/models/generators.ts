@@ -100,6 +100,9 @@ export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.L
   const skips: tfl.SymbolicTensor[] = [];
   let x: tfl.SymbolicTensor = input;
   const useBias = cfg.norm !== 'batch';
+  // Without norm layers to rescale activations, pix2pix's N(0, 0.02) would shrink the signal several-
+  // fold per level; He initialisation keeps its scale. The output layer stays small (tanh).
+  const hiddenInit = () => (cfg.norm === 'none' ? tfl.initializers.heNormal({ seed: initSeed() }) : weightInit());
   for (let i = 0; i < cfg.depth; i++) {
     const innermost = i === cfg.depth - 1;
     if (i > 0) x = apply(tfl.layers.leakyReLU({ alpha: 0.2, name: `enc${i}_lrelu` }), x);
@@ -110,7 +113,7 @@ export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.L
         strides: 2,
         padding: 'same',
         useBias: useBias || i === 0 || innermost,
-        kernelInitializer: weightInit(),
+        kernelInitializer: hiddenInit(),
         name: `enc${i}_conv`,
       }),
       x,
@@ -132,7 +135,7 @@ export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.L
         strides: 2,
         padding: 'same',
         useBias: useBias || outermost,
-        kernelInitializer: weightInit(),
+        kernelInitializer: outermost ? weightInit() : hiddenInit(),
         name: `dec${i}_deconv`,
       }),
       x,
