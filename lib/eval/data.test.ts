@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,16 @@ describe('listImages', () => {
     for (const name of ['b.png', 'a.JPG', 'c.webp', 'notes.txt', 'MANIFEST.tsv']) writeFileSync(path.join(dir, name), '');
     expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(['a.JPG', 'b.png', 'c.webp']);
     expect((await listImages(dir, 2)).map((f) => path.basename(f))).toEqual(['a.JPG', 'b.png']);
+  });
+
+  it('follows symbolic links to files, not to folders or nowhere', async () => {
+    const dir = path.join(root, 'linked');
+    mkdirSync(path.join(dir, 'real-folder.png'), { recursive: true });
+    writeFileSync(path.join(root, 'photo.jpg'), '');
+    symlinkSync(path.join(root, 'photo.jpg'), path.join(dir, 'link.jpg'));
+    symlinkSync(path.join(dir, 'real-folder.png'), path.join(dir, 'folder-link.png'));
+    symlinkSync(path.join(root, 'gone.jpg'), path.join(dir, 'dangling.jpg'));
+    expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(['link.jpg']);
   });
 
   it('says clearly when the folder is missing, a file, or has no images', async () => {

@@ -13,7 +13,7 @@ export class DataError extends Error {
 }
 
 /**
- * Image files directly in `dir` (by extension, case-insensitive), sorted by name, at most `limit`.
+ * Image files directly in `dir` (by extension, case-insensitive; links to files too), sorted by name, at most `limit`.
  * @throws DataError when `dir` is missing, not a folder, or holds no images.
  */
 export async function listImages(dir: string, limit?: number): Promise<string[]> {
@@ -26,8 +26,13 @@ export async function listImages(dir: string, limit?: number): Promise<string[]>
     if (code === 'ENOTDIR') throw new DataError(`--data must be a folder of images; ${dir} is a file`);
     throw new DataError(`Cannot read data folder ${dir}: ${(error as Error).message}`);
   }
-  const files = entries
-    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+  // Symbolic links count when they lead to a file (a held-out split linked from the photo folder).
+  const isFileEntry = async (e: import('node:fs').Dirent) =>
+    e.isFile() || (e.isSymbolicLink() && (await fs.stat(path.join(dir, e.name)).then((s) => s.isFile(), () => false)));
+  const candidates = entries.filter((e) => IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()));
+  const kept = await Promise.all(candidates.map(isFileEntry));
+  const files = candidates
+    .filter((_, i) => kept[i])
     .map((e) => e.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     .map((name) => path.join(dir, name));
