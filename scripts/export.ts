@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { initBackend } from '@/lib/tf/backend';
 import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
-import { exportGenerator } from '@/lib/train/export';
+import { exportGenerator, summariseRunLog } from '@/lib/train/export';
 import { getTask } from '@/lib/tasks/registry';
 import { taskOptions } from '@/lib/train/loop';
 
@@ -27,20 +27,6 @@ const flagsSchema = z
 function fail(message: string): never {
   process.stderr.write(`export: ${message}\n`);
   process.exit(2);
-}
-
-async function lastValMetrics(logFile: string): Promise<Record<string, number>> {
-  const text = await fs.readFile(logFile, 'utf8').catch(() => '');
-  let metrics: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    try {
-      const entry = JSON.parse(line) as { type?: string; metrics?: Record<string, number> };
-      if (entry.type === 'val' && entry.metrics) metrics = entry.metrics;
-    } catch {
-      // A half-written last line of a live run.
-    }
-  }
-  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
 }
 
 async function main(): Promise<void> {
@@ -64,6 +50,7 @@ async function main(): Promise<void> {
   const { config } = checkpoint;
   const task = getTask(config.task);
   const out = path.resolve(flags['models-dir'] ?? process.env.MODELS_DIR ?? 'models', flags.name);
+  const runLog = summariseRunLog(await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8').catch(() => ''));
   const metadata = await exportGenerator(checkpoint.generator, out, {
     name: flags.name,
     config,
@@ -71,9 +58,9 @@ async function main(): Promise<void> {
     steps: checkpoint.step,
     wallTimeSeconds: checkpoint.elapsedSec,
     backend: backend.name,
-    dataDescription: path.basename(config.data),
-    images: 0,
-    metrics: await lastValMetrics(path.join(runDir, 'log.jsonl')),
+    dataDescription: runLog.data?.description ?? path.basename(config.data),
+    images: runLog.data?.images ?? 0,
+    metrics: runLog.metrics,
     variant: flags.variant,
     description: flags.description,
   });

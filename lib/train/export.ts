@@ -25,6 +25,33 @@ export interface ExportDetails {
   description?: string;
 }
 
+/** What a run's `log.jsonl` tells an export from one of its checkpoints. */
+export interface RunLogSummary {
+  /** The last validation's metrics, keys prefixed `val_`; empty without one. */
+  metrics: Record<string, number>;
+  /** The data the run (last) started with; undefined for logs from before it was recorded. */
+  data?: { description: string; images: number };
+}
+
+/** Reads {@link RunLogSummary} from `log.jsonl` text; bad lines (a live run's half-written last one) are skipped. */
+export function summariseRunLog(text: string): RunLogSummary {
+  let metrics: Record<string, number> = {};
+  let data: RunLogSummary['data'];
+  for (const line of text.split('\n')) {
+    let entry: { type?: unknown; metrics?: Record<string, number>; description?: unknown; images?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if (entry.type === 'val' && entry.metrics) metrics = entry.metrics;
+    if (entry.type === 'data' && typeof entry.description === 'string' && typeof entry.images === 'number') {
+      data = { description: entry.description, images: entry.images };
+    }
+  }
+  return { metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v])), ...(data ? { data } : {}) };
+}
+
 /** Builds the metadata for a trained generator from its training config. */
 export function buildMetadata(d: ExportDetails): ModelMetadata {
   const g = d.config.generator;

@@ -9,6 +9,7 @@ import { DataError, loadRgbImage } from '@/lib/data/images';
 import { createInferenceService } from '@/lib/infer/service';
 import { resolveConfig, resolveConfigWithInit, trainFlagsSchema, type TrainConfig } from './config';
 import { train } from './loop';
+import { summariseRunLog } from './export';
 
 let root: string;
 let photos: string;
@@ -86,6 +87,10 @@ describe('training loop', () => {
     expect([out.width, out.height]).toEqual([46, 34]);
     const raw = await sharp(out.png).raw().toBuffer();
     expect(raw.length).toBe(46 * 34 * 3);
+    // An export from the checkpoint later (npm run export) reads what data the run used from its log.
+    const logged = summariseRunLog(await fs.readFile(path.join(result.runDir, 'log.jsonl'), 'utf8'));
+    expect(logged.data).toEqual({ description: `5 images from ${photos}`, images: 5 });
+    expect(Object.keys(logged.metrics)).toContain('val_psnr');
   });
 
   it('holds out the same photos whatever --seed (--val-seed draws the split) and lists them in held-out.txt', async () => {
@@ -226,5 +231,18 @@ describe('train flags', () => {
     const error = await run('npx', ['tsx', 'scripts/train.ts', '--task', 'sr', '--data', 'x', '--bogus', '1'], { cwd: process.cwd() }).catch((e: { code: number; stderr: string }) => e);
     expect((error as { code: number }).code).toBe(2);
     expect((error as { stderr: string }).stderr).toMatch(/Unknown option '--bogus'/);
+  });
+});
+
+describe('summariseRunLog', () => {
+  it('takes the last validation and the last data record, skipping bad lines; older logs have no data', () => {
+    const lines = [
+      { type: 'data', description: '9 images from /a', images: 9 },
+      { type: 'val', step: 5, metrics: { psnr: 20 } },
+      { type: 'data', description: '10 images from /a', images: 10 },
+      { type: 'val', step: 9, metrics: { psnr: 21.5 } },
+    ].map((l) => JSON.stringify(l));
+    expect(summariseRunLog([...lines, '{"type":"tr'].join('\n'))).toEqual({ metrics: { val_psnr: 21.5 }, data: { description: '10 images from /a', images: 10 } });
+    expect(summariseRunLog(lines[1]!)).toEqual({ metrics: { val_psnr: 20 } });
   });
 });

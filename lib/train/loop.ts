@@ -208,6 +208,8 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   await fs.writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
   await fs.writeFile(path.join(runDir, 'held-out.txt'), data.valNames.map((name) => name + '\n').join(''));
   const logFile = await fs.open(path.join(runDir, 'log.jsonl'), 'a');
+  // So that a model exported later from a checkpoint (`npm run export`) can still say what it was trained on.
+  await logFile.appendFile(JSON.stringify({ type: 'data', description: data.description, images: data.train.length + data.val.length }) + '\n');
 
   const exportInfo = task.exportInfo(options);
   const channels = { inC: exportInfo.inputChannels, outC: exportInfo.outputChannels };
