@@ -24,8 +24,10 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --features N --blocks N                                          sr network size
   --ndf N --n-layers N                                             PatchGAN size
   --gan vanilla|lsgan|wgangp|none  --lambda-l1 F  --lambda-gan F  --lr F  --beta1 F
-  --pixel-loss l1|l2  reconstruction term (default l1); l2, the mean squared error, is PSNR's own
-                    objective: for a last low-lr fine-tune of a faithful model (--init-from)
+  --pixel-loss l1|l2|l1-luma  reconstruction term (default l1); l2, the mean squared error, is
+                    PSNR's own objective: for a last low-lr fine-tune of a faithful model
+                    (--init-from); l1-luma (RGB outputs): L1 on BT.601 Y plus a quarter of it on
+                    Cb and Cr, what the eye and Y-PSNR weigh
   --decay-steps N   linear lr decay over the last N steps (default half)
   --log-every N --sample-every N --val-every N --checkpoint-minutes M
   --seed N          --max-minutes M (time box; resume later with --resume)

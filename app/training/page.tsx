@@ -10,7 +10,7 @@ export const metadata: Metadata = { title: 'Training' };
 const LOSS_FIELDS: { key: keyof TrainPoint; label: string }[] = [
   { key: 'lossG', label: 'G total' },
   { key: 'lossGGan', label: 'G adversarial' },
-  { key: 'lossGL1', label: 'G pixel (L1 or L2)' },
+  { key: 'lossGL1', label: 'G pixel loss' },
   { key: 'lossD', label: 'D' },
 ];
 

@@ -231,8 +231,10 @@ describe('--degrade-* flags', () => {
 describe('--pixel-loss', () => {
   const base = { task: 'sr', data: '/tmp/photos' };
 
-  it('is l1 or l2, default l1, and older configs parse as l1', () => {
+  it('is l1, l2 or l1-luma (RGB outputs only), default l1, and older configs parse as l1', () => {
     expect(resolveConfig(trainFlagsSchema.parse({ ...base, pixelLoss: 'l2' })).gan.pixelLoss).toBe('l2');
+    expect(resolveConfig(trainFlagsSchema.parse({ ...base, pixelLoss: 'l1-luma' })).gan.pixelLoss).toBe('l1-luma');
+    expect(() => resolveConfig(trainFlagsSchema.parse({ task: 'colorize', data: '/tmp/photos', pixelLoss: 'l1-luma' }))).toThrow(/RGB outputs; colorize predicts 2 channels/);
     const plain = resolveConfig(trainFlagsSchema.parse(base));
     expect(plain.gan.pixelLoss).toBe('l1');
     expect(() => trainFlagsSchema.parse({ ...base, pixelLoss: 'mse' })).toThrow(ZodError);

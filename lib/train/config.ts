@@ -165,6 +165,10 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   if (generator.kind === 'srnet' && cropSize % scale !== 0) {
     throw new Error(`--crop-size ${cropSize} must be a multiple of --scale ${scale}`);
   }
+  const outputChannels = generator.kind === 'unet' ? generator.outputChannels : generator.channels;
+  if (flags.pixelLoss === 'l1-luma' && outputChannels !== 3) {
+    throw new Error(`--pixel-loss l1-luma weighs luma and chroma of RGB outputs; ${flags.task} predicts ${outputChannels} channels`);
+  }
   const ganMode = str<(typeof GAN_MODES)[number]>('gan', 'vanilla');
   const steps = num('steps', 20000);
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');

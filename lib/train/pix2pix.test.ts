@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
 import { buildPatchGan, buildSrNet, buildUnetGenerator } from '@/lib/models/generators';
-import { adversarialLoss, gradientPenalty, learningRateFactor, Pix2PixTrainer } from './pix2pix';
+import { adversarialLoss, gradientPenalty, learningRateFactor, LUMA_LOSS_CHROMA_WEIGHT, Pix2PixTrainer, pixelLoss } from './pix2pix';
 
 const snapshot = (model: tfl.LayersModel) => model.getWeights().map((w) => Float32Array.from(w.dataSync()));
 const changed = (before: Float32Array[], model: tfl.LayersModel) =>
@@ -148,24 +148,61 @@ describe('pix2pix GAN trio (wasm backend)', () => {
     trainer.dispose();
   });
 
-  it('reports and lowers the pixel loss it was asked for: L1 by default, the mean squared error with l2', async () => {
+  it('reports and lowers the pixel loss it was asked for: L1 by default, the mean squared error with l2, luma-weighted L1', async () => {
     const target = tf.tidy(() => tf.image.resizeBilinear(tf.randomUniform([2, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D, [16, 16]));
     const input = tf.tidy(() => tf.image.resizeBilinear(target, [8, 8]));
-    for (const pixelLoss of ['l1', 'l2'] as const) {
+    for (const kind of ['l1', 'l2', 'l1-luma'] as const) {
       const generator = buildSrNet({ kind: 'srnet', scale: 2, features: 8, blocks: 1 });
-      const trainer = new Pix2PixTrainer({ generator, gan: { mode: 'none', pixelLoss, lambdaL1: 1 }, optim: { lr: 1e-2, beta1: 0.9, beta2: 0.999 } });
-      const [absError, squaredError] = tf.tidy(() => {
-        const error = tf.sub(generator.predict(input) as tf.Tensor4D, target);
-        return [tf.mean(tf.abs(error)).dataSync()[0]!, tf.mean(tf.square(error)).dataSync()[0]!] as [number, number];
+      const trainer = new Pix2PixTrainer({ generator, gan: { mode: 'none', pixelLoss: kind, lambdaL1: 1 }, optim: { lr: 1e-2, beta1: 0.9, beta2: 0.999 } });
+      const expected = tf.tidy(() => {
+        const output = generator.predict(input) as tf.Tensor4D;
+        const error = tf.sub(output, target);
+        if (kind === 'l1-luma') return lumaL1Reference(output.dataSync() as Float32Array, target.dataSync() as Float32Array);
+        return (kind === 'l2' ? tf.mean(tf.square(error)) : tf.mean(tf.abs(error))).dataSync()[0]!;
       });
       const first = await trainer.trainStep(input, target);
-      expect(first.lossGL1).toBeCloseTo(pixelLoss === 'l2' ? squaredError : absError, 5);
+      expect(first.lossGL1).toBeCloseTo(expected, 5);
       let last = first;
       for (let i = 0; i < 30; i++) last = await trainer.trainStep(input, target);
       expect(last.lossGL1).toBeLessThan(first.lossGL1 * 0.8);
       trainer.dispose();
     }
     tf.dispose([input, target]);
+  });
+});
+
+/** Plain-JS reference of the 'l1-luma' loss: mean over pixels of |dY| + w |dCb| + w |dCr| (BT.601). */
+function lumaL1Reference(output: Float32Array, target: Float32Array): number {
+  const w = LUMA_LOSS_CHROMA_WEIGHT;
+  let sum = 0;
+  for (let i = 0; i < output.length; i += 3) {
+    const [dr, dg, db] = [output[i]! - target[i]!, output[i + 1]! - target[i + 1]!, output[i + 2]! - target[i + 2]!];
+    const y = 0.299 * dr + 0.587 * dg + 0.114 * db;
+    const cb = -0.168736 * dr - 0.331264 * dg + 0.5 * db;
+    const cr = 0.5 * dr - 0.418688 * dg - 0.081312 * db;
+    sum += Math.abs(y) + w * Math.abs(cb) + w * Math.abs(cr);
+  }
+  return sum / (output.length / 3);
+}
+
+describe('pixel losses', () => {
+  it("'l1-luma' matches a plain-JS reference, costs a grey error as 'l1' does and a luma-free colour error less, and leaks nothing", () => {
+    const output = tf.randomUniform([2, 5, 7, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const target = tf.randomUniform([2, 5, 7, 3], 0, 1, 'float32', 12) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const luma = pixelLoss('l1-luma', output, target);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(luma.dataSync()[0]!).toBeCloseTo(lumaL1Reference(output.dataSync() as Float32Array, target.dataSync() as Float32Array), 5);
+    // The same error in R, G and B (a brightness error): exactly its L1.
+    const grey = tf.tidy(() => tf.add(target, tf.tile(tf.randomUniform([2, 5, 7, 1], -0.2, 0.2, 'float32', 13), [1, 1, 1, 3]))) as tf.Tensor4D;
+    const [greyLuma, greyL1] = [pixelLoss('l1-luma', grey, target), pixelLoss('l1', grey, target)];
+    expect(greyLuma.dataSync()[0]!).toBeCloseTo(greyL1.dataSync()[0]!, 5);
+    // A colour shift that leaves luma unchanged (more red, less green) costs less than under 'l1'.
+    const red = tf.tidy(() => tf.add(target, tf.tensor1d([0.3, (-0.3 * 0.299) / 0.587, 0]))) as tf.Tensor4D;
+    const [redLuma, redL1] = [pixelLoss('l1-luma', red, target), pixelLoss('l1', red, target)];
+    expect(redLuma.dataSync()[0]!).toBeLessThan(redL1.dataSync()[0]!);
+    expect(() => pixelLoss('l1-luma', tf.zeros([1, 2, 2, 2]) as tf.Tensor4D, tf.zeros([1, 2, 2, 2]) as tf.Tensor4D)).toThrow(/3 channels/);
+    tf.dispose([output, target, luma, grey, greyLuma, greyL1, red, redLuma, redL1]);
   });
 });
 

@@ -12,14 +12,16 @@ import { adam } from './adam';
 export const GAN_MODES = ['vanilla', 'lsgan', 'wgangp', 'none'] as const;
 export type GanMode = (typeof GAN_MODES)[number];
 
-export const PIXEL_LOSSES = ['l1', 'l2'] as const;
+export const PIXEL_LOSSES = ['l1', 'l2', 'l1-luma'] as const;
 export type PixelLoss = (typeof PIXEL_LOSSES)[number];
 
 export const ganConfigSchema = z.object({
   mode: z.enum(GAN_MODES).default('vanilla'),
   /**
-   * The reconstruction term: 'l1' (mean absolute error, pix2pix's) or 'l2' (mean squared error:
-   * PSNR's own objective, for a last fine-tune of a faithful model that L1 trained).
+   * The reconstruction term: 'l1' (mean absolute error, pix2pix's), 'l2' (mean squared error:
+   * PSNR's own objective, for a last fine-tune of a faithful model that L1 trained) or 'l1-luma'
+   * (L1 in BT.601 YCbCr, chroma weighted {@link LUMA_LOSS_CHROMA_WEIGHT}: RGB outputs only; the
+   * eye and the SR benchmarks judge luminance, so capacity goes there, as in Y-only SR nets).
    */
   pixelLoss: z.enum(PIXEL_LOSSES).default('l1'),
   /** Weight of the reconstruction term (pix2pix: 100; the name is pix2pix's, it weights 'l2' too). */
@@ -44,10 +46,38 @@ export interface StepLosses {
   /** Total generator loss (adversarial * lambdaGan + lambdaL1 * pixel loss). */
   lossG: number;
   lossGGan: number;
-  /** The reconstruction term: L1, or the mean squared error when `gan.pixelLoss` is 'l2' (key kept for older logs). */
+  /** The reconstruction term `gan.pixelLoss` (L1, squared error or luma-weighted L1; key kept for older logs). */
   lossGL1: number;
   /** Discriminator loss (halved, as in pix2pix); 0 without a discriminator. */
   lossD: number;
+}
+
+/** Weight of each chroma channel (Cb, Cr) against luma in the 'l1-luma' pixel loss. */
+export const LUMA_LOSS_CHROMA_WEIGHT = 0.25;
+
+// Rows Y, Cb, Cr of BT.601 (full range) applied to RGB differences; columns scaled by the loss weights.
+const LUMA_LOSS_MATRIX = [
+  [0.299, -0.168736 * LUMA_LOSS_CHROMA_WEIGHT, 0.5 * LUMA_LOSS_CHROMA_WEIGHT],
+  [0.587, -0.331264 * LUMA_LOSS_CHROMA_WEIGHT, -0.418688 * LUMA_LOSS_CHROMA_WEIGHT],
+  [0.114, 0.5 * LUMA_LOSS_CHROMA_WEIGHT, -0.081312 * LUMA_LOSS_CHROMA_WEIGHT],
+];
+
+/**
+ * Reconstruction loss of `output` against `target` (both `[N, H, W, C]`, same range) as a scalar.
+ * 'l1-luma' needs C = 3 (RGB): it is the mean over pixels of |dY| + w |dCb| + w |dCr|
+ * (w = {@link LUMA_LOSS_CHROMA_WEIGHT}), so a grey error (equal in R, G and B) costs what it costs
+ * under 'l1', and one that leaves luma unchanged about a third of its 'l1' cost.
+ */
+export function pixelLoss(kind: PixelLoss, output: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const error = tf.sub(output, target);
+    if (kind === 'l2') return tf.mean(tf.square(error)) as tf.Scalar;
+    if (kind === 'l1') return tf.mean(tf.abs(error)) as tf.Scalar;
+    const channels = error.shape[3];
+    if (channels !== 3) throw new Error(`pixel loss 'l1-luma' needs RGB outputs (3 channels), not ${channels}`);
+    const ycc = tf.matMul(tf.reshape(error, [-1, 3]), tf.tensor2d(LUMA_LOSS_MATRIX));
+    return tf.mul(tf.mean(tf.abs(ycc)), 3) as tf.Scalar;
+  });
 }
 
 /** Adversarial loss of logits `[N, h, w, 1]` against a constant label (real = 1, fake = 0). */
@@ -153,8 +183,7 @@ export class Pix2PixTrainer {
       () => {
         const out = this.generator.apply(input, { training: true }) as tf.Tensor4D;
         fake = tf.keep(out);
-        const error = tf.sub(out, target);
-        pixel = tf.keep(tf.mean(this.gan.pixelLoss === 'l2' ? tf.square(error) : tf.abs(error)) as tf.Scalar);
+        pixel = tf.keep(pixelLoss(this.gan.pixelLoss, out, target));
         let loss: tf.Scalar = tf.mul(pixel, this.gan.mode === 'none' ? 1 : this.gan.lambdaL1);
         if (this.discriminator && this.gan.mode !== 'none') {
           const logits = this.discriminator.apply(pairOf(input, out), { training: true }) as tf.Tensor;
