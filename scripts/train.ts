@@ -22,6 +22,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --direction AtoB|BtoA (paired)                        --val-fraction F  held-out share (0.1)
   --ngf N --depth N --norm batch|instance|none --dropout F        U-Net size
   --features N --blocks N                                          sr network size
+  --expansion N     sr: train each block conv over-parameterised (1x1 to N x features, then 3x3,
+                    plus the plain 3x3); exported folded into the plain network (0: off)
   --ndf N --n-layers N                                             PatchGAN size
   --gan vanilla|lsgan|wgangp|none  --lambda-l1 F  --lambda-gan F  --lr F  --beta1 F
   --pixel-loss l1|l2|l1-luma  reconstruction term (default l1); l2, the mean squared error, is

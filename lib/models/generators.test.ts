@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
-import { buildSeeded, buildUnetGenerator, type Norm } from './generators';
+import { buildSeeded, buildSrNet, buildUnetGenerator, countParams, foldForInference, type Norm } from './generators';
+import { ExpandedConv2D } from './layers';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -29,5 +30,36 @@ describe('buildUnetGenerator initialisation', () => {
     const withoutNorm = bottleneckGain('none');
     expect(withoutNorm).toBeGreaterThan(0.2);
     expect(withoutNorm).toBeLessThan(5);
+  });
+});
+
+describe('srnet with expansion, folded for inference', () => {
+  it('folds into the plain srnet (same names, same size, no expanded layers) computing the same function, leaking nothing', () => {
+    const cfg = { kind: 'srnet', scale: 2, channels: 3, features: 8, blocks: 2, expansion: 2 } as const;
+    const trained = buildSeeded(4, () => buildSrNet(cfg));
+    expect(trained.layers.filter((l) => l instanceof ExpandedConv2D).length).toBe(4);
+    // Give every factor (the zero-initialised spread too) random values, as training would.
+    tf.tidy(() => trained.setWeights(trained.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.05, 'float32', 100 + i))));
+    const before = tf.memory().numTensors;
+    const { model: plain, architecture } = foldForInference(trained, cfg);
+    expect(architecture).toEqual({ ...cfg, expansion: 0 });
+    expect(plain.layers.some((l) => l instanceof ExpandedConv2D)).toBe(false);
+    const reference = buildSrNet({ ...cfg, expansion: 0 });
+    expect(countParams(plain)).toBe(countParams(reference));
+    expect(countParams(trained)).toBeGreaterThan(countParams(plain));
+    const [a, b] = tf.tidy(() => {
+      const x = tf.randomUniform([2, 9, 11, 3], 0, 1, 'float32', 7);
+      return [trained.predict(x) as tf.Tensor, plain.predict(x) as tf.Tensor];
+    });
+    expect(a!.shape).toEqual([2, 18, 22, 3]);
+    const maxDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(a!, b!))).dataSync()[0]!);
+    expect(maxDiff).toBeLessThan(1e-5);
+    tf.dispose([a!, b!]);
+    plain.dispose();
+    reference.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // A plain srnet is returned as it is.
+    expect(foldForInference(trained, { ...cfg, expansion: 0 }).model).toBe(trained);
+    trained.dispose();
   });
 });

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { InstanceNorm, PaddedConv2D, PixelShuffle, registerCustomLayers, UpsampleBilinear } from './layers';
+import { ExpandedConv2D, InstanceNorm, PaddedConv2D, PixelShuffle, registerCustomLayers, UpsampleBilinear } from './layers';
 
 export const NORMS = ['batch', 'instance', 'none'] as const;
 export type Norm = (typeof NORMS)[number];
@@ -45,6 +45,12 @@ export const srNetConfigSchema = z.object({
   features: z.number().int().min(4).default(32),
   /** Residual blocks (conv-ReLU-conv + skip) between head and tail. */
   blocks: z.number().int().min(0).default(4),
+  /**
+   * Train each block conv as a plain 3x3 plus a 1x1 expansion to `expansion * features` channels
+   * and a 3x3 back ({@link ExpandedConv2D}); 0: plain convs. Exports fold it away
+   * ({@link foldForInference}): the exported network, its speed and its architecture are plain.
+   */
+  expansion: z.number().int().min(0).max(8).default(0),
 });
 export type SrNetConfig = z.infer<typeof srNetConfigSchema>;
 
@@ -190,21 +196,17 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
   registerCustomLayers();
   const cfg = srNetConfigSchema.parse(raw);
   const input = tfl.input({ shape: [null, null, cfg.channels], name: 'lr' });
-  const conv3 = (filters: number, name: string, activation?: 'relu', initStd?: number) =>
-    tfl.layers.conv2d({
-      filters,
-      kernelSize: 3,
-      padding: 'same',
-      activation,
-      // Residual branches start near zero so every block begins as the identity (stable at high lr).
-      kernelInitializer: initStd ? tfl.initializers.randomNormal({ mean: 0, stddev: initStd, seed: initSeed() }) : tfl.initializers.heNormal({ seed: initSeed() }),
-      name,
-    });
+  const conv3 = (filters: number, name: string, activation?: 'relu', initStd?: number, expansion = 0) => {
+    // Residual branches start near zero so every block begins as the identity (stable at high lr).
+    const kernelInitializer = initStd ? tfl.initializers.randomNormal({ mean: 0, stddev: initStd, seed: initSeed() }) : tfl.initializers.heNormal({ seed: initSeed() });
+    if (expansion > 0) return new ExpandedConv2D({ filters, expansion, activation, kernelInitializer, seed: initSeed(), name });
+    return tfl.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation, kernelInitializer, name });
+  };
   const head = apply(conv3(cfg.features, 'head'), input);
   let x = head;
   for (let b = 0; b < cfg.blocks; b++) {
-    const y = apply(conv3(cfg.features, `block${b}_conv1`, 'relu'), x);
-    const z2 = apply(conv3(cfg.features, `block${b}_conv2`, undefined, 1e-3), y);
+    const y = apply(conv3(cfg.features, `block${b}_conv1`, 'relu', undefined, cfg.expansion), x);
+    const z2 = apply(conv3(cfg.features, `block${b}_conv2`, undefined, 1e-3, cfg.expansion), y);
     x = tfl.layers.add({ name: `block${b}_add` }).apply([x, z2]) as tfl.SymbolicTensor;
   }
   if (cfg.blocks > 0) x = tfl.layers.add({ name: 'global_skip' }).apply([x, head]) as tfl.SymbolicTensor;
@@ -220,6 +222,25 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
   const upsampled = apply(new UpsampleBilinear({ scale: cfg.scale, name: 'upsample' }), input);
   const output = tfl.layers.add({ name: 'output' }).apply([upsampled, residual]) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: output, name: 'srnet' });
+}
+
+/**
+ * The network to export for a trained generator: itself, or for an srnet trained with `expansion`
+ * a plain srnet (same names, `expansion` 0) whose convs carry the folded kernels. Both compute the
+ * same function (up to float rounding); the plain one runs at the plain network's speed. The
+ * caller owns (and disposes) a returned model that differs from `model`.
+ */
+export function foldForInference(model: tfl.LayersModel, cfg: GeneratorConfig): { model: tfl.LayersModel; architecture: GeneratorConfig } {
+  if (cfg.kind !== 'srnet' || cfg.expansion === 0) return { model, architecture: cfg };
+  const architecture: SrNetConfig = { ...cfg, expansion: 0 };
+  const plain = buildSrNet(architecture);
+  for (const layer of model.layers) {
+    const weights = layer instanceof ExpandedConv2D ? layer.foldedWeights() : layer.getWeights();
+    if (weights.length === 0) continue;
+    plain.getLayer(layer.name).setWeights(weights);
+    if (layer instanceof ExpandedConv2D) tf.dispose(weights);
+  }
+  return { model: plain, architecture };
 }
 
 /**

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initKernelTestBackends, randomValues, relativeError, seededRandom, valuesOn } from '@/lib/tf/kernels/test-utils';
-import { PaddedConv2D, registerCustomLayers } from './layers';
+import { ExpandedConv2D, foldExpandedKernel, PaddedConv2D, registerCustomLayers } from './layers';
 
 interface Case {
   shape: [number, number, number, number];
@@ -88,5 +88,148 @@ describe('PaddedConv2D (PyTorch-style k4 p1 convolution)', () => {
     tf.dispose([x, a, b]);
     model.dispose();
     loaded.dispose();
+  });
+});
+
+/** A model of one ExpandedConv2D with every factor random (spread included, which starts at zero). */
+function expandedWith(random: () => number, cin: number, filters: number, expansion: number, activation?: 'relu'): tfl.LayersModel {
+  registerCustomLayers();
+  const input = tfl.input({ shape: [null, null, cin] });
+  const layer = new ExpandedConv2D({ filters, expansion, activation, name: 'expanded' });
+  const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
+  const m = cin * expansion;
+  const weights = [
+    tf.tensor4d(randomValues(random, 9 * cin * filters), [3, 3, cin, filters]),
+    tf.tensor4d(randomValues(random, cin * m), [1, 1, cin, m]),
+    tf.tensor4d(randomValues(random, 9 * m * filters), [3, 3, m, filters]),
+    tf.tensor1d(randomValues(random, filters)),
+  ];
+  model.setWeights(weights);
+  tf.dispose(weights);
+  return model;
+}
+
+/** The unfolded branches: conv3x3(x, K) + conv3x3(conv1x1(x, E), S) + b, then the activation. */
+function branches(x: tf.Tensor4D, [k, e, sp, b]: tf.Tensor[], relu: boolean): tf.Tensor4D {
+  return tf.tidy(() => {
+    const plain = tf.conv2d(x, k as tf.Tensor4D, 1, 'same');
+    const expanded = tf.conv2d(tf.conv2d(x, e as tf.Tensor4D, 1, 'same'), sp as tf.Tensor4D, 1, 'same');
+    const y = tf.add(tf.add(plain, expanded), b!);
+    return (relu ? tf.relu(y) : y) as tf.Tensor4D;
+  });
+}
+
+const EXPANDED_CASES = [
+  { shape: [2, 9, 7, 5] as [number, number, number, number], filters: 6, expansion: 2 },
+  { shape: [1, 8, 8, 3] as [number, number, number, number], filters: 4, expansion: 3 },
+  { shape: [3, 5, 11, 8] as [number, number, number, number], filters: 8, expansion: 1 },
+];
+
+describe('ExpandedConv2D (over-parameterised 3x3 conv, folded for inference)', () => {
+  beforeAll(initKernelTestBackends);
+
+  it('equals its unfolded branches, and its folded weights as one plain conv2d', () => {
+    const random = seededRandom(21);
+    for (const c of EXPANDED_CASES) {
+      for (const relu of [false, true]) {
+        const model = expandedWith(random, c.shape[3], c.filters, c.expansion, relu ? 'relu' : undefined);
+        const x = tf.tensor4d(randomValues(random, c.shape.reduce((a, b) => a * b, 1)), [...c.shape]);
+        const ours = model.predict(x) as tf.Tensor4D;
+        const weights = model.getWeights();
+        const reference = branches(x, weights, relu);
+        expect(ours.shape).toEqual([...c.shape.slice(0, 3), c.filters]);
+        expect(relativeError(ours.dataSync(), reference.dataSync()), `${c.shape} relu ${relu}`).toBeLessThan(1e-5);
+        const [kernel, bias] = (model.getLayer('expanded') as ExpandedConv2D).foldedWeights();
+        const plain = tf.tidy(() => {
+          const y = tf.add(tf.conv2d(x, kernel, 1, 'same'), bias);
+          return relu ? tf.relu(y) : y;
+        });
+        expect(relativeError(plain.dataSync(), reference.dataSync())).toBeLessThan(1e-5);
+        // getWeights() returns the variables' own tensors: the model disposes them.
+        tf.dispose([x, ours, reference, kernel, bias, plain]);
+        model.dispose();
+      }
+    }
+  });
+
+  it('foldExpandedKernel composes a 1x1 then a 3x3 exactly (zero padding commutes with a bias-free 1x1)', () => {
+    const random = seededRandom(22);
+    const e = tf.tensor4d(randomValues(random, 4 * 7), [1, 1, 4, 7]);
+    const sp = tf.tensor4d(randomValues(random, 9 * 7 * 5), [3, 3, 7, 5]);
+    const x = tf.tensor4d(randomValues(random, 2 * 6 * 9 * 4), [2, 6, 9, 4]);
+    const folded = foldExpandedKernel(e, sp);
+    expect(folded.shape).toEqual([3, 3, 4, 5]);
+    const [a, b] = tf.tidy(() => [tf.conv2d(x, folded, 1, 'same'), tf.conv2d(tf.conv2d(x, e, 1, 'same'), sp, 1, 'same')]);
+    expect(relativeError(a!.dataSync(), b!.dataSync())).toBeLessThan(1e-5);
+    tf.dispose([e, sp, x, folded, a!, b!]);
+  });
+
+  it('gradients of every factor on wasm match the unfolded branches on cpu', async () => {
+    for (const [i, c] of EXPANDED_CASES.entries()) {
+      const input = randomValues(seededRandom(30 + i), c.shape.reduce((a, b) => a * b, 1));
+      const upstream = randomValues(seededRandom(40 + i), c.shape[0] * c.shape[1] * c.shape[2] * c.filters);
+      // Same seed on both backends: the same random factors.
+      const ours = await valuesOn('wasm', () => {
+        const model = expandedWith(seededRandom(50 + i), c.shape[3], c.filters, c.expansion, 'relu');
+        const x = tf.tensor4d(input, [...c.shape]);
+        const r = tf.tensor4d(upstream, [...c.shape.slice(0, 3), c.filters] as [number, number, number, number]);
+        const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x) as tf.Tensor, r)) as tf.Scalar, vars);
+        const result = vars.map((v) => grads[v.name]!);
+        model.dispose();
+        return result;
+      });
+      const reference = await valuesOn('cpu', () => {
+        const model = expandedWith(seededRandom(50 + i), c.shape[3], c.filters, c.expansion, 'relu');
+        const weights = model.getWeights().map((w) => w.clone());
+        model.dispose();
+        const x = tf.tensor4d(input, [...c.shape]);
+        const r = tf.tensor4d(upstream, [...c.shape.slice(0, 3), c.filters] as [number, number, number, number]);
+        const f = (k: tf.Tensor, e: tf.Tensor, sp: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(branches(x, [k, e, sp, b], true), r));
+        return tf.grads(f)(weights);
+      });
+      expect(ours.length).toBe(4);
+      for (const [k, name] of ['kernel', 'expand', 'spread', 'bias'].entries()) {
+        expect(relativeError(ours[k]!, reference[k]!), `d${name} ${c.shape}`).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  it('starts as its plain kernel, takes a plain conv as itself, and survives a save / load round trip', async () => {
+    registerCustomLayers();
+    const input = tfl.input({ shape: [null, null, 3] });
+    const layer = new ExpandedConv2D({ filters: 4, expansion: 2, name: 'expanded', seed: 3 });
+    const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
+    const x = tf.randomUniform([1, 6, 5, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const [kernel0, , spread0] = model.getWeights();
+    expect(tf.tidy(() => tf.max(tf.abs(spread0!)).dataSync()[0])).toBe(0);
+    const fresh = model.predict(x) as tf.Tensor;
+    const plainFresh = tf.conv2d(x, kernel0 as tf.Tensor4D, 1, 'same');
+    expect(relativeError(fresh.dataSync(), plainFresh.dataSync())).toBeLessThan(1e-6);
+
+    const plainKernel = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 5);
+    const plainBias = tf.randomNormal([4], 0, 1, 'float32', 6);
+    tf.tidy(() => model.setWeights([kernel0!, tf.randomNormal([1, 1, 3, 6], 0, 1, 'float32', 7), tf.randomNormal([3, 3, 6, 4], 0, 1, 'float32', 8), plainBias]));
+    const before = tf.memory().numTensors;
+    layer.setPlainWeights([plainKernel, plainBias]);
+    expect(tf.memory().numTensors).toBe(before);
+    const loaded = model.predict(x) as tf.Tensor;
+    const plain = tf.add(tf.conv2d(x, plainKernel as tf.Tensor4D, 1, 'same'), plainBias);
+    expect(relativeError(loaded.dataSync(), plain.dataSync())).toBeLessThan(1e-6);
+    tf.dispose([plainKernel, plainBias, loaded, plain]);
+
+    tf.tidy(() => model.setWeights(model.getWeights().map((w, i) => (i === 2 ? tf.randomNormal(w.shape, 0, 0.1, 'float32', 9) : w))));
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const restored = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const [a, b] = [model.predict(x) as tf.Tensor, restored.predict(x) as tf.Tensor];
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    expect(() => new ExpandedConv2D({ filters: 4, expansion: 0 })).toThrow(/expansion/);
+    tf.dispose([x, fresh, plainFresh, a, b]);
+    model.dispose();
+    restored.dispose();
   });
 });

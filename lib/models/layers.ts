@@ -77,6 +77,122 @@ export class PaddedConv2D extends tfl.layers.Layer {
   }
 }
 
+interface ExpandedConv2DArgs {
+  filters: number;
+  /** Width of the expanded branch, as a multiple of the input channels (>= 1). */
+  expansion: number;
+  activation?: 'relu';
+  name?: string;
+  /** Initialiser of the plain 3x3 kernel (not serialised: saved models carry their weights). */
+  kernelInitializer?: ReturnType<typeof tfl.initializers.randomNormal>;
+  /** Seed of the expand kernel's initialiser (not serialised). */
+  seed?: number;
+}
+
+/**
+ * Folds the two factors of an expanded branch into one 3x3 kernel: a bias-free 1x1 convolution
+ * `expand` `[1, 1, Cin, M]` followed by a 3x3 `spread` `[3, 3, M, F]` equals, with zero 'same'
+ * padding, the single 3x3 convolution returned, `[3, 3, Cin, F]`:
+ * `W[i, j, c, f] = sum_m expand[0, 0, c, m] * spread[i, j, m, f]`. Differentiable (training folds
+ * on every step), any value range.
+ */
+export function foldExpandedKernel(expand: tf.Tensor4D, spread: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, m, f] = spread.shape;
+    const cin = expand.shape[2];
+    const spreadRows = tf.reshape(tf.transpose(spread, [2, 0, 1, 3]), [m, kh * kw * f]);
+    const product = tf.matMul(tf.reshape(expand, [cin, m]), spreadRows);
+    return tf.transpose(tf.reshape(product, [cin, kh, kw, f]), [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * A 3x3 'same' convolution (plus bias, optional ReLU) trained in an over-parameterised form:
+ * its kernel is `kernel + fold(expand, spread)`, a plain 3x3 plus a 1x1 expansion to
+ * `expansion * Cin` channels followed by a 3x3 back to `filters` (ExpandNets, Guo et al. 2020;
+ * ECBSR, Zhang et al. 2021). The branches are linear, so the layer is exactly one 3x3 convolution
+ * and folds into a plain `conv2d` for inference ({@link ExpandedConv2D.foldedWeights}); the extra
+ * factors only change how training moves the kernel. The fold runs once per call on the kernels,
+ * not on activations, so a training step costs about what the plain layer's does.
+ * `spread` starts at zero: a fresh layer is its plain kernel, and a plain trained kernel can be
+ * loaded into it unchanged ({@link ExpandedConv2D.setPlainWeights}).
+ * Input `[N, H, W, Cin]`, output `[N, H, W, filters]`, any range.
+ */
+export class ExpandedConv2D extends tfl.layers.Layer {
+  static readonly className = 'ExpandedConv2D';
+  private readonly filters: number;
+  private readonly expansion: number;
+  private readonly activation?: 'relu';
+  private readonly kernelInitializer?: ReturnType<typeof tfl.initializers.randomNormal>;
+  private readonly seed?: number;
+  private kernel?: tfl.LayerVariable;
+  private expand?: tfl.LayerVariable;
+  private spread?: tfl.LayerVariable;
+  private bias?: tfl.LayerVariable;
+
+  constructor({ filters, expansion, activation, kernelInitializer, seed, ...args }: ExpandedConv2DArgs) {
+    super(args);
+    if (!Number.isInteger(expansion) || expansion < 1) throw new Error(`ExpandedConv2D expansion must be an integer >= 1, got ${expansion}`);
+    this.filters = filters;
+    this.expansion = expansion;
+    this.activation = activation;
+    this.kernelInitializer = kernelInitializer;
+    this.seed = seed;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const channels = shape[shape.length - 1];
+    if (typeof channels !== 'number') throw new Error('ExpandedConv2D needs a known channel count');
+    const m = this.expansion * channels;
+    this.kernel = this.addWeight('kernel', [3, 3, channels, this.filters], 'float32', this.kernelInitializer ?? tfl.initializers.heNormal({}));
+    // Orthogonal-ish random expansion so the spread factor's first gradients see every input channel.
+    this.expand = this.addWeight('expand', [1, 1, channels, m], 'float32', tfl.initializers.glorotNormal({ seed: this.seed }));
+    this.spread = this.addWeight('spread', [3, 3, m, this.filters], 'float32', tfl.initializers.zeros());
+    this.bias = this.addWeight('bias', [this.filters], 'float32', tfl.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return [shape[0] ?? null, shape[1] ?? null, shape[2] ?? null, this.filters];
+  }
+
+  /** The single 3x3 kernel `[3, 3, Cin, filters]` this layer applies. */
+  private effectiveKernel(): tf.Tensor4D {
+    return tf.tidy(() =>
+      tf.add(this.kernel!.read(), foldExpandedKernel(this.expand!.read() as tf.Tensor4D, this.spread!.read() as tf.Tensor4D)),
+    ) as tf.Tensor4D;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const y = tf.add(tf.conv2d(x, this.effectiveKernel(), 1, 'same'), this.bias!.read());
+      return this.activation === 'relu' ? tf.relu(y) : y;
+    });
+  }
+
+  /** `[kernel [3, 3, Cin, filters], bias [filters]]` of the equivalent plain `conv2d` layer. */
+  foldedWeights(): [tf.Tensor4D, tf.Tensor1D] {
+    return [this.effectiveKernel(), tf.clone(this.bias!.read()) as tf.Tensor1D];
+  }
+
+  /** Loads a plain conv's `[kernel, bias]` and zeroes the spread factor: the layer becomes that conv. */
+  setPlainWeights([kernel, bias]: tf.Tensor[]): void {
+    if (!kernel || !bias) throw new Error(`${this.name}: a plain conv's weights are [kernel, bias]`);
+    this.kernel!.write(kernel);
+    this.bias!.write(bias);
+    tf.tidy(() => {
+      this.spread!.write(tf.zerosLike(this.spread!.read()));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, expansion: this.expansion, ...(this.activation ? { activation: this.activation } : {}) };
+  }
+}
+
 interface InstanceNormArgs {
   epsilon?: number;
   affine?: boolean;
@@ -254,6 +370,7 @@ export function registerCustomLayers(): void {
   tf.serialization.registerClass(PixelShuffle as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(UpsampleBilinear as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(PaddedConv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  tf.serialization.registerClass(ExpandedConv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   registerDepthToSpaceGradient();
   registerComparisonGradients();
   registered = true;

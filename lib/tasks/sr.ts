@@ -140,6 +140,7 @@ export const srTask: TaskDefinition<SrSource> = {
     channels: 3,
     features: Number(size.features ?? 32),
     blocks: Number(size.blocks ?? 4),
+    expansion: Number(size.expansion ?? 0),
   }),
   discriminatorChannels: () => 6,
   async load(dir, options, rng, hooks) {

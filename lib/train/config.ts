@@ -32,6 +32,7 @@ export const trainFlagsSchema = z
     dropout: z.coerce.number().min(0).max(0.9).optional(),
     features: positiveInt.optional(),
     blocks: z.coerce.number().int().min(0).optional(),
+    expansion: z.coerce.number().int().min(0).max(8).optional(),
     ndf: positiveInt.optional(),
     nLayers: z.coerce.number().int().min(1).max(6).optional(),
     gan: z.enum(GAN_MODES).optional(),
@@ -144,6 +145,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
   if (flags.hrScales !== undefined && flags.task !== 'sr') throw new Error('--hr-scales: only for --task sr');
+  if (flags.expansion !== undefined && flags.task !== 'sr') throw new Error('--expansion: only for --task sr');
   if (flags.imageSide !== undefined && flags.task !== 'colorize') throw new Error('--image-side: only for --task colorize');
   if (flags.imageSide !== undefined && flags.imageSide < cropSize) {
     throw new Error(`--image-side ${flags.imageSide} must be at least --crop-size ${cropSize}`);
@@ -213,7 +215,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   });
 }
 
-const SIZE_FLAGS = ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks'] as const;
+const SIZE_FLAGS = ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks', 'expansion'] as const;
 
 /**
  * `resolveConfig` for a run that may start from an exported model (`--init-from`): the model's

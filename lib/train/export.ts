@@ -7,7 +7,7 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystemIO } from '@/lib/model/io';
 import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
-import { srNetContext } from '@/lib/models/generators';
+import { foldForInference, srNetContext } from '@/lib/models/generators';
 import type { TaskExportInfo } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
 
@@ -71,7 +71,8 @@ export function buildMetadata(d: ExportDetails): ModelMetadata {
     outputEncoding: d.exportInfo.outputEncoding,
     tile,
     workingSize: d.exportInfo.workingSize ? Math.max(multipleOf, Math.round(d.exportInfo.workingSize / multipleOf) * multipleOf) : undefined,
-    architecture: g,
+    // What the folder holds: an srnet trained with expansion exports folded into plain convs.
+    architecture: g.kind === 'srnet' ? { ...g, expansion: 0 } : g,
     // Our generators use instance norm (same in training and inference) and are exported with
     // dropout off, so tfjs predict() is exactly the model; batch norm would need batch statistics.
     trainingModeAtInference: { batchNorm: g.kind === 'unet' && g.norm === 'batch', dropout: false },
@@ -89,11 +90,19 @@ export function buildMetadata(d: ExportDetails): ModelMetadata {
   });
 }
 
-/** Saves `generator` and its metadata to `dir` (created or replaced). */
+/**
+ * Saves `generator` and its metadata to `dir` (created or replaced); a generator trained with
+ * over-parameterised convs is saved folded into the plain network ({@link foldForInference}).
+ */
 export async function exportGenerator(generator: tfl.LayersModel, dir: string, details: ExportDetails): Promise<ModelMetadata> {
   const metadata = buildMetadata(details);
   await fs.mkdir(dir, { recursive: true });
-  await generator.save(fileSystemIO(dir));
+  const folded = foldForInference(generator, details.config.generator);
+  try {
+    await folded.model.save(fileSystemIO(dir));
+  } finally {
+    if (folded.model !== generator) folded.model.dispose();
+  }
   await fs.writeFile(path.join(dir, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
   return metadata;
 }

@@ -152,6 +152,41 @@ describe('training loop', () => {
     expect(grown.step).toBe(1);
   });
 
+  /** 8-bit RGB of img1 upscaled x2 by exported model `name` (a fresh service: no cached model). */
+  async function upscaled(name: string): Promise<Buffer> {
+    const service = await createInferenceService({ modelsDir: path.join(root, 'models') });
+    const input = await sharp(path.join(photos, 'img1.png')).png().toBuffer();
+    return sharp((await service.upscale(input, { scale: 2, model: name })).png).raw().toBuffer();
+  }
+  const meanAbsDiff = (a: Buffer, b: Buffer) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / a.length;
+
+  it('--expansion: trains over-parameterised convs from a plain export, checkpoints them, and exports them folded', async () => {
+    const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 3, lr: 1e-2, run: 'exp-src', export: 'exp-src' }), quiet);
+    const lines: string[] = [];
+    const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, expansion: 2, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'exp', export: 'exp' }));
+    expect(config.generator).toMatchObject({ kind: 'srnet', features: 8, blocks: 1, expansion: 2 });
+    await train(config, { log: (line) => lines.push(line) });
+    expect(lines.some((l) => /grew .* 4 layers copied/.test(l))).toBe(true);
+    // lr 1e-12: the expanded network started as the plain source, and exports as it.
+    expect(meanAbsDiff(await upscaled('exp-src'), await upscaled('exp'))).toBeLessThan(0.01);
+    // The checkpoint holds the expanded layers; resuming for more steps exports them folded.
+    const resumed = await train({ ...config, steps: 4 }, quiet);
+    expect(resumed.step).toBe(4);
+    const topology = await fs.readFile(path.join(resumed.exportedTo!, 'model.json'), 'utf8');
+    expect(topology).not.toContain('ExpandedConv2D');
+    const metadata = JSON.parse(await fs.readFile(path.join(resumed.exportedTo!, 'metadata.json'), 'utf8')) as { architecture: Record<string, unknown>; training: { config: { generator: Record<string, unknown> } } };
+    expect(metadata.architecture).toMatchObject({ features: 8, blocks: 1, expansion: 0 });
+    expect(metadata.training.config.generator).toMatchObject({ expansion: 2 });
+    const weightsBytes = async (dir: string) => (await fs.stat(path.join(dir, 'weights.bin'))).size;
+    expect(await weightsBytes(resumed.exportedTo!)).toBe(await weightsBytes(source.exportedTo!));
+    // From scratch it trains: real steps change the folded export, steps at lr 1e-12 do not.
+    const fresh = (lr: number, name: string) => train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, expansion: 2, steps: 3, lr, run: name, export: name }), quiet);
+    await fresh(1e-2, 'exp-moved');
+    await fresh(1e-12, 'exp-still');
+    expect(meanAbsDiff(await upscaled('exp-moved'), await upscaled('exp-still'))).toBeGreaterThan(0.1);
+    await expect(resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, expansion: 2 }))).rejects.toThrow(/--expansion: only for --task sr/);
+  });
+
   it('smoke: trains colorize with the GAN for 3 steps and exports valid metadata', async () => {
     const config = tinyConfig({ task: 'colorize', cropSize: 32, ngf: 4, depth: 3, ndf: 4, nLayers: 2, run: 'col-smoke', export: 'colorize' });
     const result = await train(config, quiet);

@@ -9,9 +9,9 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readMetadata } from '@/lib/infer/models';
-import { loadLayersFrom } from '@/lib/models/layers';
+import { ExpandedConv2D, loadLayersFrom } from '@/lib/models/layers';
 import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
-import { buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
+import { architectureSchema, buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
 import { getTask } from '@/lib/tasks/registry';
 import type { Pair, TaskDefinition, TaskOptions } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
@@ -130,7 +130,8 @@ function grows(from: Record<string, unknown>, to: TrainConfig['generator']): boo
     from.channels === to.channels &&
     from.features === to.features &&
     typeof from.blocks === 'number' &&
-    from.blocks <= to.blocks
+    from.blocks <= to.blocks &&
+    (from.expansion === undefined || from.expansion === 0)
   );
 }
 
@@ -140,7 +141,9 @@ function grows(from: Record<string, unknown>, to: TrainConfig['generator']): boo
  */
 async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line: string) => void): Promise<tfl.LayersModel> {
   const metadata = await readMetadata(dir);
-  const same = isDeepStrictEqual(metadata.architecture, config.generator);
+  // Parsed, so that models exported before a field existed compare with its default.
+  const parsed = architectureSchema.safeParse(metadata.architecture);
+  const same = parsed.success && isDeepStrictEqual(parsed.data, config.generator);
   if (!same && !grows(metadata.architecture, config.generator)) {
     throw new Error(
       `--init-from ${dir}: its architecture ${JSON.stringify(metadata.architecture)} differs from this run's ` +
@@ -154,7 +157,10 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
   for (const layer of source.layers) {
     const weights = layer.getWeights();
     if (weights.length === 0) continue;
-    target.getLayer(layer.name).setWeights(weights);
+    const into = target.getLayer(layer.name);
+    // A plain conv seeds an over-parameterised one as itself (its extra factor starts at zero).
+    if (into instanceof ExpandedConv2D) into.setPlainWeights(weights);
+    else into.setWeights(weights);
     copied++;
   }
   source.dispose();
