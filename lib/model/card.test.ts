@@ -14,6 +14,10 @@ describe('model card', () => {
     expect(renderModelCard({ metadata: withConfig({ gan: { mode: 'none', lambdaL1: 100 } }), evaluations: [], samples: [] })).toContain('| loss | L1 (no GAN: the faithful model) |');
     const gan = renderModelCard({ metadata: withConfig({ gan: { mode: 'vanilla', lambdaL1: 10 } }), evaluations: [], samples: [] });
     expect(gan).toContain('| loss | cGAN ("vanilla") + 10 x L1 |');
+    const luma = renderModelCard({ metadata: withConfig({ gan: { mode: 'none', lambdaL1: 100, pixelLoss: 'l1-luma' } }), evaluations: [], samples: [] });
+    expect(luma).toContain('| loss | L1 on BT.601 luma + 1/4 on each chroma channel (`l1-luma`) (no GAN: the faithful model) |');
+    const l2 = renderModelCard({ metadata: withConfig({ gan: { mode: 'none', lambdaL1: 100, pixelLoss: 'l2' } }), evaluations: [], samples: [] });
+    expect(l2).toContain('| loss | mean squared error (no GAN: the faithful model) |');
   });
 
   it('says when a model was fine-tuned from another', () => {

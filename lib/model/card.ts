@@ -21,6 +21,18 @@ function formatDuration(seconds: number): string {
   return h > 0 ? `${h} h ${m} min` : `${m} min`;
 }
 
+const PIXEL_LOSS_NAMES: Record<string, string> = {
+  l1: 'L1',
+  l2: 'mean squared error',
+  'l1-luma': 'L1 on BT.601 luma + 1/4 on each chroma channel (`l1-luma`)',
+};
+
+/** The loss row: the reconstruction term the run used (configs from before `pixelLoss` were L1), and the GAN. */
+function describeLoss(gan: { mode?: string; lambdaL1?: number; pixelLoss?: string } | undefined): string {
+  const pixel = PIXEL_LOSS_NAMES[gan?.pixelLoss ?? 'l1'] ?? String(gan?.pixelLoss);
+  return gan?.mode === 'none' ? `${pixel} (no GAN: the faithful model)` : `cGAN (${JSON.stringify(gan?.mode)}) + ${String(gan?.lambdaL1)} x ${pixel}`;
+}
+
 /** Renders the card; pure, for tests and for the CLI. */
 export function renderModelCard({ metadata: md, evaluations, samples, notes }: CardInputs): string {
   const task = md.task === 'sr' ? `super-resolution x${md.scale}` : md.task;
@@ -30,7 +42,7 @@ export function renderModelCard({ metadata: md, evaluations, samples, notes }: C
     ['steps', String(md.training.steps)],
     ['wall time', `${formatDuration(md.training.wallTimeSeconds)} on the ${md.training.backend} backend (one CPU core, shared)`],
     ['batch x crop', `${String(cfg.batchSize)} x ${String(cfg.cropSize)} px`],
-    ['loss', (cfg.gan as { mode?: string })?.mode === 'none' ? 'L1 (no GAN: the faithful model)' : `cGAN (${JSON.stringify((cfg.gan as { mode?: string })?.mode)}) + ${String((cfg.gan as { lambdaL1?: number })?.lambdaL1)} x L1`],
+    ['loss', describeLoss(cfg.gan as { mode?: string; lambdaL1?: number; pixelLoss?: string } | undefined)],
     ['optimiser', `Adam ${JSON.stringify(cfg.optim)}, constant then linear decay over the last ${String(cfg.decaySteps)} steps`],
     ['data', `${md.training.data.description}`],
   ];
