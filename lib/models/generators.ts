@@ -224,6 +224,11 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
   return tfl.model({ inputs: input, outputs: output, name: 'srnet' });
 }
 
+/** The architecture an export of a generator trained as `cfg` has: srnets without expansion. */
+export function foldedArchitecture(cfg: GeneratorConfig): GeneratorConfig {
+  return cfg.kind === 'srnet' ? { ...cfg, expansion: 0 } : cfg;
+}
+
 /**
  * The network to export for a trained generator: itself, or for an srnet trained with `expansion`
  * a plain srnet (same names, `expansion` 0) whose convs carry the folded kernels. Both compute the
@@ -231,7 +236,7 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
  * caller owns (and disposes) a returned model that differs from `model`.
  */
 export function foldForInference(model: tfl.LayersModel, cfg: GeneratorConfig): { model: tfl.LayersModel; architecture: GeneratorConfig } {
-  if (cfg.kind !== 'srnet' || cfg.expansion === 0) return { model, architecture: cfg };
+  if (cfg.kind !== 'srnet' || cfg.expansion === 0) return { model, architecture: foldedArchitecture(cfg) };
   const architecture: SrNetConfig = { ...cfg, expansion: 0 };
   const plain = buildSrNet(architecture);
   for (const layer of model.layers) {

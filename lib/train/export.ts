@@ -7,7 +7,7 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystemIO } from '@/lib/model/io';
 import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
-import { foldForInference, srNetContext } from '@/lib/models/generators';
+import { foldedArchitecture, foldForInference, srNetContext } from '@/lib/models/generators';
 import type { TaskExportInfo } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
 
@@ -72,7 +72,7 @@ export function buildMetadata(d: ExportDetails): ModelMetadata {
     tile,
     workingSize: d.exportInfo.workingSize ? Math.max(multipleOf, Math.round(d.exportInfo.workingSize / multipleOf) * multipleOf) : undefined,
     // What the folder holds: an srnet trained with expansion exports folded into plain convs.
-    architecture: g.kind === 'srnet' ? { ...g, expansion: 0 } : g,
+    architecture: foldedArchitecture(g),
     // Our generators use instance norm (same in training and inference) and are exported with
     // dropout off, so tfjs predict() is exactly the model; batch norm would need batch statistics.
     trainingModeAtInference: { batchNorm: g.kind === 'unet' && g.norm === 'batch', dropout: false },
