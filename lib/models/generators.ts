@@ -236,9 +236,9 @@ export function foldedArchitecture(cfg: GeneratorConfig): GeneratorConfig {
  * caller owns (and disposes) a returned model that differs from `model`.
  */
 export function foldForInference(model: tfl.LayersModel, cfg: GeneratorConfig): { model: tfl.LayersModel; architecture: GeneratorConfig } {
-  if (cfg.kind !== 'srnet' || cfg.expansion === 0) return { model, architecture: foldedArchitecture(cfg) };
-  const architecture: SrNetConfig = { ...cfg, expansion: 0 };
-  const plain = buildSrNet(architecture);
+  const architecture = foldedArchitecture(cfg);
+  if (cfg.kind !== 'srnet' || cfg.expansion === 0) return { model, architecture };
+  const plain = buildGenerator(architecture);
   for (const layer of model.layers) {
     const weights = layer instanceof ExpandedConv2D ? layer.foldedWeights() : layer.getWeights();
     if (weights.length === 0) continue;
