@@ -1,7 +1,8 @@
 /**
- * `npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR] [--variant V]`:
- * exports the generator of a run's latest checkpoint as a model folder (model.json, weights.bin,
- * metadata.json), with the run's last validation metrics.
+ * `npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR] [--variant V]
+ * [--temperature T]`: exports the generator of a run's latest checkpoint as a model folder
+ * (model.json, weights.bin, metadata.json), with the run's last validation metrics. `--temperature`
+ * decodes a colour-class head at T in (0, 1] instead of its training setting (no retraining).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ const flagsSchema = z
     'models-dir': z.string().optional(),
     variant: z.string().optional(),
     description: z.string().optional(),
+    temperature: z.coerce.number().gt(0).max(1).optional(),
   })
   .strict();
 
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     metrics: runLog.metrics,
     variant: flags.variant,
     description: flags.description,
+    ...(flags.temperature !== undefined ? { inference: { temperature: flags.temperature } } : {}),
   });
   process.stdout.write(`exported ${out} (${metadata.task}, x${metadata.scale}, step ${metadata.training.steps})\n`);
 }

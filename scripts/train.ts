@@ -26,7 +26,7 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
                     plus the plain 3x3); exported folded into the plain network (0: off)
   --ndf N --n-layers N                                             PatchGAN size
   --gan vanilla|lsgan|wgangp|none  --lambda-l1 F  --lambda-gan F  --lr F  --beta1 F
-  --pixel-loss l1|l2|l1-luma  reconstruction term (default l1); l2, the mean squared error, is
+  --pixel-loss l1|l2|l1-luma|ab-classes  reconstruction term (default l1); l2, the mean squared error, is
                     PSNR's own objective: for a last low-lr fine-tune of a faithful model
                     (--init-from); l1-luma (RGB outputs): L1 on BT.601 Y plus a quarter of it on
                     Cb and Cr, what the eye and Y-PSNR weigh
@@ -39,6 +39,14 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --image-side N    colorize: resize photos to an N px short side before cropping (crops see most
                     of the picture; a multiple of 2^depth); the exported model then runs at that
                     size (default: 256)
+  --head classes    colorize: predict a distribution over a*b* colour bins at half resolution and
+                    decode it by its annealed mean (Zhang et al. 2016) instead of a*b* directly:
+                    aims at more vivid colour than L1's cautious average; trains with --pixel-loss
+                    ab-classes (the default with it) and no GAN. With --init-from a direct-head
+                    model, its trained layers start the new head's run
+  --ab-grid G       bin spacing in a*b* units (default 10: about 260 bins)
+  --temperature T   decoding temperature in (0, 1]: 1 the mean, lower towards the mode (0.38)
+  --rebalance L     class rebalancing lambda in [0, 1]: 1 none, lower favours rare colours (0.5)
 
   sr only, random per training crop (validation stays plain bicubic; fixed for a run, so not
   changeable with --resume):

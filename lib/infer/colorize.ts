@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecodedImage } from '@/lib/image/decode';
 import { lAbToRgb, rgbToL } from '@/lib/image/lab';
+import { LAB_AB_SCALE } from '@/lib/model/metadata';
 import { BilinearSampler, resizeBytes } from '@/lib/image/resize';
 import { runModel, type LoadedModel } from './models';
 import { progressReporter, throwIfAborted, yieldToEventLoop } from './run';
@@ -23,7 +24,7 @@ import type { InferOptions } from './types';
 
 /** lab-l: L* in [0, 100] -> L/50 - 1 in [-1, 1]; lab-ab: ab/110, so a*, b* = 110 * output. */
 const L_SCALE = 50;
-const AB_SCALE = 110;
+const AB_SCALE = LAB_AB_SCALE;
 /** Panoramas are squeezed rather than run at an unbounded working width. */
 const MAX_ASPECT = 4;
 

@@ -16,6 +16,8 @@ describe('model card', () => {
     expect(gan).toContain('| loss | cGAN ("vanilla") + 10 x L1 |');
     const luma = renderModelCard({ metadata: withConfig({ gan: { mode: 'none', lambdaL1: 100, pixelLoss: 'l1-luma' } }), evaluations: [], samples: [] });
     expect(luma).toContain('| loss | L1 on BT.601 luma + 1/4 on each chroma channel (`l1-luma`) (no GAN: the faithful model) |');
+    const classes = renderModelCard({ metadata: withConfig({ gan: { mode: 'none', lambdaL1: 100, pixelLoss: 'ab-classes', classRebalance: 0.5 } }), evaluations: [], samples: [] });
+    expect(classes).toContain('| loss | class-rebalanced cross-entropy over a*b* bins (`ab-classes`, Zhang et al. 2016), rebalancing lambda 0.5 (no GAN) |');
     const l2 = renderModelCard({ metadata: withConfig({ gan: { mode: 'none', lambdaL1: 100, pixelLoss: 'l2' } }), evaluations: [], samples: [] });
     expect(l2).toContain('| loss | mean squared error (no GAN: the faithful model) |');
   });

@@ -25,12 +25,16 @@ const PIXEL_LOSS_NAMES: Record<string, string> = {
   l1: 'L1',
   l2: 'mean squared error',
   'l1-luma': 'L1 on BT.601 luma + 1/4 on each chroma channel (`l1-luma`)',
+  'ab-classes': 'class-rebalanced cross-entropy over a*b* bins (`ab-classes`, Zhang et al. 2016)',
 };
 
 /** The loss row: the reconstruction term the run used (configs from before `pixelLoss` were L1), and the GAN. */
-function describeLoss(gan: { mode?: string; lambdaL1?: number; pixelLoss?: string } | undefined): string {
-  const pixel = PIXEL_LOSS_NAMES[gan?.pixelLoss ?? 'l1'] ?? String(gan?.pixelLoss);
-  return gan?.mode === 'none' ? `${pixel} (no GAN: the faithful model)` : `cGAN (${JSON.stringify(gan?.mode)}) + ${String(gan?.lambdaL1)} x ${pixel}`;
+function describeLoss(gan: { mode?: string; lambdaL1?: number; pixelLoss?: string; classRebalance?: number } | undefined): string {
+  const named = PIXEL_LOSS_NAMES[gan?.pixelLoss ?? 'l1'] ?? String(gan?.pixelLoss);
+  const pixel = gan?.classRebalance === undefined ? named : `${named}, rebalancing lambda ${gan.classRebalance}`;
+  // A class head decodes vividly on purpose: not the faithful kind, GAN or not.
+  if (gan?.mode === 'none') return gan.pixelLoss === 'ab-classes' ? `${pixel} (no GAN)` : `${pixel} (no GAN: the faithful model)`;
+  return `cGAN (${JSON.stringify(gan?.mode)}) + ${String(gan?.lambdaL1)} x ${pixel}`;
 }
 
 /** Renders the card; pure, for tests and for the CLI. */
@@ -42,7 +46,7 @@ export function renderModelCard({ metadata: md, evaluations, samples, notes }: C
     ['steps', String(md.training.steps)],
     ['wall time', `${formatDuration(md.training.wallTimeSeconds)} on the ${md.training.backend} backend (one CPU core, shared)`],
     ['batch x crop', `${String(cfg.batchSize)} x ${String(cfg.cropSize)} px`],
-    ['loss', describeLoss(cfg.gan as { mode?: string; lambdaL1?: number; pixelLoss?: string } | undefined)],
+    ['loss', describeLoss(cfg.gan as Parameters<typeof describeLoss>[0])],
     ['optimiser', `Adam ${JSON.stringify(cfg.optim)}, constant then linear decay over the last ${String(cfg.decaySteps)} steps`],
     ['data', `${md.training.data.description}`],
   ];

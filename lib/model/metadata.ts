@@ -17,6 +17,9 @@ export type TaskKind = (typeof TASK_KINDS)[number];
 export const ENCODINGS = ['lab-l', 'lab-ab', 'rgb-unit', 'rgb-tanh'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
+/** `lab-ab` stores a*, b* divided by this. */
+export const LAB_AB_SCALE = 110;
+
 export const metadataSchema = z.object({
   formatVersion: z.literal(1),
   name: z.string().min(1),

@@ -63,3 +63,34 @@ describe('srnet with expansion, folded for inference', () => {
     trained.dispose();
   });
 });
+
+describe('U-Net with a colour-class head', () => {
+  const cfg = { kind: 'unet', inputChannels: 1, outputChannels: 2, ngf: 4, depth: 3, norm: 'none', dropout: 0, outputActivation: 'tanh', classHead: { grid: 20, temperature: 0.38 } } as const;
+
+  it('outputs a*b* / 110 at full size from half-size logits; exports at another temperature with the same weights', () => {
+    const model = buildSeeded(4, () => buildUnetGenerator(cfg));
+    const logits = model.getLayer('class_logits');
+    // Spread the logits so the temperature matters.
+    const spread = [tf.randomNormal(logits.getWeights()[0]!.shape, 0, 3, 'float32', 8), tf.zeros(logits.getWeights()[1]!.shape)];
+    logits.setWeights(spread);
+    tf.dispose(spread);
+    const input = tf.randomUniform([2, 16, 24, 1], -1, 1, 'float32', 9);
+    (model.predict(input) as tf.Tensor).dispose(); // the decoder keeps its centres from the first call on
+    const before = tf.memory().numTensors;
+    const { model: warmer, architecture } = foldForInference(model, cfg, { temperature: 1 });
+    expect(architecture).toEqual({ ...cfg, classHead: { grid: 20, temperature: 1 } });
+    const [a, b] = [model.predict(input) as tf.Tensor, warmer.predict(input) as tf.Tensor];
+    expect(a.shape).toEqual([2, 16, 24, 2]);
+    // Same weights, other decoding: T = 1 is the plain mean, closer to grey than T = 0.38.
+    warmer.getWeights().forEach((w, i) => expect(Array.from(w.dataSync())).toEqual(Array.from(model.getWeights()[i]!.dataSync())));
+    const chroma = (t: tf.Tensor) => tf.tidy(() => tf.mean(tf.abs(t)).dataSync()[0]!);
+    expect(chroma(b)).toBeLessThan(chroma(a));
+    tf.dispose([a, b]);
+    warmer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => foldForInference(model, { kind: 'srnet', scale: 2, channels: 3, features: 8, blocks: 1, expansion: 0 }, { temperature: 0.5 })).toThrow(/class head/);
+    expect(() => buildUnetGenerator({ ...cfg, outputChannels: 3 })).toThrow(/2 channels/);
+    input.dispose();
+    model.dispose();
+  });
+});

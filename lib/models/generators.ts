@@ -5,7 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { ExpandedConv2D, InstanceNorm, PaddedConv2D, PixelShuffle, registerCustomLayers, UpsampleBilinear } from './layers';
+import { abGamutBins } from '@/lib/image/ab-classes';
+import { LAB_AB_SCALE } from '@/lib/model/metadata';
+import { AbFromClassLogits, ExpandedConv2D, InstanceNorm, PaddedConv2D, PixelShuffle, registerCustomLayers, UpsampleBilinear } from './layers';
 
 export const NORMS = ['batch', 'instance', 'none'] as const;
 export type Norm = (typeof NORMS)[number];
@@ -23,6 +25,18 @@ export const unetConfigSchema = z.object({
   dropout: z.number().min(0).max(0.9).default(0.5),
   /** Output activation; tanh for pix2pix images in [-1, 1]. */
   outputActivation: z.enum(['tanh', 'linear']).default('tanh'),
+  /**
+   * Colorize only (2 outputs, a*b* / 110): instead of a last transposed conv to a*b*, a 1x1 conv to
+   * logits over the in-gamut a*b* bins of spacing `grid` at half resolution, decoded by the annealed
+   * mean at `temperature` ({@link AbFromClassLogits}) and upsampled bilinearly (Zhang et al. 2016).
+   * Absent: the plain head.
+   */
+  classHead: z
+    .object({
+      grid: z.number().min(4).max(40),
+      temperature: z.number().gt(0).max(1),
+    })
+    .optional(),
 });
 export type UnetConfig = z.infer<typeof unetConfigSchema>;
 
@@ -93,14 +107,20 @@ function apply(layer: tfl.layers.Layer | undefined, x: tfl.SymbolicTensor): tfl.
   return layer ? (layer.apply(x) as tfl.SymbolicTensor) : x;
 }
 
+/** Name of the class head's logits layer: training reads the logits from it. */
+export const CLASS_LOGITS_LAYER = 'class_logits';
+/** A class head's logits are this many times smaller than the image (one U-Net level up from it). */
+export const CLASS_HEAD_FACTOR = 2;
+
 /**
  * pix2pix U-Net generator. Input `[N, S, S, inputChannels]` with S a multiple of 2^depth (any S at
  * inference, since the model is fully convolutional), values in [-1, 1]; output
- * `[N, S, S, outputChannels]` in [-1, 1] (tanh) or unbounded (linear).
+ * `[N, S, S, outputChannels]` in [-1, 1] (tanh, or a*b* / 110 from a class head) or unbounded (linear).
  */
 export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.LayersModel {
   registerCustomLayers();
   const cfg = unetConfigSchema.parse(raw);
+  if (cfg.classHead && cfg.outputChannels !== 2) throw new Error(`a class head predicts a*b* (2 channels), not ${cfg.outputChannels}`);
   const filters = (i: number) => cfg.ngf * Math.min(2 ** i, 8);
   const input = tfl.input({ shape: [null, null, cfg.inputChannels], name: 'input' });
   const skips: tfl.SymbolicTensor[] = [];
@@ -134,6 +154,10 @@ export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.L
       x = tfl.layers.concatenate({ name: `dec${i}_skip` }).apply([x, skips[i]!]) as tfl.SymbolicTensor;
     }
     x = apply(tfl.layers.reLU({ name: `dec${i}_relu` }), x);
+    if (outermost && cfg.classHead) {
+      x = classHead(cfg.classHead, x);
+      break;
+    }
     x = apply(
       tfl.layers.conv2dTranspose({
         filters: outermost ? cfg.outputChannels : filters(i - 1),
@@ -157,6 +181,20 @@ export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.L
     }
   }
   return tfl.model({ inputs: input, outputs: x, name: 'unet_generator' });
+}
+
+/** Half-resolution features -> bin logits -> annealed-mean a*b* / 110 -> full resolution. */
+function classHead(head: NonNullable<UnetConfig['classHead']>, features: tfl.SymbolicTensor): tfl.SymbolicTensor {
+  const bins = abGamutBins(head.grid);
+  const logits = tfl.layers.conv2d({
+    filters: bins.count,
+    kernelSize: 1,
+    // Small, so training starts from a nearly uniform distribution over the bins.
+    kernelInitializer: weightInit(),
+    name: CLASS_LOGITS_LAYER,
+  });
+  const decode = new AbFromClassLogits({ centres: Array.from(bins.centres), temperature: head.temperature, abScale: LAB_AB_SCALE, name: 'ab_decode' });
+  return apply(new UpsampleBilinear({ scale: CLASS_HEAD_FACTOR, name: 'output' }), apply(decode, apply(logits, features)));
 }
 
 /**
@@ -224,19 +262,40 @@ export function buildSrNet(raw: z.input<typeof srNetConfigSchema>): tfl.LayersMo
   return tfl.model({ inputs: input, outputs: output, name: 'srnet' });
 }
 
-/** The architecture an export of a generator trained as `cfg` has: srnets without expansion. */
-export function foldedArchitecture(cfg: GeneratorConfig): GeneratorConfig {
+/** Export-time choices that need no training: a class head's decoding temperature. */
+export interface InferenceOptions {
+  /** Replaces a class head's annealing temperature (the logits stay as trained). */
+  temperature?: number;
+}
+
+/**
+ * The architecture an export of a generator trained as `cfg` has: srnets without expansion; a
+ * class head with the decoding temperature asked for.
+ */
+export function foldedArchitecture(cfg: GeneratorConfig, options: InferenceOptions = {}): GeneratorConfig {
+  if (options.temperature !== undefined) {
+    if (cfg.kind !== 'unet' || !cfg.classHead) throw new Error('a decoding temperature applies to colorize models with a class head (--head classes) only');
+    return { ...cfg, classHead: { ...cfg.classHead, temperature: options.temperature } };
+  }
   return cfg.kind === 'srnet' ? { ...cfg, expansion: 0 } : cfg;
 }
 
 /**
- * The network to export for a trained generator: itself, or for an srnet trained with `expansion`
- * a plain srnet (same names, `expansion` 0) whose convs carry the folded kernels. Both compute the
- * same function (up to float rounding); the plain one runs at the plain network's speed. The
- * caller owns (and disposes) a returned model that differs from `model`.
+ * The network to export for a trained generator: itself; for an srnet trained with `expansion` a
+ * plain srnet (same names, `expansion` 0) whose convs carry the folded kernels (both compute the
+ * same function up to float rounding; the plain one runs at the plain network's speed); for a
+ * class head decoded at another temperature, the same weights under that decoding. The caller owns
+ * (and disposes) a returned model that differs from `model`.
  */
-export function foldForInference(model: tfl.LayersModel, cfg: GeneratorConfig): { model: tfl.LayersModel; architecture: GeneratorConfig } {
-  const architecture = foldedArchitecture(cfg);
+export function foldForInference(model: tfl.LayersModel, cfg: GeneratorConfig, options: InferenceOptions = {}): { model: tfl.LayersModel; architecture: GeneratorConfig } {
+  const architecture = foldedArchitecture(cfg, options);
+  if (options.temperature !== undefined) {
+    const redecoded = buildGenerator(architecture);
+    const weights = model.getWeights();
+    // The variables' own tensors: copied by setWeights, never disposed here.
+    redecoded.setWeights(weights);
+    return { model: redecoded, architecture };
+  }
   if (cfg.kind !== 'srnet' || cfg.expansion === 0) return { model, architecture };
   const plain = buildGenerator(architecture);
   for (const layer of model.layers) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initKernelTestBackends, randomValues, relativeError, seededRandom, valuesOn } from '@/lib/tf/kernels/test-utils';
-import { ExpandedConv2D, foldExpandedKernel, PaddedConv2D, registerCustomLayers } from './layers';
+import { AbFromClassLogits, ExpandedConv2D, foldExpandedKernel, PaddedConv2D, registerCustomLayers } from './layers';
 
 interface Case {
   shape: [number, number, number, number];
@@ -231,5 +231,72 @@ describe('ExpandedConv2D (over-parameterised 3x3 conv, folded for inference)', (
     tf.dispose([x, fresh, plainFresh, a, b]);
     model.dispose();
     restored.dispose();
+  });
+});
+
+describe('AbFromClassLogits (annealed-mean decoding of colour classes)', () => {
+  beforeAll(initKernelTestBackends);
+  const centres = [0, 0, 10, -20, -30, 40, 50, 50];
+
+  /** softmax(logits / T) . centres / scale, per pixel, in plain JS. */
+  function reference(logits: Float32Array, q: number, temperature: number, scale: number): Float32Array {
+    const out = new Float32Array((logits.length / q) * 2);
+    for (let p = 0; p < logits.length / q; p++) {
+      const row = Array.from(logits.subarray(p * q, (p + 1) * q), (l) => l / temperature);
+      const max = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - max));
+      const sum = e.reduce((s, v) => s + v, 0);
+      for (let k = 0; k < q; k++) {
+        out[p * 2]! += (e[k]! / sum) * centres[k * 2]! / scale;
+        out[p * 2 + 1]! += (e[k]! / sum) * centres[k * 2 + 1]! / scale;
+      }
+    }
+    return out;
+  }
+
+  function decoder(temperature: number): tfl.LayersModel {
+    registerCustomLayers();
+    const input = tfl.input({ shape: [null, null, 4] });
+    const layer = new AbFromClassLogits({ centres, temperature, abScale: 110, name: 'decode' });
+    return tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
+  }
+
+  it('matches softmax(logits / T) . centres / 110; low T approaches the most likely bin; no tensor leak', () => {
+    const logitValues = randomValues(seededRandom(4), 2 * 3 * 5 * 4).map((v) => v * 3);
+    for (const temperature of [1, 0.38]) {
+      const model = decoder(temperature);
+      const logits = tf.tensor4d(logitValues, [2, 3, 5, 4]);
+      (model.predict(logits) as tf.Tensor).dispose(); // the centres tensor is made once, on the first call
+      const before = tf.memory().numTensors;
+      const out = model.predict(logits) as tf.Tensor;
+      expect(tf.memory().numTensors).toBe(before + 1);
+      expect(out.shape).toEqual([2, 3, 5, 2]);
+      expect(relativeError(out.dataSync() as Float32Array, reference(logitValues, 4, temperature, 110))).toBeLessThan(1e-5);
+      tf.dispose([logits, out]);
+      model.dispose();
+    }
+    const sharp = decoder(0.01);
+    const oneHot = tf.tensor4d([0, 0, 5, 0], [1, 1, 1, 4]);
+    const picked = sharp.predict(oneHot) as tf.Tensor;
+    expect(Array.from(picked.dataSync()).map((v) => v * 110)).toEqual([expect.closeTo(-30, 3), expect.closeTo(40, 3)]);
+    tf.dispose([oneHot, picked]);
+    sharp.dispose();
+    expect(() => new AbFromClassLogits({ centres, temperature: 0, abScale: 110 })).toThrow(/temperature/);
+  });
+
+  it('survives a save / load round trip (centres and temperature in its config)', async () => {
+    const model = decoder(0.5);
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const x = tf.randomNormal([1, 4, 4, 4]) as tf.Tensor4D;
+    const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
+    model.dispose();
+    loaded.dispose();
   });
 });

@@ -361,6 +361,69 @@ function registerComparisonGradients(): void {
   }
 }
 
+interface AbFromClassLogitsArgs {
+  /** Flat [a0, b0, a1, b1, ...] bin centres in a*b* units (see `abGamutBins`). */
+  centres: number[];
+  /** Annealing temperature in (0, 1]: 1 is the distribution's mean, towards 0 its mode. */
+  temperature: number;
+  /** The output is a*b* divided by this (the colorize task's encoding: 110). */
+  abScale: number;
+  name?: string;
+}
+
+/**
+ * Colour-class logits to a*b* (Zhang et al. 2016, the annealed mean): `[N, H, W, Q]` logits ->
+ * `[N, H, W, 2]` = softmax(logits / T) . centres / abScale, so in the colorize encoding, about
+ * [-1, 1]. T = 1 is the mean of the predicted distribution (cautious, like a regression); lower T
+ * moves towards its mode (vivid, but spatially less consistent); Zhang et al. use 0.38.
+ */
+export class AbFromClassLogits extends tfl.layers.Layer {
+  static readonly className = 'AbFromClassLogits';
+  readonly centres: number[];
+  readonly temperature: number;
+  readonly abScale: number;
+  private centresTensor?: tf.Tensor2D;
+
+  constructor(args: AbFromClassLogitsArgs) {
+    super(args);
+    if (args.centres.length % 2 !== 0 || args.centres.length === 0) throw new Error('AbFromClassLogits: centres must be [a, b] pairs');
+    if (!(args.temperature > 0 && args.temperature <= 1)) throw new Error(`AbFromClassLogits: temperature must be in (0, 1], not ${args.temperature}`);
+    this.centres = [...args.centres];
+    this.temperature = args.temperature;
+    this.abScale = args.abScale;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return [n ?? null, h ?? null, w ?? null, 2];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const logits = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    const [n, h, w, q] = logits.shape;
+    if (q * 2 !== this.centres.length) throw new Error(`AbFromClassLogits: ${q} logits for ${this.centres.length / 2} bins`);
+    // Kept across calls (not a weight: nothing to train or save beyond the config).
+    this.centresTensor ??= tf.keep(tf.tensor2d(this.centres.map((v) => v / this.abScale), [q, 2]));
+    return tf.tidy(() => {
+      const probabilities = tf.softmax(tf.reshape(tf.div(logits, this.temperature), [n * h * w, q]));
+      return tf.reshape(tf.matMul(probabilities, this.centresTensor!), [n, h, w, 2]);
+    });
+  }
+
+  override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0) {
+      this.centresTensor?.dispose();
+      this.centresTensor = undefined;
+    }
+    return result;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), centres: this.centres, temperature: this.temperature, abScale: this.abScale };
+  }
+}
+
 let registered = false;
 
 /** Registers the custom layer classes and missing gradients; safe to call any number of times. */
@@ -371,6 +434,7 @@ export function registerCustomLayers(): void {
   tf.serialization.registerClass(UpsampleBilinear as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(PaddedConv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   tf.serialization.registerClass(ExpandedConv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  tf.serialization.registerClass(AbFromClassLogits as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
   registerDepthToSpaceGradient();
   registerComparisonGradients();
   registered = true;

@@ -4,10 +4,11 @@
  */
 import { rgbToLab, lAbToRgb } from '@/lib/image/lab';
 import { loadImageFolder, splitHoldOut, type RgbImage } from '@/lib/data/images';
+import { LAB_AB_SCALE } from '@/lib/model/metadata';
 import { centreCrop, jitteredCrops, psnrBytes, unetFromSize } from './common';
 import type { Pair, TaskDefinition } from './types';
 
-const AB_SCALE = 110;
+const AB_SCALE = LAB_AB_SCALE;
 
 function labPair(rgbUnit: Float32Array, size: number): Pair {
   const n = size * size;

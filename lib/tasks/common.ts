@@ -62,7 +62,13 @@ export function psnrBytes(a: Uint8Array, b: Uint8Array): number {
   return mse === 0 ? 100 : 10 * Math.log10((255 * 255) / mse);
 }
 
-/** A pix2pix U-Net config from the size flags (`ngf`, `depth`, `norm`, `dropout`), tanh output. */
+/** Zhang et al. 2016's a*b* bin spacing and annealing temperature, the class head's defaults. */
+export const CLASS_HEAD_DEFAULTS = { grid: 10, temperature: 0.38 } as const;
+
+/**
+ * A pix2pix U-Net config from the size flags (`ngf`, `depth`, `norm`, `dropout`; `head` 'classes'
+ * with `abGrid` and `temperature` for a colour-class head), tanh output.
+ */
 export function unetFromSize(inputChannels: number, outputChannels: number, size: Record<string, number | string>): GeneratorConfig {
   return {
     kind: 'unet',
@@ -73,5 +79,8 @@ export function unetFromSize(inputChannels: number, outputChannels: number, size
     norm: (size.norm ?? 'instance') as Norm,
     dropout: Number(size.dropout ?? 0.5),
     outputActivation: 'tanh',
+    ...(size.head === 'classes'
+      ? { classHead: { grid: Number(size.abGrid ?? CLASS_HEAD_DEFAULTS.grid), temperature: Number(size.temperature ?? CLASS_HEAD_DEFAULTS.temperature) } }
+      : {}),
   };
 }

@@ -33,6 +33,10 @@ export const trainFlagsSchema = z
     features: positiveInt.optional(),
     blocks: z.coerce.number().int().min(0).optional(),
     expansion: z.coerce.number().int().min(0).max(8).optional(),
+    head: z.enum(['direct', 'classes']).optional(),
+    abGrid: z.coerce.number().min(4).max(40).optional(),
+    temperature: z.coerce.number().gt(0).max(1).optional(),
+    rebalance: z.coerce.number().min(0).max(1).optional(),
     ndf: positiveInt.optional(),
     nLayers: z.coerce.number().int().min(1).max(6).optional(),
     gan: z.enum(GAN_MODES).optional(),
@@ -140,12 +144,22 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const str = <T extends string>(key: keyof TrainFlags, fallback: T): T => pick(flags[key] as T | undefined, d[key] as T | undefined, fallback);
   const degradeFlags = (['degradeBlur', 'degradeNoise', 'degradeJpeg', 'downscale'] as const).filter((key) => flags[key] !== undefined);
   if (flags.task !== 'sr' && degradeFlags.length > 0) {
-    throw new Error(`${degradeFlags.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}: only for --task sr`);
+    throw new Error(`${degradeFlags.map(flagName).join(', ')}: only for --task sr`);
   }
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
   if (flags.hrScales !== undefined && flags.task !== 'sr') throw new Error('--hr-scales: only for --task sr');
   if (flags.expansion !== undefined && flags.task !== 'sr') throw new Error('--expansion: only for --task sr');
+  const classFlags = (['head', 'abGrid', 'temperature', 'rebalance'] as const).filter((key) => flags[key] !== undefined);
+  if (classFlags.length > 0 && flags.task !== 'colorize') throw new Error(`${classFlags.map(flagName).join(', ')}: only for --task colorize`);
+  const classHead = flags.head === 'classes';
+  const classOnly = classFlags.filter((key) => key !== 'head');
+  if (!classHead && classOnly.length > 0) throw new Error(`${classOnly.map(flagName).join(', ')}: only with --head classes`);
+  if (classHead && flags.pixelLoss !== undefined && flags.pixelLoss !== 'ab-classes') {
+    throw new Error(`--head classes learns with --pixel-loss ab-classes, not ${flags.pixelLoss}`);
+  }
+  if (!classHead && flags.pixelLoss === 'ab-classes') throw new Error('--pixel-loss ab-classes needs --head classes (colorize)');
+  if (classHead && flags.gan !== undefined && flags.gan !== 'none') throw new Error(`--head classes trains without a discriminator: drop --gan ${flags.gan} (or pass --gan none)`);
   if (flags.imageSide !== undefined && flags.task !== 'colorize') throw new Error('--image-side: only for --task colorize');
   if (flags.imageSide !== undefined && flags.imageSide < cropSize) {
     throw new Error(`--image-side ${flags.imageSide} must be at least --crop-size ${cropSize}`);
@@ -171,7 +185,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   if (flags.pixelLoss === 'l1-luma' && outputChannels !== 3) {
     throw new Error(`--pixel-loss l1-luma weighs luma and chroma of RGB outputs; ${flags.task} predicts ${outputChannels} channels`);
   }
-  const ganMode = str<(typeof GAN_MODES)[number]>('gan', 'vanilla');
+  const ganMode = classHead ? 'none' : str<(typeof GAN_MODES)[number]>('gan', 'vanilla');
   const steps = num('steps', 20000);
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   return trainConfigSchema.parse({
@@ -196,7 +210,13 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
             nLayers: num('nLayers', 3),
             norm: str('norm', 'instance'),
           },
-    gan: { mode: ganMode, pixelLoss: flags.pixelLoss ?? 'l1', lambdaL1: num('lambdaL1', 100), lambdaGan: num('lambdaGan', 1) },
+    gan: {
+      mode: ganMode,
+      pixelLoss: flags.pixelLoss ?? (classHead ? 'ab-classes' : 'l1'),
+      ...(classHead ? { classRebalance: flags.rebalance ?? 0.5 } : {}),
+      lambdaL1: num('lambdaL1', 100),
+      lambdaGan: num('lambdaGan', 1),
+    },
     optim: { lr: num('lr', 2e-4), beta1: num('beta1', 0.5) },
     decaySteps: Math.min(steps, num('decaySteps', Math.floor(steps / 2))),
     sampleEvery: num('sampleEvery', 500),
@@ -215,7 +235,10 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   });
 }
 
-const SIZE_FLAGS = ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks', 'expansion'] as const;
+const SIZE_FLAGS = ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks', 'expansion', 'head', 'abGrid', 'temperature'] as const;
+
+/** `abGrid` -> `--ab-grid`. */
+const flagName = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 /**
  * `resolveConfig` for a run that may start from an exported model (`--init-from`): the model's
@@ -230,7 +253,10 @@ export async function resolveConfigWithInit(flags: TrainFlags, now = new Date())
     throw new Error(`--init-from ${flags.initFrom} upscales x${metadata.scale}, not x${flags.scale}`);
   }
   const filled: TrainFlags = { ...flags, ...(flags.task === 'sr' ? { scale: metadata.scale as TrainFlags['scale'] } : {}) };
-  const architecture = metadata.architecture;
+  const architecture: Record<string, unknown> = { ...metadata.architecture };
+  // A class head's settings, in flag form, for a model trained with one.
+  const head = architecture.classHead as { grid?: number; temperature?: number } | undefined;
+  if (head && filled.head === undefined) Object.assign(architecture, { head: 'classes', abGrid: head.grid, temperature: head.temperature });
   for (const key of SIZE_FLAGS) {
     if (filled[key] === undefined && architecture[key] !== undefined) (filled as Record<string, unknown>)[key] = architecture[key];
   }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystemIO } from '@/lib/model/io';
 import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
-import { foldedArchitecture, foldForInference, srNetContext } from '@/lib/models/generators';
+import { foldedArchitecture, foldForInference, srNetContext, type InferenceOptions } from '@/lib/models/generators';
 import type { TaskExportInfo } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
 
@@ -23,6 +23,8 @@ export interface ExportDetails {
   metrics: Record<string, number>;
   variant?: string;
   description?: string;
+  /** Export-time choices (a class head's decoding temperature). */
+  inference?: InferenceOptions;
 }
 
 /** What a run's `log.jsonl` tells an export from one of its checkpoints. */
@@ -72,7 +74,7 @@ export function buildMetadata(d: ExportDetails): ModelMetadata {
     tile,
     workingSize: d.exportInfo.workingSize ? Math.max(multipleOf, Math.round(d.exportInfo.workingSize / multipleOf) * multipleOf) : undefined,
     // What the folder holds: an srnet trained with expansion exports folded into plain convs.
-    architecture: foldedArchitecture(g),
+    architecture: foldedArchitecture(g, d.inference),
     // Our generators use instance norm (same in training and inference) and are exported with
     // dropout off, so tfjs predict() is exactly the model; batch norm would need batch statistics.
     trainingModeAtInference: { batchNorm: g.kind === 'unet' && g.norm === 'batch', dropout: false },
@@ -97,7 +99,7 @@ export function buildMetadata(d: ExportDetails): ModelMetadata {
 export async function exportGenerator(generator: tfl.LayersModel, dir: string, details: ExportDetails): Promise<ModelMetadata> {
   const metadata = buildMetadata(details);
   await fs.mkdir(dir, { recursive: true });
-  const folded = foldForInference(generator, details.config.generator);
+  const folded = foldForInference(generator, details.config.generator, details.inference);
   try {
     await folded.model.save(fileSystemIO(dir));
   } finally {

@@ -213,6 +213,46 @@ describe('training loop', () => {
     expect(() => tinyConfig({ task: 'colorize', cropSize: 32, depth: 3, imageSide: 44 })).toThrow(/multiple of 2\^depth = 8/);
   });
 
+  it('--head classes: colorize learns colour classes, exports a model the service runs, resumes exactly; flags checked', async () => {
+    const common = { task: 'colorize', cropSize: 32, ngf: 4, depth: 3, dropout: 0, head: 'classes', abGrid: 20, lr: 5e-3, beta1: 0.9 };
+    const config = tinyConfig({ ...common, steps: 2, run: 'col-classes', export: 'col-classes' });
+    expect(config.gan).toMatchObject({ mode: 'none', pixelLoss: 'ab-classes', classRebalance: 0.5 });
+    expect(config.discriminator).toBeNull();
+    expect(config.generator).toMatchObject({ classHead: { grid: 20, temperature: 0.38 } });
+    const lines: string[] = [];
+    const first = await train(config, { log: (line) => lines.push(line) });
+    expect(lines.some((l) => /colour classes: \d+ a\*b\* bins of 20; rebalancing lambda 0.5/.test(l))).toBe(true);
+    const resumed = await train({ ...config, steps: 4 }, quiet);
+    const whole = await train(tinyConfig({ ...common, steps: 4, run: 'col-classes-whole' }), quiet);
+    const [a, b] = [await readLosses(whole.runDir), await readLosses(resumed.runDir)];
+    expect(b.map((l) => l.step)).toEqual([1, 2, 3, 4]);
+    for (let i = 0; i < 4; i++) expect(b[i]!.lossG).toBeCloseTo(a[i]!.lossG, 4);
+    const metadata = JSON.parse(await fs.readFile(path.join(first.exportedTo!, 'metadata.json'), 'utf8')) as { outputEncoding: string; architecture: Record<string, unknown> };
+    expect(metadata.outputEncoding).toBe('lab-ab');
+    expect(metadata.architecture).toMatchObject({ classHead: { grid: 20, temperature: 0.38 } });
+    const service = await createInferenceService({ modelsDir: path.join(root, 'models') });
+    const gray = await sharp(path.join(photos, 'img2.png')).grayscale().png().toBuffer();
+    const coloured = await service.colorize(gray, { model: 'col-classes' });
+    const { info } = await sharp(coloured.png).raw().toBuffer({ resolveWithObject: true });
+    const source = await sharp(path.join(photos, 'img2.png')).metadata();
+    expect([info.width, info.height]).toEqual([source.width, source.height]);
+    // A direct-head model's features start a class head (its last layer is replaced).
+    const direct = await train(tinyConfig({ task: 'colorize', cropSize: 32, ngf: 4, depth: 3, dropout: 0, gan: 'none', steps: 1, run: 'col-direct', export: 'col-direct' }), quiet);
+    const fromDirect = await resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, head: 'classes', abGrid: 20, initFrom: direct.exportedTo, steps: 1, run: 'col-head', export: 'col-head' }));
+    const headLines: string[] = [];
+    await train(fromDirect, { log: (line) => headLines.push(line) });
+    expect(headLines.some((l) => /new output head on .*: \d+ layers copied, the head starts fresh/.test(l))).toBe(true);
+    // ...and a class model fine-tunes as itself, its head settings read from its metadata.
+    const again = await resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, initFrom: first.exportedTo, steps: 1, run: 'col-again' }));
+    expect(again.generator).toEqual(config.generator);
+    expect(again.gan.pixelLoss).toBe('ab-classes');
+    expect(() => tinyConfig({ task: 'sr', cropSize: 32, head: 'classes' })).toThrow(/--head: only for --task colorize/);
+    expect(() => tinyConfig({ task: 'colorize', cropSize: 32, temperature: 0.5 })).toThrow(/--temperature: only with --head classes/);
+    expect(() => tinyConfig({ task: 'colorize', cropSize: 32, pixelLoss: 'ab-classes' })).toThrow(/needs --head classes/);
+    expect(() => tinyConfig({ ...common, pixelLoss: 'l1' })).toThrow(/learns with --pixel-loss ab-classes, not l1/);
+    expect(() => tinyConfig({ ...common, gan: 'vanilla' })).toThrow(/drop --gan vanilla/);
+  });
+
   it('resume gives the same next-step losses as an uninterrupted run', async () => {
     const common = { task: 'colorize', cropSize: 32, ngf: 4, depth: 3, ndf: 4, nLayers: 2, dropout: 0, steps: 4 };
     const whole = await train(tinyConfig({ ...common, run: 'whole' }), quiet);

@@ -9,7 +9,9 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readMetadata } from '@/lib/infer/models';
-import { ExpandedConv2D, loadLayersFrom } from '@/lib/models/layers';
+import { abBinsFrom, abPrior, rebalancingWeights } from '@/lib/image/ab-classes';
+import { LAB_AB_SCALE } from '@/lib/model/metadata';
+import { AbFromClassLogits, ExpandedConv2D, loadLayersFrom } from '@/lib/models/layers';
 import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
 import { architectureSchema, buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
 import { getTask } from '@/lib/tasks/registry';
@@ -135,28 +137,42 @@ function grows(from: Record<string, unknown>, to: TrainConfig['generator']): boo
   );
 }
 
+/** Whether `to` is `from` (a U-Net) with another output head: every layer but the last carries over. */
+function changesHead(from: Record<string, unknown>, to: TrainConfig['generator']): boolean {
+  if (to.kind !== 'unet' || from.kind !== 'unet') return false;
+  const parsed = architectureSchema.safeParse(from);
+  if (!parsed.success || parsed.data.kind !== 'unet') return false;
+  const { classHead: _from, ...restFrom } = parsed.data;
+  const { classHead: _to, ...restTo } = to;
+  return isDeepStrictEqual(restFrom, restTo);
+}
+
 /**
- * The generator of an exported model, for fine-tuning: the same architecture as the run's, or (srnet
- * only) the run's with more blocks, whose new blocks keep their identity-like initialisation.
+ * The generator of an exported model, for fine-tuning: the same architecture as the run's, (srnet)
+ * the run's with more blocks, whose new blocks keep their identity-like initialisation, or (U-Net)
+ * the run's with another output head, which starts fresh on the model's trained features.
  */
 async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line: string) => void): Promise<tfl.LayersModel> {
   const metadata = await readMetadata(dir);
   // Parsed, so that models exported before a field existed compare with its default.
   const parsed = architectureSchema.safeParse(metadata.architecture);
   const same = parsed.success && isDeepStrictEqual(parsed.data, config.generator);
-  if (!same && !grows(metadata.architecture, config.generator)) {
+  const newHead = !same && changesHead(metadata.architecture, config.generator);
+  if (!same && !newHead && !grows(metadata.architecture, config.generator)) {
     throw new Error(
       `--init-from ${dir}: its architecture ${JSON.stringify(metadata.architecture)} differs from this run's ` +
-        `${JSON.stringify(config.generator)}; drop the size flags or make them match (an srnet may only add --blocks)`,
+        `${JSON.stringify(config.generator)}; drop the size flags or make them match (an srnet may only add --blocks, a U-Net change --head)`,
     );
   }
   const source = await loadLayersFrom(dir);
   if (same) return source;
   const target = buildSeeded(config.seed * 1000, () => buildGenerator(config.generator));
   let copied = 0;
+  const targetNames = new Set(target.layers.map((layer) => layer.name));
   for (const layer of source.layers) {
     const weights = layer.getWeights();
-    if (weights.length === 0) continue;
+    // A new head replaces the source's last layer.
+    if (weights.length === 0 || (newHead && !targetNames.has(layer.name))) continue;
     const into = target.getLayer(layer.name);
     // A plain conv seeds an over-parameterised one as itself (its extra factor starts at zero).
     if (into instanceof ExpandedConv2D) into.setPlainWeights(weights);
@@ -164,8 +180,42 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
     copied++;
   }
   source.dispose();
-  log(`grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied, the rest start near the identity`);
+  log(
+    newHead
+      ? `new output head on ${JSON.stringify(metadata.architecture)}: ${copied} layers copied, the head starts fresh`
+      : `grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied, the rest start near the identity`,
+  );
   return target;
+}
+
+/** Training pairs drawn to estimate the colour distribution for class rebalancing. */
+const PRIOR_SAMPLES = 256;
+
+/**
+ * Rebalancing weights of the class head's bins from the colours of {@link PRIOR_SAMPLES} training
+ * pairs, drawn from their own seeded stream so a resumed run computes the same weights.
+ */
+function colourClassWeights(
+  generator: tfl.LayersModel,
+  config: TrainConfig,
+  task: TaskDefinition<unknown>,
+  train: unknown[],
+  options: TaskOptions,
+  log: (line: string) => void,
+): Float32Array {
+  const head = config.generator.kind === 'unet' ? config.generator.classHead : undefined;
+  const decode = generator.layers.find((layer): layer is AbFromClassLogits => layer instanceof AbFromClassLogits);
+  if (!head || !decode) throw new Error("pixel loss 'ab-classes' needs a generator with a class head (--head classes)");
+  const bins = abBinsFrom(decode.centres, head.grid);
+  const rng = new Rng(config.seed * 7919 + 17);
+  const colours = Array.from({ length: PRIOR_SAMPLES }, () => {
+    const target = task.sample(train[rng.int(train.length)]!, options, rng).target;
+    return Float32Array.from(target, (v) => v * LAB_AB_SCALE);
+  });
+  const weights = rebalancingWeights(abPrior(bins, colours), config.gan.classRebalance ?? 0.5);
+  const range = weights.reduce((r, w) => [Math.min(r[0]!, w), Math.max(r[1]!, w)], [Infinity, -Infinity]);
+  log(`colour classes: ${bins.count} a*b* bins of ${head.grid}; rebalancing lambda ${config.gan.classRebalance ?? 0.5}, weights ${range[0]!.toFixed(2)}-${range[1]!.toFixed(2)}`);
+  return weights;
 }
 
 /** Trains (or resumes) a run to completion, a time limit or an abort. */
@@ -205,7 +255,8 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const dConfig = config.discriminator;
   const discriminator = dConfig ? (resumed?.discriminator ?? buildSeeded(config.seed * 1000 + 500, () => buildPatchGan(dConfig))) : undefined;
   log(`generator: ${config.generator.kind}, ${countParams(generator).toLocaleString('en')} parameters` + (discriminator ? `; discriminator: ${countParams(discriminator).toLocaleString('en')}` : ''));
-  const trainer = new Pix2PixTrainer({ generator, discriminator, gan: config.gan, optim: config.optim });
+  const classWeights = config.gan.pixelLoss === 'ab-classes' ? colourClassWeights(generator, config, task, data.train, options, log) : undefined;
+  const trainer = new Pix2PixTrainer({ generator, discriminator, gan: config.gan, optim: config.optim, ...(classWeights ? { classWeights } : {}) });
   if (resumed && checkpointDir) {
     await restoreOptimizers(checkpointDir, trainer.optimG, trainer.optimD);
     rng.restore(resumed.rng);

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
-import { buildPatchGan, buildSrNet, buildUnetGenerator } from '@/lib/models/generators';
-import { adversarialLoss, gradientPenalty, learningRateFactor, LUMA_LOSS_CHROMA_WEIGHT, Pix2PixTrainer, pixelLoss } from './pix2pix';
+import { buildPatchGan, buildSeeded, buildSrNet, buildUnetGenerator } from '@/lib/models/generators';
+import { abGamutBins } from '@/lib/image/ab-classes';
+import { adversarialLoss, colourClassLoss, gradientPenalty, learningRateFactor, LUMA_LOSS_CHROMA_WEIGHT, Pix2PixTrainer, pixelLoss } from './pix2pix';
 
 const snapshot = (model: tfl.LayersModel) => model.getWeights().map((w) => Float32Array.from(w.dataSync()));
 const changed = (before: Float32Array[], model: tfl.LayersModel) =>
@@ -152,7 +153,8 @@ describe('pix2pix GAN trio (wasm backend)', () => {
     const target = tf.tidy(() => tf.image.resizeBilinear(tf.randomUniform([2, 4, 4, 3], 0, 1, 'float32', 5) as tf.Tensor4D, [16, 16]));
     const input = tf.tidy(() => tf.image.resizeBilinear(target, [8, 8]));
     for (const kind of ['l1', 'l2', 'l1-luma'] as const) {
-      const generator = buildSrNet({ kind: 'srnet', scale: 2, features: 8, blocks: 1 });
+      // Seeded: from some random starts 30 steps at lr 1e-2 overshoot, and the test must not depend on the draw.
+      const generator = buildSeeded(12, () => buildSrNet({ kind: 'srnet', scale: 2, features: 8, blocks: 1 }));
       const trainer = new Pix2PixTrainer({ generator, gan: { mode: 'none', pixelLoss: kind, lambdaL1: 1 }, optim: { lr: 1e-2, beta1: 0.9, beta2: 0.999 } });
       const expected = tf.tidy(() => {
         const output = generator.predict(input) as tf.Tensor4D;
@@ -186,6 +188,10 @@ function lumaL1Reference(output: Float32Array, target: Float32Array): number {
 }
 
 describe('pixel losses', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
   it("'l1-luma' matches a plain-JS reference, costs a grey error as 'l1' does and a luma-free colour error less, and leaks nothing", () => {
     const output = tf.randomUniform([2, 5, 7, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
     const target = tf.randomUniform([2, 5, 7, 3], 0, 1, 'float32', 12) as tf.Tensor4D;
@@ -203,6 +209,68 @@ describe('pixel losses', () => {
     expect(redLuma.dataSync()[0]!).toBeLessThan(redL1.dataSync()[0]!);
     expect(() => pixelLoss('l1-luma', tf.zeros([1, 2, 2, 2]) as tf.Tensor4D, tf.zeros([1, 2, 2, 2]) as tf.Tensor4D)).toThrow(/3 channels/);
     tf.dispose([output, target, luma, grey, greyLuma, greyL1, red, redLuma, redL1]);
+  });
+});
+
+/** Plain-JS reference of the colour-class loss: per-pixel cross-entropy against soft targets, weighted, averaged. */
+function colourClassReference(logits: Float32Array, q: number, targets: Float32Array, weights: Float32Array): number {
+  const pixels = logits.length / q;
+  let total = 0;
+  for (let p = 0; p < pixels; p++) {
+    const row = Array.from(logits.subarray(p * q, (p + 1) * q));
+    const max = Math.max(...row);
+    const logSum = Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0)) + max;
+    let ce = 0;
+    for (let c = 0; c < q; c++) ce -= targets[p * q + c]! * (row[c]! - logSum);
+    total += ce * weights[p]!;
+  }
+  return total / pixels;
+}
+
+describe('colour-class loss (Zhang et al. 2016)', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('matches a plain-JS reference, checks its shapes, and leaks nothing', () => {
+    const q = 9;
+    const logits = tf.randomNormal([2, 3, 4, q], 0, 2, 'float32', 21) as tf.Tensor4D;
+    const raw = tf.randomUniform([24, q], 0, 1, 'float32', 22);
+    const targets = tf.div(raw, tf.sum(raw, 1, true)) as tf.Tensor2D;
+    const weights = tf.randomUniform([24], 0.2, 3, 'float32', 23) as tf.Tensor1D;
+    const before = tf.memory().numTensors;
+    const loss = colourClassLoss(logits, targets, weights);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const expected = colourClassReference(logits.dataSync() as Float32Array, q, targets.dataSync() as Float32Array, weights.dataSync() as Float32Array);
+    expect(loss.dataSync()[0]!).toBeCloseTo(expected, 4);
+    expect(() => colourClassLoss(logits, tf.zeros([23, q]) as tf.Tensor2D, weights)).toThrow(/do not fit/);
+    tf.dispose([logits, raw, targets, weights, loss]);
+  });
+
+  it('trains a class head: the loss falls, outputs are a*b* at full size, no leaks; refuses a GAN or missing weights', async () => {
+    const head = { grid: 20, temperature: 0.38 };
+    const generator = buildUnetGenerator({ kind: 'unet', inputChannels: 1, outputChannels: 2, ngf: 4, depth: 3, norm: 'none', dropout: 0, classHead: head });
+    const q = abGamutBins(20).count;
+    const optim = { lr: 5e-3, beta1: 0.9, beta2: 0.999 };
+    expect(() => new Pix2PixTrainer({ generator, gan: { mode: 'none', pixelLoss: 'ab-classes' }, optim })).toThrow(/bin weights/);
+    expect(() => new Pix2PixTrainer({ generator, discriminator: tinyPair().discriminator, gan: { mode: 'vanilla', pixelLoss: 'ab-classes' }, optim, classWeights: new Float32Array(q).fill(1) })).toThrow(/--gan none/);
+    const trainer = new Pix2PixTrainer({ generator, gan: { mode: 'none', pixelLoss: 'ab-classes' }, optim, classWeights: new Float32Array(q).fill(1) });
+    const input = tf.randomUniform([2, 16, 16, 1], -1, 1, 'float32', 31) as tf.Tensor4D;
+    // Colour that follows the input: a learnable mapping.
+    const target = tf.tidy(() => tf.concat([tf.mul(input, 0.4), tf.mul(input, -0.3)], 3)) as tf.Tensor4D;
+    const first = await trainer.trainStep(input, target);
+    const burnIn = tf.memory().numTensors;
+    let last = first;
+    for (let i = 0; i < 25; i++) last = await trainer.trainStep(input, target);
+    expect(tf.memory().numTensors).toBe(burnIn);
+    expect(last.lossGL1).toBeLessThan(first.lossGL1 * 0.8);
+    const out = generator.predict(input) as tf.Tensor;
+    expect(out.shape).toEqual([2, 16, 16, 2]);
+    const values = out.dataSync();
+    expect(values.every((v) => Number.isFinite(v) && Math.abs(v) < 1.2)).toBe(true);
+    tf.dispose([input, target, out]);
+    trainer.dispose();
+    generator.dispose();
   });
 });
 

@@ -4,15 +4,18 @@
  * L1 regression (the faithful super-resolution models). Exported so tests can drive single steps.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { registerCustomLayers } from '@/lib/models/layers';
+import { LAB_AB_SCALE } from '@/lib/model/metadata';
+import { abBinsFrom, softColourTargets, type AbBins } from '@/lib/image/ab-classes';
+import { CLASS_HEAD_FACTOR, CLASS_LOGITS_LAYER } from '@/lib/models/generators';
+import { AbFromClassLogits, registerCustomLayers } from '@/lib/models/layers';
 import { adam } from './adam';
 
 export const GAN_MODES = ['vanilla', 'lsgan', 'wgangp', 'none'] as const;
 export type GanMode = (typeof GAN_MODES)[number];
 
-export const PIXEL_LOSSES = ['l1', 'l2', 'l1-luma'] as const;
+export const PIXEL_LOSSES = ['l1', 'l2', 'l1-luma', 'ab-classes'] as const;
 export type PixelLoss = (typeof PIXEL_LOSSES)[number];
 
 export const ganConfigSchema = z.object({
@@ -21,9 +24,16 @@ export const ganConfigSchema = z.object({
    * The reconstruction term: 'l1' (mean absolute error, pix2pix's), 'l2' (mean squared error:
    * PSNR's own objective, for a last fine-tune of a faithful model that L1 trained) or 'l1-luma'
    * (L1 in BT.601 YCbCr, chroma weighted {@link LUMA_LOSS_CHROMA_WEIGHT}: RGB outputs only; the
-   * eye and the SR benchmarks judge luminance, so capacity goes there, as in Y-only SR nets).
+   * eye and the SR benchmarks judge luminance, so capacity goes there, as in Y-only SR nets) or
+   * 'ab-classes' (colorize with a class head: rebalanced cross-entropy over a*b* bins, see
+   * {@link colourClassLoss}).
    */
   pixelLoss: z.enum(PIXEL_LOSSES).default('l1'),
+  /**
+   * 'ab-classes': the rebalancing lambda (Zhang et al. 2016: 0.5; 1 = no rebalancing, towards 0 rare
+   * colours weigh more). Absent: 0.5.
+   */
+  classRebalance: z.number().min(0).max(1).optional(),
   /** Weight of the reconstruction term (pix2pix: 100; the name is pix2pix's, it weights 'l2' too). */
   lambdaL1: z.number().min(0).default(100),
   /** Weight of the adversarial term for G. */
@@ -68,7 +78,7 @@ const LUMA_LOSS_MATRIX = [
  * (w = {@link LUMA_LOSS_CHROMA_WEIGHT}), so a grey error (equal in R, G and B) costs what it costs
  * under 'l1', and one that leaves luma unchanged about a third of its 'l1' cost.
  */
-export function pixelLoss(kind: PixelLoss, output: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
+export function pixelLoss(kind: Exclude<PixelLoss, 'ab-classes'>, output: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
     const error = tf.sub(output, target);
     if (kind === 'l2') return tf.mean(tf.square(error)) as tf.Scalar;
@@ -77,6 +87,24 @@ export function pixelLoss(kind: PixelLoss, output: tf.Tensor4D, target: tf.Tenso
     if (channels !== 3) throw new Error(`pixel loss 'l1-luma' needs RGB outputs (3 channels), not ${channels}`);
     const ycc = tf.matMul(tf.reshape(error, [-1, 3]), tf.tensor2d(LUMA_LOSS_MATRIX));
     return tf.mul(tf.mean(tf.abs(ycc)), 3) as tf.Scalar;
+  });
+}
+
+/**
+ * Colour-class loss of Zhang et al. 2016 (eq. 2-4) as a scalar: the cross-entropy of `logits`
+ * (`[N, h, w, Q]`) against soft targets (`[P, Q]`, P = N h w, rows summing to 1; see
+ * `softColourTargets`), weighted per pixel by `pixelWeights` (`[P]`, the class rebalancing) and
+ * averaged over pixels.
+ */
+export function colourClassLoss(logits: tf.Tensor4D, targets: tf.Tensor2D, pixelWeights: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const [n, h, w, q] = logits.shape;
+    if (targets.shape[0] !== n * h * w || targets.shape[1] !== q || pixelWeights.shape[0] !== n * h * w) {
+      throw new Error(`colourClassLoss: targets ${targets.shape} and weights ${pixelWeights.shape} do not fit logits ${logits.shape}`);
+    }
+    // tfjs' softmax cross-entropy has the cheap fused gradient softmax - targets.
+    const crossEntropy = tf.losses.softmaxCrossEntropy(targets, tf.reshape(logits, [n * h * w, q]), undefined, 0, tf.Reduction.NONE);
+    return tf.mean(tf.mul(crossEntropy, pixelWeights)) as tf.Scalar;
   });
 }
 
@@ -125,6 +153,16 @@ export interface Pix2PixOptions {
   /** Parsed with `ganConfigSchema`: fields left out take its defaults. */
   gan: z.input<typeof ganConfigSchema>;
   optim: OptimConfig;
+  /** 'ab-classes' only: the rebalancing weight of each of the class head's bins (`[Q]`). */
+  classWeights?: Float32Array;
+}
+
+/** The class head's pieces a colour-class loss needs. */
+interface ClassTraining {
+  /** The generator up to its class logits (same layers, same variables). */
+  logits: tfl.LayersModel;
+  bins: AbBins;
+  weights: Float32Array;
 }
 
 /**
@@ -141,6 +179,7 @@ export class Pix2PixTrainer {
   private readonly baseLrD: number;
   /** No batch norm in D: each sample's logits depend on that sample alone. */
   private readonly discriminatorIsPerSample: boolean;
+  private readonly classes?: ClassTraining;
 
   constructor(options: Pix2PixOptions) {
     this.generator = options.generator;
@@ -155,6 +194,7 @@ export class Pix2PixTrainer {
       this.discriminator = options.discriminator;
       this.optimD = adam(this.baseLrD, beta1, beta2, 1e-8);
     }
+    if (this.gan.pixelLoss === 'ab-classes') this.classes = classTraining(this.generator, this.gan, options.classWeights);
   }
 
   private generatorVariables(): tf.Variable[] {
@@ -179,11 +219,15 @@ export class Pix2PixTrainer {
     let fake: tf.Tensor4D | undefined;
     let pixel: tf.Scalar | undefined;
     let ganLoss: tf.Scalar | undefined;
+    const classTargets = this.classes ? this.softTargets(target) : undefined;
     const total = this.optimG.minimize(
       () => {
-        const out = this.generator.apply(input, { training: true }) as tf.Tensor4D;
+        // A class head learns from its logits; `fake` is then those logits (no D trains on them).
+        const out = (classTargets ? this.classes!.logits : this.generator).apply(input, { training: true }) as tf.Tensor4D;
         fake = tf.keep(out);
-        pixel = tf.keep(pixelLoss(this.gan.pixelLoss, out, target));
+        pixel = tf.keep(
+          classTargets ? colourClassLoss(out, classTargets.targets, classTargets.pixelWeights) : pixelLoss(this.gan.pixelLoss as Exclude<PixelLoss, 'ab-classes'>, out, target),
+        );
         let loss: tf.Scalar = tf.mul(pixel, this.gan.mode === 'none' ? 1 : this.gan.lambdaL1);
         if (this.discriminator && this.gan.mode !== 'none') {
           const logits = this.discriminator.apply(pairOf(input, out), { training: true }) as tf.Tensor;
@@ -195,7 +239,20 @@ export class Pix2PixTrainer {
       true,
       this.generatorVariables(),
     ) as tf.Scalar;
+    tf.dispose([classTargets?.targets, classTargets?.pixelWeights].filter((t) => t !== undefined));
     return { fake: fake!, pixel: pixel!, gan: ganLoss ?? tf.scalar(0), total };
+  }
+
+  /** A class head's soft targets (`[P, Q]`) and pixel weights (`[P]`) for a target batch of a*b* / 110. */
+  private softTargets(target: tf.Tensor4D): { targets: tf.Tensor2D; pixelWeights: tf.Tensor1D } {
+    const classes = this.classes!;
+    const [n, height, width] = target.shape;
+    const ab = Float32Array.from(target.dataSync(), (v) => v * LAB_AB_SCALE);
+    const soft = softColourTargets(ab, { n, height, width }, CLASS_HEAD_FACTOR, classes.bins, classes.weights);
+    return {
+      targets: tf.tensor2d(soft.targets, [soft.pixelWeights.length, classes.bins.count]),
+      pixelWeights: tf.tensor1d(soft.pixelWeights),
+    };
   }
 
   /** One discriminator update on real `target` vs `fake` (no gradient flows into G). */
@@ -239,6 +296,20 @@ export class Pix2PixTrainer {
     this.optimG.dispose();
     this.optimD?.dispose();
   }
+}
+
+function classTraining(generator: tfl.LayersModel, gan: GanConfig, weights: Float32Array | undefined): ClassTraining {
+  if (gan.mode !== 'none') throw new Error("pixel loss 'ab-classes' trains a class head alone: use --gan none");
+  const decode = generator.layers.find((layer): layer is AbFromClassLogits => layer instanceof AbFromClassLogits);
+  if (!decode) throw new Error("pixel loss 'ab-classes' needs a generator with a class head (--head classes)");
+  const count = decode.centres.length / 2;
+  if (!weights || weights.length !== count) throw new Error(`pixel loss 'ab-classes' needs ${count} bin weights, got ${weights?.length ?? 'none'}`);
+  return {
+    // Never disposed: its layers belong to the generator.
+    logits: tfl.model({ inputs: generator.inputs, outputs: generator.getLayer(CLASS_LOGITS_LAYER).output as tfl.SymbolicTensor }),
+    bins: abBinsFrom(decode.centres),
+    weights,
+  };
 }
 
 /**

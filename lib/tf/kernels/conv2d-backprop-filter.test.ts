@@ -33,7 +33,15 @@ describe('Conv2DBackpropFilter on wasm', () => {
     expect(isOurWasmKernel(Conv2DBackpropFilter)).toBe(true);
   });
 
-  const cases = [...UNET_LIKE_CASES, ...randomConvCases(1234, 40)];
+  // Pointwise filters take a matMul route: both operand orders, padded and strided 1x1 convs stay on the conv route.
+  const POINTWISE_CASES: ConvCase[] = [
+    { xShape: [2, 9, 7, 8], filterShape: [1, 1, 8, 61], strides: 1, pad: 'same' },
+    { xShape: [3, 6, 6, 40], filterShape: [1, 1, 40, 5], strides: 1, pad: 'valid' },
+    { xShape: [1, 5, 8, 16], filterShape: [1, 1, 16, 16], strides: 1, pad: 'same' },
+    { xShape: [2, 6, 6, 4], filterShape: [1, 1, 4, 6], strides: 1, pad: 1 },
+    { xShape: [2, 7, 7, 4], filterShape: [1, 1, 4, 6], strides: 2, pad: 'same' },
+  ];
+  const cases = [...UNET_LIKE_CASES, ...POINTWISE_CASES, ...randomConvCases(1234, 40)];
   it(`matches cpu on ${cases.length} geometries`, async () => {
     const random = seededRandom(99);
     const failures: string[] = [];
