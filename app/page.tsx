@@ -4,10 +4,20 @@ import { inferenceService, modelFor, variantSchema } from '@/lib/server/inferenc
 import { formatBytes, formatPixels, serverLimits } from '@/lib/server/limits';
 import { ImageTool, type ToolOption } from './components/ImageTool';
 
+/** Installed variants of a task beyond its default model (e.g. a GAN-trained "sharp" upscaler, a "vivid" colorizer). */
+function extraVariants(models: readonly ModelSummary[], fits: (m: ModelSummary) => boolean, chosen: ModelSummary): (ModelSummary & { variant: string })[] {
+  return models.filter(
+    (m): m is ModelSummary & { variant: string } =>
+      fits(m) && m !== chosen && m.variant !== undefined && m.variant !== 'faithful' && variantSchema.safeParse(m.variant).success,
+  );
+}
+
+const capitalised = (word: string) => `${word[0]!.toUpperCase()}${word.slice(1)}`;
+
 /** The tools this server can offer, in a fixed order, from the loaded models. */
 function toolOptions(models: readonly ModelSummary[]): ToolOption[] {
   const options: ToolOption[] = [];
-  const colorize = models.find((m) => m.task === 'colorize');
+  const colorize = modelFor(models, { task: 'colorize' });
   if (colorize) {
     options.push({
       id: 'colorize',
@@ -15,6 +25,18 @@ function toolOptions(models: readonly ModelSummary[]): ToolOption[] {
       description: 'Adds plausible colour to a black-and-white photo. Same size out.',
       model: colorize.name,
     });
+    for (const m of extraVariants(models, (x) => x.task === 'colorize', colorize)) {
+      options.push({
+        id: `colorize-${m.variant}`,
+        label: `${capitalised(m.variant)} colorize`,
+        description:
+          m.variant === 'vivid'
+            ? 'Bolder colour from a model that predicts colour classes; it commits to colours the plain Colorize leaves muted, and is wrong more visibly when it guesses wrong.'
+            : `Colorize with the "${m.variant}" model.`,
+        model: m.name,
+        variant: m.variant,
+      });
+    }
   }
   for (const scale of [2, 4] as const) {
     const sr = modelFor(models, { task: 'upscale', scale });
@@ -28,12 +50,10 @@ function toolOptions(models: readonly ModelSummary[]): ToolOption[] {
       });
     }
     // Other variants (e.g. a GAN-trained "sharp" model) as extra tools, after the default one.
-    for (const m of models) {
-      if (m.task !== 'sr' || m.scale !== scale || m === sr || !m.variant || m.variant === 'faithful') continue;
-      if (!variantSchema.safeParse(m.variant).success) continue;
+    for (const m of sr ? extraVariants(models, (x) => x.task === 'sr' && x.scale === scale, sr) : []) {
       options.push({
         id: `x${scale}-${m.variant}`,
-        label: `${m.variant[0]!.toUpperCase()}${m.variant.slice(1)} upscale ×${scale}`,
+        label: `${capitalised(m.variant)} upscale ×${scale}`,
         description:
           m.variant === 'sharp'
             ? `×${scale} with crisper texture from a GAN-trained model; it may invent fine detail, the plain ×${scale} is more faithful.`

@@ -48,10 +48,11 @@ test('home renders with both tools, help and no console errors', async ({ page, 
   // The page offers exactly the tools whose models the server has.
   const { models } = (await (await request.get('/api/models')).json()) as { models: { task: string; scale: number; variant?: string }[] };
   const isDefault = (m: { variant?: string }) => m.variant === undefined || m.variant === 'faithful';
-  const extraVariants = (scale: number) =>
-    models.filter((m) => m.task === 'sr' && m.scale === scale && !isDefault(m)).map((m) => `${m.variant![0]!.toUpperCase()}${m.variant!.slice(1)} upscale ×${scale}`);
+  const capitalised = (m: { variant?: string }) => `${m.variant![0]!.toUpperCase()}${m.variant!.slice(1)}`;
+  const extraVariants = (scale: number) => models.filter((m) => m.task === 'sr' && m.scale === scale && !isDefault(m)).map((m) => `${capitalised(m)} upscale ×${scale}`);
   const expected = [
     models.some((m) => m.task === 'colorize') && 'Colorize',
+    ...models.filter((m) => m.task === 'colorize' && !isDefault(m)).map((m) => `${capitalised(m)} colorize`),
     models.some((m) => m.task === 'sr' && m.scale === 2) && 'Upscale ×2',
     ...extraVariants(2),
     models.some((m) => m.task === 'sr' && m.scale === 4) && 'Upscale ×4',

@@ -9,7 +9,7 @@ import { CompareSlider } from './CompareSlider';
 import { SideBySide } from './SideBySide';
 import type { InferenceResult } from '@/lib/infer/types';
 
-/** `colorize`, `x2`, `x4`, or `x4-sharp` style ids for model variants. */
+/** `colorize`, `x2`, `x4`, or `x4-sharp` / `colorize-vivid` style ids for model variants. */
 export type ToolId = string;
 
 export interface ToolOption {
@@ -17,7 +17,7 @@ export interface ToolOption {
   label: string;
   description: string;
   model: string;
-  /** Upscale tools: the factor, and the model variant when not the default one. */
+  /** Upscale tools: the factor; any tool: the model variant when not the default one. */
   scale?: 2 | 4;
   variant?: string;
 }

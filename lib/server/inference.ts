@@ -13,7 +13,11 @@ import { InferenceQueue } from './queue';
 export const variantSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'variant must be a short lowercase name such as "sharp"');
 
 export const toolSchema = z.discriminatedUnion('task', [
-  z.object({ task: z.literal('colorize') }),
+  z.object({
+    task: z.literal('colorize'),
+    /** Absent or `faithful`: the default model; else a model of that variant (e.g. `vivid`). */
+    variant: variantSchema.optional(),
+  }),
   z.object({
     task: z.literal('upscale'),
     scale: z.union([z.literal(2), z.literal(4)]),
@@ -58,7 +62,7 @@ export async function inferenceService(): Promise<InferenceService> {
 
 /** The variant `tool` names beyond the default (absent and `faithful` both mean the default model). */
 function extraVariant(tool: ToolRequest): string | undefined {
-  return tool.task === 'upscale' && tool.variant !== 'faithful' ? tool.variant : undefined;
+  return tool.variant !== 'faithful' ? tool.variant : undefined;
 }
 
 /** The model that would serve `tool`, if one is loaded. */
@@ -66,21 +70,21 @@ export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): Mo
   const candidates = tool.task === 'colorize' ? models.filter((m) => m.task === 'colorize') : models.filter((m) => m.task === 'sr' && m.scale === tool.scale);
   const variant = extraVariant(tool);
   if (variant) return candidates.find((m) => m.variant === variant);
-  // The same preference as the inference service: the faithful (or unlabelled) model before a "sharp" variant.
+  // The same preference as the inference service: the faithful (or unlabelled) model before a variant.
   return candidates.find((m) => m.variant === 'faithful') ?? candidates.find((m) => m.variant === undefined) ?? candidates[0];
 }
 
-/** "photo" + colorize -> "photo-colorized.png"; + upscale x4 -> "photo-x4.png". */
+/** "photo" + colorize -> "photo-colorized.png" ("photo-colorized-vivid.png"); + upscale x4 -> "photo-x4.png" ("photo-x4-sharp.png"). */
 export function resultFileName(baseName: string, tool: ToolRequest): string {
-  if (tool.task === 'colorize') return `${baseName}-colorized.png`;
   const variant = extraVariant(tool);
-  return `${baseName}-x${tool.scale}${variant ? `-${variant}` : ''}.png`;
+  const suffix = variant ? `-${variant}` : '';
+  return tool.task === 'colorize' ? `${baseName}-colorized${suffix}.png` : `${baseName}-x${tool.scale}${suffix}.png`;
 }
 
 export function toolLabel(tool: ToolRequest): string {
-  if (tool.task === 'colorize') return 'Colorize';
   const variant = extraVariant(tool);
-  return `Upscale ×${tool.scale}${variant ? ` (${variant})` : ''}`;
+  const suffix = variant ? ` (${variant})` : '';
+  return tool.task === 'colorize' ? `Colorize${suffix}` : `Upscale ×${tool.scale}${suffix}`;
 }
 
 export interface RunToolOptions {

@@ -27,7 +27,7 @@ vi.mock('@/lib/infer/service', () => ({
   }),
 }));
 
-const { handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, guarded, parseUpscaleQuery } = await import('./routes');
+const { handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, guarded, parseColorizeQuery, parseUpscaleQuery } = await import('./routes');
 const { appQueue, modelFor } = await import('./inference');
 
 const summary = (name: string, task: ModelSummary['task'], scale: number): ModelSummary => ({
@@ -176,6 +176,23 @@ describe('jobs', () => {
     expect(parseUpscaleQuery('http://x/api/upscale?scale=4&variant=sharp')).toEqual({ task: 'upscale', scale: 4, variant: 'sharp' });
     expect(parseUpscaleQuery('http://x/api/upscale?scale=2')).toEqual({ task: 'upscale', scale: 2 });
     expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&variant=..%2F')).toThrow(/variant must be/);
+  });
+
+  it('colorize variants too: the default before a "vivid" one, picked by job field or ?variant=', async () => {
+    fake.models = [{ ...summary('colorize-vivid', 'colorize', 1), variant: 'vivid' }, summary('colorize', 'colorize', 1)];
+    fake.behaviour = async () => result();
+    expect(modelFor(fake.models, { task: 'colorize' })?.name).toBe('colorize');
+    expect(modelFor(fake.models, { task: 'colorize', variant: 'vivid' })?.name).toBe('colorize-vivid');
+    const vivid = await (await handleCreateJob(upload({ task: 'colorize', variant: 'vivid' }))).json();
+    expect(vivid.fileName).toBe('photo-colorized-vivid.png');
+    await waitForStatus(vivid.id, ['done']);
+    const plain = await (await handleCreateJob(upload({ task: 'colorize' }))).json();
+    expect(plain.fileName).toBe('photo-colorized.png');
+    await waitForStatus(plain.id, ['done']);
+    await expect(handleCreateJob(upload({ task: 'colorize', variant: 'sepia' }))).rejects.toMatchObject({ status: 404, message: expect.stringMatching(/Colorize \(sepia\)/) });
+    expect(parseColorizeQuery('http://x/api/colorize?variant=vivid')).toEqual({ task: 'colorize', variant: 'vivid' });
+    expect(parseColorizeQuery('http://x/api/colorize')).toEqual({ task: 'colorize' });
+    expect(() => parseColorizeQuery('http://x/api/colorize?variant=..%2F')).toThrow(/variant must be/);
   });
 
   it('passes ensemble=true (query or job field) to the service; off by default; 400 for another value', async () => {

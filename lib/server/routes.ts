@@ -28,16 +28,28 @@ function pngBody(png: Buffer): Uint8Array<ArrayBuffer> {
   return new Uint8Array(png);
 }
 
+/** The optional `?variant=` of a tool endpoint (400 when malformed). */
+function parseVariant(params: URLSearchParams): string | undefined {
+  const variant = variantSchema.optional().safeParse(params.get('variant') ?? undefined);
+  if (!variant.success) throw new ApiError(400, 'bad_request', 'The variant must be a short lowercase name such as "sharp".');
+  return variant.data;
+}
+
+/** Parses the optional `?variant=` for the colorize endpoint. */
+export function parseColorizeQuery(url: string): ToolRequest {
+  const variant = parseVariant(new URL(url).searchParams);
+  return { task: 'colorize', ...(variant ? { variant } : {}) };
+}
+
 /** Parses `?scale=` (400 when missing or not 2/4), the optional `?variant=` and `?ensemble=` for the upscale endpoint. */
 export function parseUpscaleQuery(url: string): ToolRequest {
   const params = new URL(url).searchParams;
   const scale = scaleSchema.safeParse(params.get('scale') ?? undefined);
   if (!scale.success) throw new ApiError(400, 'bad_request', 'Add ?scale=2 or ?scale=4 to the URL.');
-  const variant = variantSchema.optional().safeParse(params.get('variant') ?? undefined);
-  if (!variant.success) throw new ApiError(400, 'bad_request', 'The variant must be a short lowercase name such as "sharp".');
+  const variant = parseVariant(params);
   const ensemble = ensembleFlagSchema.optional().safeParse(params.get('ensemble') ?? undefined);
   if (!ensemble.success) throw new ApiError(400, 'bad_request', 'The ensemble option must be true or false.');
-  return { task: 'upscale', scale: scale.data, ...(variant.data ? { variant: variant.data } : {}), ...(ensemble.data ? { ensemble: true } : {}) };
+  return { task: 'upscale', scale: scale.data, ...(variant ? { variant } : {}), ...(ensemble.data ? { ensemble: true } : {}) };
 }
 
 /** `POST /api/colorize` and `POST /api/upscale?scale=`: one image in, PNG out, synchronously. */
@@ -48,7 +60,7 @@ export async function handleToolRequest(request: Request, tool: ToolRequest): Pr
 }
 
 const jobFieldsSchema = z.union([
-  z.object({ task: z.literal('colorize') }),
+  z.object({ task: z.literal('colorize'), variant: variantSchema.optional() }),
   z.object({ task: z.literal('upscale'), scale: scaleSchema, variant: variantSchema.optional(), ensemble: ensembleFlagSchema.optional() }),
 ]);
 
@@ -57,7 +69,7 @@ export async function handleCreateJob(request: Request): Promise<Response> {
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
   const fields = jobFieldsSchema.safeParse(upload.fields);
   if (!fields.success) {
-    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4 (and optionally a variant such as sharp, and ensemble=true).');
+    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4 (and optionally a variant such as sharp or vivid, and ensemble=true for upscale).');
   }
   const tool = toolSchema.parse(fields.data);
   const store = jobStore();

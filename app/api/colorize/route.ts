@@ -1,4 +1,4 @@
-import { guarded, handleToolRequest } from '@/lib/server/routes';
+import { guarded, handleToolRequest, parseColorizeQuery } from '@/lib/server/routes';
 
-/** Multipart `image` -> colour PNG of the same size. */
-export const POST = guarded((request: Request) => handleToolRequest(request, { task: 'colorize' }));
+/** Multipart `image` -> colour PNG of the same size; `?variant=` picks an installed variant (e.g. vivid). */
+export const POST = guarded((request: Request) => handleToolRequest(request, parseColorizeQuery(request.url)));
