@@ -15,7 +15,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --run NAME        run name (folder under --runs-dir); default <task>-<timestamp>
   --resume NAME     continue run NAME from its last checkpoint
   --init-from DIR   start from an exported model's generator (fine-tune, e.g. models/sr-x2 on your
-                    own photos); size flags default to that model's, fresh optimiser and schedule
+                    own photos); size flags and scale default to that model's, fresh optimiser and
+                    schedule; an sr model may add --blocks or start another --scale (new tail)
   --runs-dir DIR    where runs live (default ./runs or $RUNS_DIR)
   --steps N         total optimisation steps           --batch-size N    images per step
   --crop-size N     training crop (target) side         --scale 2|4       sr factor

@@ -249,10 +249,8 @@ export async function resolveConfigWithInit(flags: TrainFlags, now = new Date())
   if (!flags.initFrom) return resolveConfig(flags, now);
   const metadata = await readMetadata(path.resolve(flags.initFrom));
   if (metadata.task !== flags.task) throw new Error(`--init-from ${flags.initFrom} is a ${metadata.task} model, not ${flags.task}`);
-  if (flags.task === 'sr' && flags.scale !== undefined && flags.scale !== metadata.scale) {
-    throw new Error(`--init-from ${flags.initFrom} upscales x${metadata.scale}, not x${flags.scale}`);
-  }
-  const filled: TrainFlags = { ...flags, ...(flags.task === 'sr' ? { scale: metadata.scale as TrainFlags['scale'] } : {}) };
+  // An sr model may start a run at another --scale (its tail then starts fresh); by default its own.
+  const filled: TrainFlags = { ...flags, ...(flags.task === 'sr' ? { scale: flags.scale ?? (metadata.scale as TrainFlags['scale']) } : {}) };
   const architecture: Record<string, unknown> = { ...metadata.architecture };
   // A class head's settings, in flag form, for a model trained with one.
   const head = architecture.classHead as { grid?: number; temperature?: number } | undefined;

@@ -132,7 +132,24 @@ describe('training loop', () => {
     const shallower = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, blocks: 0, initFrom: source.exportedTo, run: 'init-bad2' }));
     await expect(train(shallower, quiet)).rejects.toThrow(/architecture/);
     await expect(resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/is a sr model/);
-    await expect(resolveConfigWithInit(tinyFlags({ task: 'sr', scale: 4, cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/x2, not x4/);
+  });
+
+  it('--init-from an sr model at another --scale copies all but the tail, which starts fresh (EDSR: x4 from x2)', async () => {
+    const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 2, lr: 1e-2, run: 'x2-src', export: 'x2-src' }), quiet);
+    const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', scale: 4, cropSize: 32, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'x4-from-x2', export: 'x4-from-x2' }));
+    expect(config.generator).toMatchObject({ kind: 'srnet', scale: 4, features: 8, blocks: 1 });
+    const lines: string[] = [];
+    const x4 = await train(config, { log: (line) => lines.push(line) });
+    expect(lines.some((l) => /grew .*: 3 layers copied, .*; tail start fresh \(another scale\)/.test(l))).toBe(true);
+    const { loadLayersFrom } = await import('@/lib/models/layers');
+    const [from, to] = await Promise.all([loadLayersFrom(source.exportedTo!), loadLayersFrom(x4.exportedTo!)]);
+    for (const name of ['head', 'block0_conv1', 'block0_conv2']) {
+      const [a, b] = [from.getLayer(name).getWeights()[0]!, to.getLayer(name).getWeights()[0]!];
+      expect(Math.max(...Array.from(a.dataSync(), (v, i) => Math.abs(v - b.dataSync()[i]!)))).toBeLessThan(1e-6);
+    }
+    expect(to.getLayer('tail').getWeights()[0]!.shape).toEqual([3, 3, 8, 48]);
+    from.dispose();
+    to.dispose();
   });
 
   it('--init-from may grow an srnet by blocks: old layers copied, new ones start near the identity', async () => {

@@ -121,14 +121,15 @@ export function explainWasmAbort(error: unknown, config: Pick<TrainConfig, 'batc
 }
 
 /**
- * Whether `to` is `from` with more residual blocks: an srnet whose extra blocks start as (nearly) the
- * identity, so copying `from`'s layers by name gives a network that computes almost what `from` does.
+ * Whether `to` is `from` with more residual blocks and/or another scale: an srnet whose extra blocks
+ * start as (nearly) the identity, so copying `from`'s layers by name gives a network that computes
+ * almost what `from` does; at another scale only the tail (its output conv) starts afresh, as
+ * EDSR starts its x4 model from the x2 one.
  */
 function grows(from: Record<string, unknown>, to: TrainConfig['generator']): boolean {
   return (
     to.kind === 'srnet' &&
     from.kind === 'srnet' &&
-    from.scale === to.scale &&
     from.channels === to.channels &&
     from.features === to.features &&
     typeof from.blocks === 'number' &&
@@ -169,11 +170,17 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
   const target = buildSeeded(config.seed * 1000, () => buildGenerator(config.generator));
   let copied = 0;
   const targetNames = new Set(target.layers.map((layer) => layer.name));
+  const fresh: string[] = [];
   for (const layer of source.layers) {
     const weights = layer.getWeights();
     // A new head replaces the source's last layer.
     if (weights.length === 0 || (newHead && !targetNames.has(layer.name))) continue;
     const into = target.getLayer(layer.name);
+    // Another scale: the tail's output channels differ, so it keeps its fresh (bilinear-like) start.
+    if (!(into instanceof ExpandedConv2D) && into.getWeights().some((w, i) => !isDeepStrictEqual(w.shape, weights[i]?.shape))) {
+      fresh.push(layer.name);
+      continue;
+    }
     // A plain conv seeds an over-parameterised one as itself (its extra factor starts at zero).
     if (into instanceof ExpandedConv2D) into.setPlainWeights(weights);
     else into.setWeights(weights);
@@ -183,7 +190,8 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
   log(
     newHead
       ? `new output head on ${JSON.stringify(metadata.architecture)}: ${copied} layers copied, the head starts fresh`
-      : `grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied, the rest start near the identity`,
+      : `grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied, the rest start near the identity` +
+          (fresh.length > 0 ? `; ${fresh.join(', ')} start fresh (another scale)` : ''),
   );
   return target;
 }
