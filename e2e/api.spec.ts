@@ -86,15 +86,17 @@ test('?ensemble=true averages 8 runs: same size, different pixels from the plain
 
 test('?variant= picks each installed model variant; a missing variant is 404', async ({ request }) => {
   const { models } = (await (await request.get('/api/models')).json()) as { models: { name: string; task: string; scale: number; variant?: string }[] };
-  for (const m of models.filter((x) => x.task === 'sr' && x.variant)) {
-    const response = await request.post(`/api/upscale?scale=${m.scale}&variant=${m.variant}`, { multipart: { image: await file(SMALL_PHOTO, 'image/jpeg') } });
+  for (const m of models.filter((x) => x.variant)) {
+    const url = m.task === 'sr' ? `/api/upscale?scale=${m.scale}&variant=${m.variant}` : `/api/colorize?variant=${m.variant}`;
+    const response = await request.post(url, { multipart: { image: await file(SMALL_PHOTO, 'image/jpeg') } });
     expect(response.status(), m.name).toBe(200);
     expect(response.headers()['x-model']).toBe(m.name);
     const stats = await imageStats(await response.body());
     expect([stats.width, stats.height]).toEqual([64 * m.scale, 48 * m.scale]);
   }
-  const missing = await request.post('/api/upscale?scale=2&variant=no-such-variant', { multipart: { image: await file(SMALL_PHOTO, 'image/jpeg') } });
-  await expectError(missing, 404, 'model_unavailable');
+  for (const url of ['/api/upscale?scale=2&variant=no-such-variant', '/api/colorize?variant=no-such-variant']) {
+    await expectError(await request.post(url, { multipart: { image: await file(SMALL_PHOTO, 'image/jpeg') } }), 404, 'model_unavailable');
+  }
 });
 
 test('400 for malformed requests', async ({ request }) => {
