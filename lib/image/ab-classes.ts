@@ -44,7 +44,7 @@ export function abBinsFrom(centres: ArrayLike<number>, grid = gridOf(centres)): 
  * the cube's faces at every level) has its a*b* inside it.
  */
 export function abGamutBins(grid = 10): AbBins {
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   const colours: number[] = [];
   const levels = (step: number) => {
     const out: number[] = [];
@@ -64,7 +64,7 @@ export function abGamutBins(grid = 10): AbBins {
   for (let i = 0; i < lab.length; i += 3) {
     const ia = Math.round(lab[i + 1]! / grid);
     const ib = Math.round(lab[i + 2]! / grid);
-    const key = `${ia},${ib}`;
+    const key = cellKey(ia, ib);
     if (seen.has(key)) continue;
     seen.add(key);
     bins.push([ia, ib]);

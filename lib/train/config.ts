@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
 import { readMetadata } from '@/lib/infer/models';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
-import { GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
+import { DEFAULT_CLASS_REBALANCE, GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -213,7 +213,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     gan: {
       mode: ganMode,
       pixelLoss: flags.pixelLoss ?? (classHead ? 'ab-classes' : 'l1'),
-      ...(classHead ? { classRebalance: flags.rebalance ?? 0.5 } : {}),
+      ...(classHead ? { classRebalance: flags.rebalance ?? DEFAULT_CLASS_REBALANCE } : {}),
       lambdaL1: num('lambdaL1', 100),
       lambdaGan: num('lambdaGan', 1),
     },

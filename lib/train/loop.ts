@@ -9,9 +9,9 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readMetadata } from '@/lib/infer/models';
-import { abBinsFrom, abPrior, rebalancingWeights } from '@/lib/image/ab-classes';
+import { abPrior, rebalancingWeights } from '@/lib/image/ab-classes';
 import { LAB_AB_SCALE } from '@/lib/model/metadata';
-import { AbFromClassLogits, ExpandedConv2D, loadLayersFrom } from '@/lib/models/layers';
+import { ExpandedConv2D, loadLayersFrom } from '@/lib/models/layers';
 import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
 import { architectureSchema, buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
 import { getTask } from '@/lib/tasks/registry';
@@ -19,7 +19,7 @@ import type { Pair, TaskDefinition, TaskOptions } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
 import { findCheckpoint, loadCheckpoint, restoreOptimizers, saveCheckpoint } from './checkpoint';
 import { exportGenerator } from './export';
-import { learningRateFactor, Pix2PixTrainer, type StepLosses } from './pix2pix';
+import { classHeadBins, DEFAULT_CLASS_REBALANCE, learningRateFactor, Pix2PixTrainer, type StepLosses } from './pix2pix';
 import { Rng } from './rng';
 
 export interface TrainProgress {
@@ -211,18 +211,16 @@ function colourClassWeights(
   options: TaskOptions,
   log: (line: string) => void,
 ): Float32Array {
-  const head = config.generator.kind === 'unet' ? config.generator.classHead : undefined;
-  const decode = generator.layers.find((layer): layer is AbFromClassLogits => layer instanceof AbFromClassLogits);
-  if (!head || !decode) throw new Error("pixel loss 'ab-classes' needs a generator with a class head (--head classes)");
-  const bins = abBinsFrom(decode.centres, head.grid);
+  const bins = classHeadBins(generator);
   const rng = new Rng(config.seed * 7919 + 17);
   const colours = Array.from({ length: PRIOR_SAMPLES }, () => {
     const target = task.sample(train[rng.int(train.length)]!, options, rng).target;
     return Float32Array.from(target, (v) => v * LAB_AB_SCALE);
   });
-  const weights = rebalancingWeights(abPrior(bins, colours), config.gan.classRebalance ?? 0.5);
+  const lambda = config.gan.classRebalance ?? DEFAULT_CLASS_REBALANCE;
+  const weights = rebalancingWeights(abPrior(bins, colours), lambda);
   const range = weights.reduce((r, w) => [Math.min(r[0]!, w), Math.max(r[1]!, w)], [Infinity, -Infinity]);
-  log(`colour classes: ${bins.count} a*b* bins of ${head.grid}; rebalancing lambda ${config.gan.classRebalance ?? 0.5}, weights ${range[0]!.toFixed(2)}-${range[1]!.toFixed(2)}`);
+  log(`colour classes: ${bins.count} a*b* bins of ${bins.grid}; rebalancing lambda ${lambda}, weights ${range[0]!.toFixed(2)}-${range[1]!.toFixed(2)}`);
   return weights;
 }
 

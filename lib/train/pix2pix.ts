@@ -18,6 +18,9 @@ export type GanMode = (typeof GAN_MODES)[number];
 export const PIXEL_LOSSES = ['l1', 'l2', 'l1-luma', 'ab-classes'] as const;
 export type PixelLoss = (typeof PIXEL_LOSSES)[number];
 
+/** Zhang et al. 2016's class-rebalancing lambda, the default of 'ab-classes'. */
+export const DEFAULT_CLASS_REBALANCE = 0.5;
+
 export const ganConfigSchema = z.object({
   mode: z.enum(GAN_MODES).default('vanilla'),
   /**
@@ -298,16 +301,21 @@ export class Pix2PixTrainer {
   }
 }
 
-function classTraining(generator: tfl.LayersModel, gan: GanConfig, weights: Float32Array | undefined): ClassTraining {
-  if (gan.mode !== 'none') throw new Error("pixel loss 'ab-classes' trains a class head alone: use --gan none");
+/** The a*b* bins of a generator's class head (as its decoding layer stores them). */
+export function classHeadBins(generator: tfl.LayersModel): AbBins {
   const decode = generator.layers.find((layer): layer is AbFromClassLogits => layer instanceof AbFromClassLogits);
   if (!decode) throw new Error("pixel loss 'ab-classes' needs a generator with a class head (--head classes)");
-  const count = decode.centres.length / 2;
-  if (!weights || weights.length !== count) throw new Error(`pixel loss 'ab-classes' needs ${count} bin weights, got ${weights?.length ?? 'none'}`);
+  return abBinsFrom(decode.centres);
+}
+
+function classTraining(generator: tfl.LayersModel, gan: GanConfig, weights: Float32Array | undefined): ClassTraining {
+  if (gan.mode !== 'none') throw new Error("pixel loss 'ab-classes' trains a class head alone: use --gan none");
+  const bins = classHeadBins(generator);
+  if (!weights || weights.length !== bins.count) throw new Error(`pixel loss 'ab-classes' needs ${bins.count} bin weights, got ${weights?.length ?? 'none'}`);
   return {
     // Never disposed: its layers belong to the generator.
     logits: tfl.model({ inputs: generator.inputs, outputs: generator.getLayer(CLASS_LOGITS_LAYER).output as tfl.SymbolicTensor }),
-    bins: abBinsFrom(decode.centres),
+    bins,
     weights,
   };
 }
