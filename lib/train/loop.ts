@@ -190,8 +190,9 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
   log(
     newHead
       ? `new output head on ${JSON.stringify(metadata.architecture)}: ${copied} layers copied, the head starts fresh`
-      : `grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied, the rest start near the identity` +
-          (fresh.length > 0 ? `; ${fresh.join(', ')} start fresh (another scale)` : ''),
+      : `grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied` +
+          (target.layers.length > source.layers.length ? ', the new blocks start near the identity' : '') +
+          (fresh.length > 0 ? `; ${fresh.join(', ')} ${fresh.length === 1 ? 'starts' : 'start'} fresh (another scale)` : ''),
   );
   return target;
 }
