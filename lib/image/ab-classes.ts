@@ -44,6 +44,18 @@ export function abBinsFrom(centres: ArrayLike<number>, grid = gridOf(centres)): 
  * the cube's faces at every level) has its a*b* inside it.
  */
 export function abGamutBins(grid = 10): AbBins {
+  // Half a second of Lab conversions per grid: every U-Net build with a class head asks again.
+  let bins = gamutCache.get(grid);
+  if (!bins) {
+    bins = computeGamutBins(grid);
+    gamutCache.set(grid, bins);
+  }
+  return bins;
+}
+
+const gamutCache = new Map<number, AbBins>();
+
+function computeGamutBins(grid: number): AbBins {
   const seen = new Set<number>();
   const colours: number[] = [];
   const levels = (step: number) => {
