@@ -57,6 +57,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --downscale bicubic|area  how HR training crops become LR (default bicubic, the benchmark's)
   --hr-scales F,F   also train on each training photo downscaled by these factors in (0, 1), e.g.
                     0.8,0.6 (more scales of detail, cleaner than JPEG originals)
+  --hr-originals false  train on the --hr-scales copies only, not the full-size photos (their finest
+                    detail is partly JPEG noise); validation stays on the full-size held-out photos
 `;
 
 function toCamel(flag: string): string {

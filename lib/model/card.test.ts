@@ -28,4 +28,14 @@ describe('model card', () => {
     const tuned = renderModelCard({ metadata: withConfig({ initFrom: '/somewhere/models/sr-x4' }), evaluations: [], samples: [] });
     expect(tuned).toContain('| started from | the weights of `sr-x4` (`--init-from`; steps and wall time are this run\'s only) |');
   });
+
+  it('says when the weights are a mean of several models', () => {
+    const averaged = renderModelCard({
+      metadata: { ...shipped, averagedFrom: [{ name: 'a', steps: 10, weight: 0.75 }, { name: 'b', steps: 20, weight: 0.25 }] },
+      evaluations: [],
+      samples: [],
+    });
+    expect(averaged).toContain('| weights | the mean of `a` (10 steps, weight 0.75), `b` (20 steps, weight 0.25) (`npm run average`)');
+    expect(renderModelCard({ metadata: shipped, evaluations: [], samples: [] })).not.toContain('| weights |');
+  });
 });

@@ -54,6 +54,11 @@ export function renderModelCard({ metadata: md, evaluations, samples, notes }: C
     // Fine-tuned: the steps and time above are this run's alone.
     trainingRows.splice(1, 0, ['started from', `the weights of \`${path.basename(cfg.initFrom)}\` (\`--init-from\`; steps and wall time are this run's only)`]);
   }
+  if (md.averagedFrom) {
+    // The weights are a mean: the rows above describe its first source's run.
+    const sources = md.averagedFrom.map((s) => `\`${s.name}\` (${s.steps} steps, weight ${s.weight.toFixed(2)})`).join(', ');
+    trainingRows.unshift(['weights', `the mean of ${sources} (\`npm run average\`); the rows below are the first one's run, the wall time is all of theirs`]);
+  }
   const metrics = Object.entries(md.metrics).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
   return [
     `# ${md.name}: ${task}`,

@@ -30,7 +30,7 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8A
 }
 
 /** An IOHandler that saves to and loads from `dir` (created on save). */
-export function fileSystemIO(dir: string): io.IOHandler {
+export function fileSystemIO(dir: string): Required<Pick<io.IOHandler, 'save' | 'load'>> {
   return {
     async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
       await fs.mkdir(dir, { recursive: true });

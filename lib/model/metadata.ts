@@ -56,6 +56,13 @@ export const metadataSchema = z.object({
   /** Extra names the app shows, e.g. "faithful" or "sharp". */
   variant: z.string().optional(),
   description: z.string().optional(),
+  /**
+   * Set when the weights are the mean of other models' (`npm run average`): each source's name, its
+   * steps, its share of the mean and the run it came from. `training` is then the first source's.
+   */
+  averagedFrom: z
+    .array(z.object({ name: z.string(), steps: z.number().int().min(0), weight: z.number().positive(), run: z.string().optional() }))
+    .optional(),
 });
 
 export type ModelMetadata = z.infer<typeof metadataSchema>;

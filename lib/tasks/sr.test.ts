@@ -256,6 +256,17 @@ describe('--hr-scales (extra downscaled copies of the training photos)', () => {
     expect(trainConfigSchema.parse(old).hrScales).toEqual([]);
   });
 
+  it('--hr-originals false drops the full-size photos, needs --hr-scales, and older configs keep them', () => {
+    expect(resolveConfig(trainFlagsSchema.parse({ ...base, hrScales: '0.6', hrOriginals: 'false' })).hrOriginals).toBe(false);
+    expect(resolveConfig(trainFlagsSchema.parse({ ...base, hrScales: '0.6' })).hrOriginals).toBe(true);
+    expect(() => trainFlagsSchema.parse({ ...base, hrOriginals: 'no' })).toThrow(/true or false/);
+    expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, hrOriginals: 'false' }))).toThrow(/give --hr-scales too/);
+    expect(() => resolveConfig(trainFlagsSchema.parse({ ...base, task: 'colorize', hrOriginals: 'true' }))).toThrow(/only for --task sr/);
+    const old: Record<string, unknown> = { ...resolveConfig(trainFlagsSchema.parse(base)) };
+    delete old.hrOriginals;
+    expect(trainConfigSchema.parse(old).hrOriginals).toBe(true);
+  });
+
   it('downscaledImage is the 8-bit antialiased bicubic resize', () => {
     const image = testImage(50, 41);
     const small = downscaledImage(image, 0.6);
@@ -282,6 +293,12 @@ describe('--hr-scales (extra downscaled copies of the training photos)', () => {
       expect(extra.map((s) => s.hr.name)).toEqual(plain.train.map((s) => `${s.hr.name}@0.9`));
       expect(extra.every((s) => s.hr.height === 54)).toBe(true);
       expect(more.description).toMatch(/8 extra training images at 0.9, 0.5/);
+      // Copies only: the same copies, no full-size photo, validation still the full-size held-out photos.
+      const only = await srTask.load(dir, { ...opts([0.9, 0.5]), hrOriginals: false }, new Rng(5), hooks);
+      expect(only.train.map((s) => s.hr.name)).toEqual(extra.map((s) => s.hr.name));
+      expect(only.val.map((s) => s.hr.name)).toEqual(plain.val.map((s) => s.hr.name));
+      expect(only.description).toMatch(/trained on 8 copies at 0.9, 0.5 of full size only/);
+      await expect(srTask.load(dir, { ...opts([0.5]), hrOriginals: false }, new Rng(5), hooks)).rejects.toThrow(/No training image is left/);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

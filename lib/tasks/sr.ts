@@ -156,8 +156,11 @@ export const srTask: TaskDefinition<SrSource> = {
     const extra = (options.hrScales ?? []).flatMap((factor) =>
       train.map((source) => downscaledImage(source.hr, factor)).filter((img) => Math.min(img.width, img.height) >= options.cropSize),
     );
-    const scales = extra.length > 0 ? `; ${extra.length} extra training images at ${options.hrScales!.join(', ')} of full size` : '';
-    return { train: [...train, ...extra.map((img) => makeSource(img, options.scale))], val, valNames: val.map((source) => source.hr.name), description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
+    const originals = options.hrOriginals ?? true;
+    const scales =
+      extra.length === 0 ? '' : originals ? `; ${extra.length} extra training images at ${options.hrScales!.join(', ')} of full size` : `; trained on ${extra.length} copies at ${options.hrScales!.join(', ')} of full size only`;
+    if (extra.length === 0 && !originals) throw new Error(`No training image is left: every copy at ${options.hrScales!.join(', ')} of full size is smaller than the ${options.cropSize} px crop`);
+    return { train: [...(originals ? train : []), ...extra.map((img) => makeSource(img, options.scale))], val, valNames: val.map((source) => source.hr.name), description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
   },
   sample(source, options: TaskOptions, rng) {
     const lrSize = Math.floor(options.cropSize / options.scale);

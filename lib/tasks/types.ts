@@ -51,6 +51,8 @@ export interface TaskOptions {
   imageSide?: number;
   /** sr: extra training copies of each training photo, downscaled by these factors in (0, 1). */
   hrScales?: number[];
+  /** sr: false trains on the `hrScales` copies only, not the full-size photos (default true). */
+  hrOriginals?: boolean;
 }
 
 /** A loaded data set; sources are opaque to the loop. */

@@ -71,6 +71,7 @@ export const trainFlagsSchema = z
         return values;
       })
       .optional(),
+    hrOriginals: z.enum(['true', 'false'], { message: 'true or false' }).transform((v) => v === 'true').optional(),
   })
   .strict();
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -128,6 +129,12 @@ export const trainConfigSchema = z.object({
    * scales of detail and cleaner targets than the JPEG originals; validation stays at full size.
    */
   hrScales: z.array(z.number().gt(0).lt(1)).default([]),
+  /**
+   * sr: whether the full-size photos train too (default) or only their `hrScales` copies: the
+   * originals are 8-bit JPEGs, so their finest detail is partly compression noise that a clean
+   * benchmark's targets do not have.
+   */
+  hrOriginals: z.boolean().default(true),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
@@ -149,6 +156,8 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
   if (flags.hrScales !== undefined && flags.task !== 'sr') throw new Error('--hr-scales: only for --task sr');
+  if (flags.hrOriginals !== undefined && flags.task !== 'sr') throw new Error('--hr-originals: only for --task sr');
+  if (flags.hrOriginals === false && !flags.hrScales?.length) throw new Error('--hr-originals false trains on the --hr-scales copies only: give --hr-scales too');
   if (flags.expansion !== undefined && flags.task !== 'sr') throw new Error('--expansion: only for --task sr');
   const classFlags = (['head', 'abGrid', 'temperature', 'rebalance'] as const).filter((key) => flags[key] !== undefined);
   if (classFlags.length > 0 && flags.task !== 'colorize') throw new Error(`${classFlags.map(flagName).join(', ')}: only for --task colorize`);
@@ -232,6 +241,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     degradation: { blur: flags.degradeBlur ?? 0, noise: flags.degradeNoise ?? 0, jpeg: flags.degradeJpeg ?? null, downscale: flags.downscale ?? 'bicubic' },
     imageSide: flags.imageSide ?? null,
     hrScales: flags.hrScales ?? [],
+    hrOriginals: flags.hrOriginals ?? true,
   });
 }
 

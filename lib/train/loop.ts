@@ -56,6 +56,7 @@ export const taskOptions = (c: TrainConfig): TaskOptions => ({
   degradation: c.degradation,
   ...(c.imageSide ? { imageSide: c.imageSide } : {}),
   ...(c.hrScales.length > 0 ? { hrScales: c.hrScales } : {}),
+  ...(c.hrOriginals ? {} : { hrOriginals: false }),
 });
 
 /** Stacks same-size pairs into `[N, h, w, inC]` inputs and `[N, H, W, outC]` targets. */
