@@ -9,7 +9,8 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { io } from '@tensorflow/tfjs-core';
 import { fileSystemIO } from './io';
-import { metadataSchema, parseMetadata, type ModelMetadata } from './metadata';
+import { readMetadata } from '@/lib/infer/models';
+import { metadataSchema, type ModelMetadata } from './metadata';
 
 /** One model folder as read for averaging. */
 export interface ModelFolder {
@@ -18,16 +19,9 @@ export interface ModelFolder {
   artifacts: io.ModelArtifacts;
 }
 
-/** Reads `dir/metadata.json` (validated) and the tfjs artifacts (model.json + weight files). */
+/** Reads `dir/metadata.json` (validated as the inference loader does) and the tfjs artifacts (model.json + weight files). */
 export async function readModelFolder(dir: string): Promise<ModelFolder> {
-  const metadataPath = path.join(dir, 'metadata.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(await fs.readFile(metadataPath, 'utf8'));
-  } catch (error) {
-    throw new Error(`Cannot read ${metadataPath}: ${(error as Error).message}`);
-  }
-  const metadata = parseMetadata(json, metadataPath);
+  const metadata = await readMetadata(dir);
   const artifacts = await fileSystemIO(dir).load();
   return { dir, metadata, artifacts };
 }
