@@ -49,6 +49,15 @@ export function incompatibility(a: ModelFolder, b: ModelFolder): string | undefi
   return undefined;
 }
 
+/** Each model's share of the mean: `coefficients` (default equal) scaled to sum 1, checked. */
+function normalisedCoefficients(models: number, coefficients?: readonly number[]): number[] {
+  const weights = coefficients ?? Array.from({ length: models }, () => 1);
+  if (weights.length !== models) throw new Error(`${weights.length} coefficients for ${models} models`);
+  if (weights.some((w) => !(w > 0) || !Number.isFinite(w))) throw new Error(`Coefficients must be positive numbers, got ${weights.join(', ')}`);
+  const total = weights.reduce((s, w) => s + w, 0);
+  return weights.map((w) => w / total);
+}
+
 /**
  * The weighted mean of float32 weight buffers laid out by the same `specs`: `sum_i c_i w_i` with the
  * coefficients normalised to sum 1. Non-float tensors (int32 steps, say) must be equal in every
@@ -60,11 +69,7 @@ export function incompatibility(a: ModelFolder, b: ModelFolder): string | undefi
  */
 export function averageWeightBuffers(specs: readonly io.WeightsManifestEntry[], buffers: readonly ArrayBuffer[], coefficients?: readonly number[]): ArrayBuffer {
   if (buffers.length === 0) throw new Error('Nothing to average: no models');
-  const weights = coefficients ?? buffers.map(() => 1);
-  if (weights.length !== buffers.length) throw new Error(`${weights.length} coefficients for ${buffers.length} models`);
-  if (weights.some((w) => !(w > 0) || !Number.isFinite(w))) throw new Error(`Coefficients must be positive numbers, got ${weights.join(', ')}`);
-  const total = weights.reduce((s, w) => s + w, 0);
-  const normalised = weights.map((w) => w / total);
+  const normalised = normalisedCoefficients(buffers.length, coefficients);
   const bytes = buffers[0]!.byteLength;
   if (buffers.some((b) => b.byteLength !== bytes)) throw new Error(`Weight files differ in size: ${buffers.map((b) => b.byteLength).join(' vs ')} bytes`);
   const out = new ArrayBuffer(bytes);
@@ -126,8 +131,7 @@ export async function averageModels(dirs: readonly string[], out: string, option
     folders.map((f) => f.artifacts.weightData as ArrayBuffer),
     options.coefficients,
   );
-  const coefficients = options.coefficients ?? folders.map(() => 1);
-  const total = coefficients.reduce((s, c) => s + c, 0);
+  const shares = normalisedCoefficients(folders.length, options.coefficients);
   const metadata = metadataSchema.parse({
     ...first.metadata,
     name: options.name,
@@ -139,7 +143,7 @@ export async function averageModels(dirs: readonly string[], out: string, option
     averagedFrom: folders.map((f, i) => ({
       name: f.metadata.name,
       steps: f.metadata.training.steps,
-      weight: coefficients[i]! / total,
+      weight: shares[i]!,
       run: typeof f.metadata.training.config.run === 'string' ? f.metadata.training.config.run : undefined,
     })),
   });
