@@ -128,8 +128,9 @@ async function main(): Promise<void> {
   const controller = new AbortController();
   let firstSignalAt = 0;
   const stop = (signal: string) => {
-    // Ctrl-C reaches both tsx and this process (tsx relays it), so one keypress can arrive twice:
-    // only a second signal well after the first means "quit now".
+    // Ctrl-C reaches both npm and this process (npm relays it), so one keypress can arrive twice:
+    // only a second signal well after the first means "quit now". (package.json starts the scripts
+    // with `node --import tsx`, not the tsx launcher, which SIGKILLs a child busy in a step.)
     if (controller.signal.aborted) {
       if (Date.now() - firstSignalAt > 1500) process.exit(130);
       return;
