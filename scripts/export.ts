@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { wantsHelp } from '@/lib/cli/args';
 import { initBackend } from '@/lib/tf/backend';
 import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
 import { exportGenerator, summariseRunLog } from '@/lib/train/export';
@@ -26,12 +27,24 @@ const flagsSchema = z
   })
   .strict();
 
+const USAGE = `Usage: npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR]
+  [--variant V] [--description TEXT] [--temperature T]
+
+Exports the generator of a run's latest checkpoint to <models-dir>/<model> (model.json, weights.bin,
+metadata.json with the run's config and last validation metrics). --temperature decodes a colour-class
+head at T in (0, 1] instead of its training setting.
+`;
+
 function fail(message: string): never {
-  process.stderr.write(`export: ${message}\n`);
+  process.stderr.write(`export: ${message}\nRun with --help for the options.\n`);
   process.exit(2);
 }
 
 async function main(): Promise<void> {
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(USAGE);
+    return;
+  }
   let values;
   try {
     ({ values } = parseArgs({
