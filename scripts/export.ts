@@ -1,65 +1,65 @@
 /**
  * `npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR] [--variant V]
- * [--temperature T]`: exports the generator of a run's latest checkpoint as a model folder
- * (model.json, weights.bin, metadata.json), with the run's last validation metrics. `--temperature`
- * decodes a colour-class head at T in (0, 1] instead of its training setting (no retraining).
+ * [--description TEXT] [--temperature T]`: exports the generator of a run's latest checkpoint as a
+ * model folder (model.json, weights.bin, metadata.json), with the run's last validation metrics.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { wantsHelp } from '@/lib/cli/args';
+import { flag, parseCli, runCli } from '@/lib/cli/args';
 import { initBackend } from '@/lib/tf/backend';
 import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
 import { exportGenerator, summariseRunLog } from '@/lib/train/export';
 import { getTask } from '@/lib/tasks/registry';
 import { taskOptions } from '@/lib/train/loop';
 
-const flagsSchema = z
-  .object({
-    run: z.string().min(1),
-    name: z.string().regex(/^[\w.-]+$/),
-    'runs-dir': z.string().optional(),
-    'models-dir': z.string().optional(),
-    variant: z.string().optional(),
-    description: z.string().optional(),
-    temperature: z.coerce.number().gt(0).max(1).optional(),
-  })
-  .strict();
-
 const USAGE = `Usage: npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR]
   [--variant V] [--description TEXT] [--temperature T]
 
 Exports the generator of a run's latest checkpoint to <models-dir>/<model> (model.json, weights.bin,
-metadata.json with the run's config and last validation metrics). --temperature decodes a colour-class
-head at T in (0, 1] instead of its training setting.
-`;
+metadata.json with the run's config and last validation metrics).
 
-function fail(message: string): never {
-  process.stderr.write(`export: ${message}\nRun with --help for the options.\n`);
-  process.exit(2);
-}
+  --run NAME          the training run (a folder in --runs-dir)
+  --name MODEL        the model's name; it is written to <models-dir>/MODEL
+  --runs-dir DIR      where runs are (default: $RUNS_DIR or ./runs)
+  --models-dir DIR    where to write (default: $MODELS_DIR or ./models)
+  --variant V         variant name for the app (e.g. sharp)
+  --description TEXT  one line shown in the app
+  --temperature T     decode a colour-class head at T in (0, 1] instead of its training setting
+  --help              this text`;
 
-async function main(): Promise<void> {
-  if (wantsHelp(process.argv.slice(2))) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: Object.fromEntries(Object.keys(flagsSchema.shape).map((k) => [k, { type: 'string' as const }])),
-      strict: true,
-    }));
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  const parsed = flagsSchema.safeParse(values);
-  if (!parsed.success) fail(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-  const flags = parsed.data;
+const schema = z.object({
+  run: flag.text('run'),
+  name: flag.text('name').pipe(z.string().regex(/^[\w.-]+$/, '--name may contain letters, digits, "_", "." and "-" only')),
+  'runs-dir': flag.text('runs-dir').optional(),
+  'models-dir': flag.text('models-dir').optional(),
+  variant: flag.text('variant').optional(),
+  description: flag.text('description').optional(),
+  temperature: flag
+    .text('temperature')
+    .transform(Number)
+    .pipe(z.number({ message: '--temperature must be a number' }).gt(0, '--temperature must be above 0').max(1, '--temperature must be at most 1'))
+    .optional(),
+  positionals: z.array(z.string()).max(0),
+});
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = parseCli(argv, {
+    options: {
+      run: { type: 'string' },
+      name: { type: 'string' },
+      'runs-dir': { type: 'string' },
+      'models-dir': { type: 'string' },
+      variant: { type: 'string' },
+      description: { type: 'string' },
+      temperature: { type: 'string' },
+    },
+    schema,
+    allowPositionals: false,
+  });
   const runDir = path.resolve(flags['runs-dir'] ?? process.env.RUNS_DIR ?? 'runs', flags.run);
   const checkpointDir = await findCheckpoint(runDir);
-  if (!checkpointDir) fail(`no checkpoint in ${runDir}`);
+  if (!checkpointDir) throw new Error(`no checkpoint in ${runDir}`);
   const backend = await initBackend();
   const checkpoint = await loadCheckpoint(checkpointDir);
   const { config } = checkpoint;
@@ -81,9 +81,7 @@ async function main(): Promise<void> {
     ...(flags.temperature !== undefined ? { inference: { temperature: flags.temperature } } : {}),
   });
   process.stdout.write(`exported ${out} (${metadata.task}, x${metadata.scale}, step ${metadata.training.steps})\n`);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`export: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+void runCli({ name: 'export', usage: USAGE }, main).then((code) => process.exit(code));

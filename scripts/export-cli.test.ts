@@ -1,0 +1,79 @@
+/** `npm run export` as a user runs it (tsx subprocess), on a 1-step run in a temp folder. */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMetadata } from '@/lib/model/metadata';
+import { resolveConfig, trainFlagsSchema } from '@/lib/train/config';
+import { train } from '@/lib/train/loop';
+
+let dir: string;
+const ROOT = path.resolve(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, RUNS_DIR: path.join(dir, 'runs'), MODELS_DIR: path.join(dir, 'models'), TF_BACKEND: 'wasm' };
+    execFile(TSX, [path.join(ROOT, 'scripts', 'export.ts'), ...args], { cwd: ROOT, env, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  process.env.TF_BACKEND = 'wasm';
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'export-cli-'));
+  const photos = path.join(dir, 'photos');
+  await fs.mkdir(photos);
+  for (let i = 0; i < 3; i++) {
+    await sharp({ create: { width: 60 + i * 4, height: 56, channels: 3, background: { r: 40 * i, g: 120, b: 200 - 30 * i } } })
+      .png()
+      .toFile(path.join(photos, `p${i}.png`));
+  }
+  const config = resolveConfig(
+    trainFlagsSchema.parse({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, batchSize: 2, valFraction: 0.34, sampleEvery: 100, data: photos, runsDir: path.join(dir, 'runs'), run: 'tiny' }),
+  );
+  await train(config, { log: () => undefined });
+}, 120_000);
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('npm run export', () => {
+  it("writes the run's generator into $MODELS_DIR/<name> with its metadata", async () => {
+    const result = await run(['--run', 'tiny', '--name', 'tiny-x2', '--variant', 'test', '--description', 'a tiny model']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('(sr, x2, step 1)');
+    const out = path.join(dir, 'models', 'tiny-x2');
+    const metadata = parseMetadata(JSON.parse(await fs.readFile(path.join(out, 'metadata.json'), 'utf8')), 'tiny-x2');
+    expect([metadata.task, metadata.scale, metadata.variant, metadata.description]).toEqual(['sr', 2, 'test', 'a tiny model']);
+    await fs.access(path.join(out, 'model.json'));
+  }, 120_000);
+
+  it('exits 2 with one clear message and the usage for usage errors, 1 for a run without a checkpoint', async () => {
+    const cases: [string[], string][] = [
+      [['--name', 'x'], 'export: --run needs a value'],
+      [['--run', 'tiny', '--name', 'a/b'], '--name may contain letters'],
+      [['--run', 'tiny', '--name', 'x', '--temperature', '2'], '--temperature must be at most 1'],
+      [['--run', 'tiny', '--name', 'x', '--bogus'], 'export: unknown flag --bogus'],
+      [['--run', 'tiny', 'x'], 'export: unexpected argument "x"'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await run(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain('Usage: npm run export');
+    }
+    const missing = await run(['--run', 'nope', '--name', 'x']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`export: no checkpoint in ${path.join(dir, 'runs', 'nope')}`);
+    await expect(fs.access(path.join(dir, 'models', 'x'))).rejects.toThrow();
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--temperature T');
+  }, 120_000);
+});
