@@ -40,7 +40,6 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number({ message: '--temperature must be a number' }).gt(0, '--temperature must be above 0').max(1, '--temperature must be at most 1'))
     .optional(),
-  positionals: z.array(z.string()).max(0),
 });
 
 async function main(argv: readonly string[]): Promise<number> {
