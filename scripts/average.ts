@@ -21,7 +21,7 @@ faithful than each of them, at the same speed. Evaluate the result (npm run eval
 
 const schema = z
   .object({
-    name: flag.text('name').pipe(z.string().regex(/^[\w.-]+$/, '--name may contain letters, digits, "_", "." and "-" only')),
+    name: flag.modelName('name'),
     'models-dir': flag.text('models-dir').optional(),
     weights: flag
       .text('weights')

@@ -30,7 +30,7 @@ metadata.json with the run's config and last validation metrics).
 
 const schema = z.object({
   run: flag.text('run'),
-  name: flag.text('name').pipe(z.string().regex(/^[\w.-]+$/, '--name may contain letters, digits, "_", "." and "-" only')),
+  name: flag.modelName('name'),
   'runs-dir': flag.text('runs-dir').optional(),
   'models-dir': flag.text('models-dir').optional(),
   variant: flag.text('variant').optional(),

@@ -102,6 +102,11 @@ export const flag = {
     z.enum(choices, { message: `--${name} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}` }),
   /** A non-empty string (a path, a name). */
   text: (name: string) => z.string({ message: `--${name} needs a value` }).min(1, `--${name} must not be empty`),
+  /** A model folder name: it becomes a path segment under the models folder. */
+  modelName: (name: string) =>
+    z
+      .string({ message: `--${name} needs a value` })
+      .regex(/^[\w.-]+$/, `--${name} may contain letters, digits, "_", "." and "-" only`),
 };
 
 export interface RunCliOptions {
