@@ -106,7 +106,9 @@ export const flag = {
   modelName: (name: string) =>
     z
       .string({ message: `--${name} needs a value` })
-      .regex(/^[\w.-]+$/, `--${name} may contain letters, digits, "_", "." and "-" only`),
+      .regex(/^[\w.-]+$/, `--${name} may contain letters, digits, "_", "." and "-" only`)
+      // "." and ".." pass the character rule but would name the models folder itself or its parent.
+      .refine((value) => /[^.]/.test(value), `--${name} needs a letter, digit, "_" or "-"`),
 };
 
 export interface RunCliOptions {

@@ -74,6 +74,15 @@ describe('parseCli', () => {
     expect(() => parseCli(['--n', '1'], { options: { n: { type: 'string' } }, schema })).toThrow('--n must be at least 2');
     expect(() => parseCli(['--n', '1.5'], { options: { n: { type: 'string' } }, schema })).toThrow('--n must be a whole number');
   });
+
+  it('flag.modelName accepts folder names and refuses paths, "." and ".."', () => {
+    const schema = z.object({ name: flag.modelName('name'), positionals: z.array(z.string()) });
+    const parse = (value: string) => parseCli(['--name', value], { options: { name: { type: 'string' } }, schema });
+    expect(parse('sr-x4_v1.2')).toEqual({ name: 'sr-x4_v1.2', positionals: [] });
+    expect(() => parse('a/b')).toThrow('--name may contain letters, digits');
+    expect(() => parse('..')).toThrow('--name needs a letter, digit');
+    expect(() => parse('.')).toThrow('--name needs a letter, digit');
+  });
 });
 
 describe('runCli', () => {
