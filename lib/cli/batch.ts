@@ -40,10 +40,29 @@ function displayPath(file: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
+/**
+ * Writes `data` to a temporary file beside `file`, then renames it over `file`: a reader never sees
+ * a half-written result. On failure the temporary file is removed and the error names `file`.
+ */
 async function writeAtomically(file: string, data: Buffer): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (error) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw new Error(`cannot write ${displayPath(file)}: ${describeFailure(error)}`, { cause: error });
+  }
+}
+
+/** `dev:ino` of a file (symlinks followed), or undefined when it cannot be stat'ed. */
+async function fileIdentity(file: string): Promise<string | undefined> {
+  try {
+    const stat = await fs.stat(file);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -57,14 +76,19 @@ export async function processImages(options: BatchOptions): Promise<BatchResult>
   const outputs = outputPaths(files, outDir);
   const bar = new ProgressBar({ unit: 'files', total: files.length, stream: options.stream });
   const result: BatchResult = { succeeded: [], failed: [...(options.failedBefore ?? [])] };
+  // Inputs by path and by identity: an --out reached through a symlink (or a hard link) to an
+  // input's folder names the same file under another path.
   const inputs = new Set(files.map((f) => path.resolve(f)));
+  const inputIds = new Set((await Promise.all(files.map(fileIdentity))).filter((id) => id !== undefined));
+  const overwritesInput = async (output: string) =>
+    inputs.has(path.resolve(output)) || inputIds.has((await fileIdentity(output)) ?? '');
 
   for (const [index, file] of files.entries()) {
     const name = path.basename(file);
     const output = outputs.get(file)!;
     bar.update(index, 0, name);
     try {
-      if (inputs.has(path.resolve(output))) throw new Error(`the output ${output} would overwrite an input; choose another --out`);
+      if (await overwritesInput(output)) throw new Error(`the output ${output} would overwrite an input; choose another --out`);
       const bytes = await fs.readFile(file);
       const inference = await options.run(bytes, {
         signal: options.signal,

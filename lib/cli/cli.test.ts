@@ -8,6 +8,7 @@ import { InputError, type InferenceResult } from '@/lib/infer/types';
 import { flag, parseCli, runCli, UsageError, wantsHelp } from './args';
 import { processImages } from './batch';
 import { collectImageFiles, outputPaths } from './files';
+import { runInferCommand } from './infer-command';
 import { ProgressBar } from './progress';
 
 class Capture extends Writable {
@@ -128,6 +129,18 @@ describe('collectImageFiles / outputPaths', () => {
     expect(deep.files.map((f) => path.relative(root, f))).toEqual(['b2.JPG', 'b10.png', path.join('sub', 'c.webp')]);
   });
 
+  it('does not descend into the output folder (a re-run would take its own results as inputs)', async () => {
+    const root = path.join(dir, 'rerun');
+    await fs.mkdir(path.join(root, 'big'), { recursive: true });
+    await fs.mkdir(path.join(root, 'sub'), { recursive: true });
+    for (const name of ['a.jpg', 'big/a.png', 'sub/b.png']) await fs.writeFile(path.join(root, name), 'x');
+    const found = await collectImageFiles([root], { recursive: true, skipFolders: [path.join(root, 'big')] });
+    expect(found.files.map((f) => path.relative(root, f))).toEqual(['a.jpg', path.join('sub', 'b.png')]);
+    // named as an input itself, the folder is taken
+    const named = await collectImageFiles([path.join(root, 'big')], { recursive: true, skipFolders: [path.join(root, 'big')] });
+    expect(named.files.map((f) => path.relative(root, f))).toEqual([path.join('big', 'a.png')]);
+  });
+
   it('gives each input a unique <stem>.png', () => {
     const outputs = outputPaths(['/a/photo.jpg', '/b/photo.png', '/c/Photo.webp', '/d/x.tar.gz'], '/out');
     expect([...outputs.values()]).toEqual(['/out/photo.png', '/out/photo-2.png', '/out/Photo-3.png', '/out/x.tar.png']);
@@ -206,9 +219,47 @@ describe('processImages', () => {
     expect(same.failed[0]?.message).toMatch(/overwrite an input/);
     expect(await fs.readFile(file, 'utf8')).toBe('x');
 
+    // The same folder through a symlink: another path, the same files.
+    const link = path.join(dir, 'same-link');
+    await fs.symlink(inDir, link);
+    const linked = await processImages({ files: [file], outDir: link, stream: new Capture(), run: async (b) => fakeResult(Buffer.from(`out:${b.toString()}`)) });
+    expect(linked.failed[0]?.message).toMatch(/overwrite an input/);
+    expect(await fs.readFile(file, 'utf8')).toBe('x');
+
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
     await expect(
       processImages({ files: [file], outDir: path.join(dir, 'abort-out'), stream: new Capture(), run: async () => Promise.reject(abort) }),
     ).rejects.toBe(abort);
+  });
+
+  it('names the output and leaves no temporary file when writing the result fails', async () => {
+    const file = path.join(dir, 'batch-in', 'w.jpg');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, 'w');
+    const outDir = path.join(dir, 'write-fails');
+    await fs.mkdir(path.join(outDir, 'w.png'), { recursive: true }); // a folder where the result should go
+    const stream = new Capture();
+    const result = await processImages({ files: [file], outDir, stream, run: async (b) => fakeResult(b) });
+    expect(result.failed[0]?.message).toMatch(/^cannot write .*w\.png: is a folder$/);
+    expect(await fs.readdir(outDir)).toEqual(['w.png']);
+  });
+});
+
+describe('runInferCommand', () => {
+  it('refuses an --out that is a file as a usage error, before loading any model', async () => {
+    const file = path.join(dir, 'not-a-folder');
+    await fs.writeFile(file, 'x');
+    await expect(runInferCommand('upscale', ['--scale', '2', file, '--out', file])).rejects.toThrow(
+      new UsageError(`--out ${file} is a file, not a folder`),
+    );
+    await expect(runInferCommand('colorize', [file, '--out', path.join(file, 'sub')])).rejects.toThrow(/part of this path is a file/);
+    const stderr = new Capture();
+    const previous = process.exitCode;
+    try {
+      expect(await runCli({ name: 'colorize', usage: 'Usage', argv: [file, '--out', file], stderr }, (argv) => runInferCommand('colorize', argv))).toBe(2);
+    } finally {
+      process.exitCode = previous;
+    }
+    expect(stderr.text).toContain('is a file, not a folder');
   });
 });

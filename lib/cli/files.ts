@@ -18,14 +18,26 @@ export interface CollectedFiles {
   problems: { path: string; message: string }[];
 }
 
+export interface CollectOptions {
+  /** Also take the images in sub-folders. */
+  recursive?: boolean;
+  /**
+   * Sub-folders not to descend into (the output folder, so that a second run of
+   * `--recursive photos --out photos/big` does not take the first run's results as inputs).
+   * A folder named as an input itself is still taken.
+   */
+  skipFolders?: readonly string[];
+}
+
 /**
  * Expands files and folders into image files. Folders contribute the images directly inside them
- * (and below, with `recursive`), hidden files skipped.
+ * (and below, with `recursive`, except `skipFolders`), hidden files skipped.
  */
-export async function collectImageFiles(inputs: readonly string[], options: { recursive?: boolean } = {}): Promise<CollectedFiles> {
+export async function collectImageFiles(inputs: readonly string[], options: CollectOptions = {}): Promise<CollectedFiles> {
   const files: string[] = [];
   const seen = new Set<string>();
   const problems: CollectedFiles['problems'] = [];
+  const skip = new Set((options.skipFolders ?? []).map((f) => path.resolve(f)));
   const add = (file: string) => {
     if (!seen.has(file)) {
       seen.add(file);
@@ -41,7 +53,7 @@ export async function collectImageFiles(inputs: readonly string[], options: { re
       if (entry.name.startsWith('.')) continue;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (options.recursive) found += await walk(full);
+        if (options.recursive && !skip.has(full)) found += await walk(full);
       } else if (isImageFileName(entry.name)) {
         add(full);
         found++;

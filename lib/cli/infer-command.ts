@@ -2,6 +2,7 @@
  * `npm run colorize` and `npm run upscale`: flags, model choice and the batch, shared so that the
  * two scripts are one line each.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { createInferenceService, type LoadedInferenceService } from '@/lib/infer/service';
@@ -13,14 +14,17 @@ import { collectImageFiles } from './files';
 export type InferCommand = 'colorize' | 'upscale';
 
 const COMMON_HELP = `  <files or folders>  images, or folders whose images (png, jpg, webp, tiff, gif, avif, heic) are taken
-  --out DIR           where <name>.png results are written (created if needed)
+  --out DIR           where <name>.png results are written (created if needed); an existing file
+                      of that name is replaced, never an input; inputs sharing a name (a.jpg,
+                      a.png) get a.png, a-2.png, ... in the order they are taken
   --model DIR         an exported model folder (model.json, weights.bin, metadata.json);
                       default: the matching model in $MODELS_DIR or ./models
-  --recursive         also take images in sub-folders
+  --recursive         also take images in sub-folders (except the --out folder)
   --backend NAME      tensorflow, wasm or cpu (default: $TF_BACKEND, else the best available)
   --help              this text
 
-Exit code: 0 when every image succeeded, 1 when any failed, 2 for a usage error.`;
+Exit code: 0 when every image succeeded, 1 when any failed, 2 for a usage error, 130 when
+cancelled (Ctrl-C).`;
 
 export const USAGE: Record<InferCommand, string> = {
   colorize: `Usage: npm run colorize -- <files or folders> --out <dir> [--model <dir>] [--recursive] [--backend wasm|cpu|tensorflow]
@@ -73,6 +77,25 @@ export interface InferCommandIO {
 }
 
 /**
+ * Refuses an `--out` that cannot be the output folder (an existing file, or a path through one)
+ * before anything is loaded; a missing folder is fine (the batch creates it).
+ *
+ * @throws UsageError naming `--out`.
+ */
+export async function checkOutDir(out: string): Promise<void> {
+  let stat: import('node:fs').Stats;
+  try {
+    stat = await fs.stat(out);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR') throw new UsageError(`--out ${out}: part of this path is a file, not a folder`);
+    throw new UsageError(`--out ${out}: ${(error as Error).message}`);
+  }
+  if (!stat.isDirectory()) throw new UsageError(`--out ${out} is a file, not a folder`);
+}
+
+/**
  * Parses flags, loads the model, processes every image.
  * @returns the exit code: 0 all succeeded, 1 any failed, 130 cancelled.
  * @throws UsageError for bad flags (the caller's runCli prints it and exits 2).
@@ -84,8 +107,9 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
     command === 'upscale'
       ? { ...parseCli(argv, { options: OPTIONS, schema: schemas.upscale }) }
       : { ...parseCli(argv, { options: commonOptions, schema: schemas.colorize }), scale: undefined, ensemble: undefined };
+  await checkOutDir(args.out);
 
-  const { files, problems } = await collectImageFiles(args.positionals, { recursive: args.recursive });
+  const { files, problems } = await collectImageFiles(args.positionals, { recursive: args.recursive, skipFolders: [args.out] });
   for (const p of problems) stderr.write(`FAIL  ${p.path}: ${p.message}\n`);
   if (files.length === 0) {
     stderr.write(`${command}: no images to process\n`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '@/lib/infer/types';
-import { decodeImage, encodePng } from './decode';
+import { decodeImage, encodePng, sharpErrorMessage } from './decode';
 
 /** A 2-colour test pattern whose left and right halves differ, so orientation is observable. */
 function halves(width: number, height: number, left: number[], right: number[]): Buffer {
@@ -129,6 +129,26 @@ describe('decodeImage', () => {
       .png()
       .toBuffer();
     await expectInputError(decodeImage(png.subarray(0, 40)), 'unsupported_image');
+  });
+
+  it('reports a truncated TIFF or AVIF in one line, without libvips\' "bad seek" noise', async () => {
+    const raw = halves(20, 12, [10, 200, 30], [240, 20, 90]);
+    for (const format of ['tiff', 'avif'] as const) {
+      const encoded = await sharp(raw, { raw: { width: 20, height: 12, channels: 3 } }).toFormat(format).toBuffer();
+      const error = await expectInputError(decodeImage(encoded.subarray(0, Math.floor(encoded.length / 2))), 'unsupported_image');
+      expect(error.message, format).not.toContain('\n');
+      expect(error.message, format).not.toMatch(/bad seek|:$/);
+    }
+  });
+
+  it('sharpErrorMessage joins libvips error lines, dropping repeats and seek noise', () => {
+    const message = 'Input buffer has corrupt header: source: bad seek to 1024\nsource: bad seek to 512\nheif: Invalid input\n';
+    expect(sharpErrorMessage(new Error(message))).toBe('Input buffer has corrupt header: heif: Invalid input');
+    expect(sharpErrorMessage(new Error('source: bad seek to 9\ntiff2vips: bad table\ntiff2vips: bad table\ntiff2vips: read error'))).toBe(
+      'tiff2vips: bad table; tiff2vips: read error',
+    );
+    expect(sharpErrorMessage(new Error('Input buffer has corrupt header:\n'))).toBe('Input buffer has corrupt header');
+    expect(sharpErrorMessage(new Error('VipsJpeg: premature end of JPEG image'))).toBe('VipsJpeg: premature end of JPEG image');
   });
 
   it('rejects images over maxInputPixels as too_large, naming the limit', async () => {

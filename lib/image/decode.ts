@@ -23,6 +23,23 @@ export interface DecodeOptions {
 // sharp's own default, kept when the caller sets no limit so that a decompression bomb still fails.
 const SHARP_DEFAULT_PIXEL_LIMIT = 0x3fff * 0x3fff;
 
+/**
+ * sharp's error text on one line. libvips appends its whole error buffer, which for a truncated
+ * file (TIFF, AVIF/HEIF) holds many lines of `source: bad seek to N` from probing: those are
+ * dropped, repeated lines kept once, and the rest joined with "; " (or a space after a line that
+ * ends in ":"), so that a failure stays one log line and one sentence in an API answer.
+ */
+export function sharpErrorMessage(error: unknown): string {
+  const raw = (error as Error)?.message ?? String(error);
+  const lines = raw
+    .split('\n')
+    .map((line) => line.replace(/source: bad seek to \d+/g, '').trim())
+    .filter((line) => line.length > 0);
+  let text = '';
+  for (const line of new Set(lines)) text = !text ? line : `${text}${text.endsWith(':') ? ' ' : '; '}${line}`;
+  return text.replace(/:$/, '') || raw.trim();
+}
+
 function isPixelLimitError(error: unknown): boolean {
   return /pixel limit/i.test((error as Error)?.message ?? '');
 }
@@ -55,7 +72,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
     if (isPixelLimitError(error)) throw tooLarge(headerWidth, headerHeight, limit);
-    throw new InputError('unsupported_image', `Cannot decode the image: ${(error as Error).message}`);
+    throw new InputError('unsupported_image', `Cannot decode the image: ${sharpErrorMessage(error)}`);
   }
 
   const { data, info } = decoded;
@@ -77,7 +94,7 @@ export async function probeImage(bytes: Buffer): Promise<{ width: number; height
   try {
     header = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
-    throw new InputError('unsupported_image', `Not a supported image: ${(error as Error).message}`);
+    throw new InputError('unsupported_image', `Not a supported image: ${sharpErrorMessage(error)}`);
   }
   const width = header.width ?? 0;
   const height = header.height ?? 0;

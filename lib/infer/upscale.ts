@@ -1,6 +1,6 @@
 /**
  * Super-resolution of an image of any size with a fully convolutional model: tiles of
- * `metadata.tile.size` input pixels with `metadata.tile.padding` mirrored/overlapping context, each
+ * `metadata.tile.size` input pixels with `metadata.tile.padding` of overlapping context, each
  * run alone (memory is bounded by the tile), cropped and placed. Alpha is upscaled apart (cubic).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -139,8 +139,10 @@ export async function runTiles(
 /**
  * Upscales `image` by the model's scale.
  *
- * Per tile: window (mirrored at the image edges) -> encoding (`rgb-unit`: [0, 1], `rgb-tanh`:
- * [-1, 1]) -> `[1, h, w, 3]` -> model -> `[1, h*s, w*s, 3]` -> back to 0..255 (clipped, rounded).
+ * Per tile: window (context from the neighbouring tiles; clipped at the image edges, mirrored
+ * there only for fixed-size models: see {@link UpscaleOptions.edges}) -> encoding (`rgb-unit`:
+ * [0, 1], `rgb-tanh`: [-1, 1]) -> `[1, h, w, 3]` -> model -> `[1, h*s, w*s, 3]` -> back to 0..255
+ * (clipped, rounded).
  * Progress is reported once before the first tile (done 0) and after each; the signal is checked
  * between tiles and rejects with an `AbortError`.
  *
