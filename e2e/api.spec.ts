@@ -111,6 +111,21 @@ test('400 for malformed requests', async ({ request }) => {
   await expectError(await request.get('/api/runs/..%2F..%2Fetc/samples/step-00000001.png'), 400, 'bad_request');
 });
 
+test('405 with Allow for a wrong method and 404 for an unknown API path, both in the JSON error shape', async ({ request }) => {
+  const getColorize = await request.get('/api/colorize');
+  await expectError(getColorize, 405, 'method_not_allowed');
+  expect(getColorize.headers()['allow']).toBe('POST, OPTIONS');
+  const putJob = await request.put('/api/jobs/00000000-0000-4000-8000-000000000000');
+  await expectError(putJob, 405, 'method_not_allowed');
+  expect(putJob.headers()['allow']).toBe('GET, DELETE, HEAD, OPTIONS');
+  await expectError(await request.post('/api/health'), 405, 'method_not_allowed');
+  expect((await request.fetch('/api/upscale', { method: 'OPTIONS' })).headers()['allow']).toBe('POST, OPTIONS');
+  await expectError(await request.get('/api/colourise'), 404, 'not_found');
+  await expectError(await request.post('/api/jobs/00000000-0000-4000-8000-000000000000/result/extra'), 404, 'not_found');
+  // The real endpoints still win over the catch-all.
+  expect((await request.get('/api/health')).status()).toBe(200);
+});
+
 test('413 for too many bytes, too many input pixels and too many output pixels', async ({ request }) => {
   const bytes = Buffer.alloc(E2E_LIMITS.MAX_UPLOAD_BYTES + 100_000, 1);
   const overBytes = await expectError(

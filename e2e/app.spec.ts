@@ -202,17 +202,27 @@ test('an oversized image gives a clear error, and the page still works', async (
   console.expectNone(EXPECTED_HTTP_ERRORS);
 });
 
-test('a long job shows tile progress and can be cancelled', async ({ page }, testInfo) => {
+test('a long job shows tile progress and can be cancelled, from the keyboard too', async ({ page }, testInfo) => {
   const console = watchConsole(page);
   await openHome(page);
   // ×2 of 1400 x 1400 = 7.8 MP out, under the e2e server's 8 MP output limit; many tiles.
   await chooseFile(page, { name: 'large.png', mimeType: 'image/png', buffer: await noisyPng(1400, 1400) });
-  await runTool(page, /^Upscale ×2/);
+  await toolRadio(page, /^Upscale ×2/).check();
+  await runButton(page).focus();
+  await page.keyboard.press('Enter');
+  // The run button is disabled while working: focus moves to Cancel instead of falling to the page.
+  const cancel = page.getByRole('button', { name: 'Cancel' });
+  await expect(cancel).toBeFocused();
   await expect(page.getByText(/tiles done/)).toBeVisible();
   await expect(page.getByRole('progressbar', { name: 'Progress' })).toBeVisible();
+  // The status is a live region: the elapsed-time clock (visible) stays out of what screen readers hear.
+  await expect(page.locator('.progress-text')).toContainText(/\d s$/);
+  expect(await page.locator('.status').ariaSnapshot()).not.toMatch(/\d s\b/);
   await snapshot(page, testInfo, '11-progress');
-  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.keyboard.press('Enter');
   await expect(page.getByText(/^Cancelled/)).toBeVisible();
+  // Cancel is gone: focus is back on the run button, ready to try again.
+  await expect(runButton(page)).toBeFocused();
   await expect(page.getByRole('heading', { name: 'Result' })).toHaveCount(0);
   await snapshot(page, testInfo, '12-cancelled');
   // The server is free again: a small job goes through at once.

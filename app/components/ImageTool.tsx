@@ -118,6 +118,8 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const jobIdRef = useRef<string | null>(null);
   const resultHeading = useRef<HTMLHeadingElement>(null);
   const errorBox = useRef<HTMLDivElement>(null);
+  const runButton = useRef<HTMLButtonElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
 
   const tool = tools.find((t) => t.id === toolId);
   const busy = phase !== 'idle';
@@ -140,6 +142,17 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   useEffect(() => {
     if (error) errorBox.current?.focus();
   }, [error]);
+  // Starting disables the run button and finishing removes Cancel, which drops keyboard focus to the
+  // page: keep it on the controls (after the result and error effects, which move it themselves).
+  const wasBusy = useRef(false);
+  useEffect(() => {
+    if (busy === wasBusy.current) return;
+    wasBusy.current = busy;
+    const active = document.activeElement;
+    const lost = !active || active === document.body;
+    if (busy && (lost || active === runButton.current)) cancelButton.current?.focus();
+    else if (!busy && lost) runButton.current?.focus();
+  }, [busy]);
 
   const acceptFile = useCallback(
     (file: File | null | undefined) => {
@@ -385,11 +398,11 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
           )}
 
           <div className="actions">
-            <button type="button" className="button primary large" onClick={run} disabled={!source || !tool || busy}>
+            <button type="button" className="button primary large" ref={runButton} onClick={run} disabled={!source || !tool || busy}>
               {busy ? 'Working…' : tool ? `${tool.label}` : 'Run'}
             </button>
             {busy && (
-              <button type="button" className="button" onClick={cancel}>
+              <button type="button" className="button" ref={cancelButton} onClick={cancel}>
                 Cancel
               </button>
             )}
@@ -408,7 +421,11 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                   {phase === 'running' &&
                     (progress ? `Processing tile ${Math.min(progress.done + 1, progress.total)} of ${progress.total}` : 'Processing…')}
                   {phase === 'fetching' && 'Almost done…'}
-                  <span className="muted"> · {formatSeconds(elapsed)}</span>
+                  {/* Hidden from the live region: a clock ticking every 200 ms would be read out over and over. */}
+                  <span className="muted" aria-hidden="true">
+                    {' '}
+                    · {formatSeconds(elapsed)}
+                  </span>
                 </p>
                 <progress
                   className="progress"

@@ -12,6 +12,7 @@ export type ApiErrorCode =
   | 'unusable_image'
   | 'busy'
   | 'not_found'
+  | 'method_not_allowed'
   | 'not_ready'
   | 'model_unavailable'
   | 'cancelled'

@@ -92,6 +92,11 @@ export interface RunToolOptions {
   onProgress?: (progress: Progress) => void;
   onStart?: () => void;
   token?: object;
+  /**
+   * The already loaded service: with it, the task enters the queue synchronously within this call, so
+   * that a capacity check just before it still holds (no other request can take the place in between).
+   */
+  service?: InferenceService;
 }
 
 /**
@@ -100,7 +105,7 @@ export interface RunToolOptions {
  *   InputError for bad images; AbortError when cancelled.
  */
 export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunToolOptions = {}): Promise<InferenceResult> {
-  const service = await inferenceService();
+  const service = options.service ?? (await inferenceService());
   const model = modelFor(service.models, tool);
   if (!model) {
     throw new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);

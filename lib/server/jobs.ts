@@ -67,7 +67,9 @@ export class JobStore {
       token: {},
     };
     this.jobs.set(job.id, job);
+    // Passing the service keeps the capacity check above and the queue entry in one synchronous step.
     runTool(tool, bytes, {
+      service,
       signal: job.controller.signal,
       token: job.token,
       onStart: () => {

@@ -27,7 +27,8 @@ vi.mock('@/lib/infer/service', () => ({
   }),
 }));
 
-const { handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, guarded, parseColorizeQuery, parseUpscaleQuery } = await import('./routes');
+const { allowedMethods, handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, handleUnknownApiPath, guarded, methodNotAllowed, parseColorizeQuery, parseUpscaleQuery } =
+  await import('./routes');
 const { appQueue, modelFor } = await import('./inference');
 
 const summary = (name: string, task: ModelSummary['task'], scale: number): ModelSummary => ({
@@ -137,6 +138,25 @@ describe('tool routes', () => {
   });
 });
 
+describe('methods and paths that are no endpoint', () => {
+  it('answers 405 in the JSON error shape with Allow, and OPTIONS lists only the served methods', async () => {
+    const refused = await methodNotAllowed('GET', 'DELETE')(new Request('http://x/api/jobs/1', { method: 'PUT' }));
+    expect(refused.status).toBe(405);
+    expect(refused.headers.get('allow')).toBe('GET, DELETE, HEAD, OPTIONS');
+    expect(await refused.json()).toEqual({ error: 'method_not_allowed', message: 'PUT is not supported here; use GET or DELETE.' });
+    const options = await allowedMethods('POST')();
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('POST, OPTIONS');
+  });
+
+  it('answers 404 in the JSON error shape for an unknown API path', async () => {
+    const response = await handleUnknownApiPath(new Request('http://x/api/colourise'));
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect((await response.json()).error).toBe('not_found');
+  });
+});
+
 describe('jobs', () => {
   async function waitForStatus(id: string, statuses: string[]) {
     let view: { status: string } = { status: '' };
@@ -214,6 +234,20 @@ describe('jobs', () => {
     expect(modelFor(models, { task: 'upscale', scale: 4, variant: 'faithful' })?.name).toBe('sr-x4');
     expect(modelFor(models, { task: 'upscale', scale: 4, variant: 'sharp' })?.name).toBe('sr-x4-sharp');
     expect(modelFor(models, { task: 'upscale', scale: 2, variant: 'sharp' })).toBeUndefined();
+  });
+
+  it('refuses with 503 the jobs that arrive together beyond the queue, instead of accepting them and failing them later', async () => {
+    const hold = gate();
+    fake.behaviour = () => hold.promise.then(result);
+    const create = guarded(handleCreateJob);
+    const room = appQueue().maxWaiting + 1;
+    const responses = await Promise.all(Array.from({ length: room + 3 }, () => create(upload({ task: 'colorize' }))));
+    expect(responses.map((r) => r.status).sort()).toEqual([...Array(room).fill(202), 503, 503, 503]);
+    const ids = await Promise.all(responses.filter((r) => r.status === 202).map(async (r) => (await r.json()).id as string));
+    const statuses = await Promise.all(ids.map(async (id) => (await (await handleGetJob(id)).json()).status as string));
+    expect(statuses).not.toContain('failed');
+    hold.open();
+    for (const id of ids) await waitForStatus(id, ['done']);
   });
 
   it('rejects a job for a tool without a model, and bad fields', async () => {

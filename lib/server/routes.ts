@@ -24,6 +24,35 @@ export function guarded<A extends unknown[]>(handler: (...args: A) => Promise<Re
   };
 }
 
+/** The methods a route serves (`HEAD` and `OPTIONS` are added to its `Allow` list). */
+export type RouteMethod = 'GET' | 'POST' | 'DELETE';
+
+function allowHeader(allowed: readonly RouteMethod[]): string {
+  return [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
+}
+
+/**
+ * The handler for the methods a route does not serve: 405 in the JSON error shape with an `Allow`
+ * header (Next's own 405 has neither a body nor `Allow`). Export it under each other method name.
+ */
+export function methodNotAllowed(...allowed: RouteMethod[]): (request: Request) => Promise<Response> {
+  return async (request: Request) =>
+    errorResponse(405, 'method_not_allowed', `${request.method} is not supported here; use ${allowed.join(' or ')}.`, { Allow: allowHeader(allowed) });
+}
+
+/**
+ * The `OPTIONS` handler of a route that also exports {@link methodNotAllowed}: 204 with `Allow` listing
+ * only the methods it serves (Next's automatic answer would list the refusing handlers too).
+ */
+export function allowedMethods(...allowed: RouteMethod[]): () => Promise<Response> {
+  return async () => new Response(null, { status: 204, headers: { Allow: allowHeader(allowed) } });
+}
+
+/** Any path under `/api/` that is not an endpoint: 404 in the JSON error shape instead of the HTML page. */
+export async function handleUnknownApiPath(request: Request): Promise<Response> {
+  return errorResponse(404, 'not_found', `There is no API endpoint at ${new URL(request.url).pathname}; see the README's HTTP API section.`);
+}
+
 function pngBody(png: Buffer): Uint8Array<ArrayBuffer> {
   return new Uint8Array(png);
 }

@@ -119,6 +119,9 @@ describe('run folders', () => {
     expect(await readRun('nope', dir)).toBeUndefined();
     expect(isValidRunName('..')).toBe(false);
     expect(isValidRunName('a/b')).toBe(false);
+    // Names `npm run train -- --run` accepts are listed, e.g. with a leading underscore.
+    expect(isValidRunName('_scratch-1')).toBe(true);
+    expect(isValidRunName('.hidden')).toBe(false);
     expect(samplePath('colorize-old', '../../x.png', dir)).toBeUndefined();
     expect(samplePath('colorize-old', 'step-00000100.png', dir)).toBe(path.join(dir, 'colorize-old', 'samples', 'step-00000100.png'));
   });

@@ -110,7 +110,8 @@ export function thin<T>(points: readonly T[], maxPoints = MAX_CURVE_POINTS): T[]
   return kept;
 }
 
-const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// `npm run train -- --run NAME` takes [\w.-]+; a leading underscore is fine, a leading dot or dash is not listed.
+const RUN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const SAMPLE_NAME = /^step-\d{8}\.png$/;
 
 /** A run folder name that is safe to join to the runs folder (no separators, no `..`). */

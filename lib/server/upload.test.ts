@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from './errors';
+import { ApiError, describeError } from './errors';
 import { downloadBaseName, readImageUpload } from './upload';
 
 function formRequest(form: FormData, headers: Record<string, string> = {}): Request {
@@ -49,6 +49,25 @@ describe('readImageUpload', () => {
     expect(await statusOf(readImageUpload(formRequest(huge), 1000))).toBe(413);
     const declared = formRequest(form, { 'content-length': String(10_000_000) });
     expect(await statusOf(readImageUpload(declared, 1000))).toBe(413);
+  });
+
+  it('treats a connection that breaks mid-upload as a cancellation, not a server error', async () => {
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+        sent = true;
+        controller.enqueue(new TextEncoder().encode('--zzz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'));
+      },
+    });
+    const request = new Request('http://localhost/x', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'multipart/form-data; boundary=zzz' },
+      duplex: 'half',
+    } as RequestInit);
+    const error = await readImageUpload(request, 1000).catch((e: unknown) => e);
+    expect(describeError(error)).toMatchObject({ status: 499, code: 'cancelled' });
   });
 });
 

@@ -28,7 +28,16 @@ async function readCapped(request: Request, capBytes: number, maxBytes: number):
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The connection broke mid-upload (the client went away): a cancellation, not a server fault.
+      const error = new Error('The upload was interrupted.');
+      error.name = 'AbortError';
+      throw error;
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.byteLength;
     if (total > capBytes) {
