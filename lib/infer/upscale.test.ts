@@ -236,6 +236,33 @@ describe('upscaleImage', () => {
     }
   });
 
+  it('ensemble: yields to the event loop between its 8 passes and stops there when aborted, leaking nothing', async () => {
+    const image = randomImage(12, 12, 5);
+    // One tile (12 px, tile 16): without yields inside the tile, no timer could run before it ends.
+    let turns = 0;
+    let turnsDuringTile = -1;
+    const ticker = setInterval(() => turns++, 0);
+    try {
+      await upscaleImage(sr2, image, { tileSize: 16, ensemble: true, onProgress: (p) => void (p.done === 1 && (turnsDuringTile = turns)) });
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(turnsDuringTile).toBeGreaterThan(0);
+
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    let passes = 0;
+    const counter = setInterval(() => {
+      if (++passes === 2) controller.abort();
+    }, 0);
+    try {
+      await expect(upscaleImage(sr2, image, { tileSize: 16, ensemble: true, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    } finally {
+      clearInterval(counter);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('feather blending equals crop when the padding covers the receptive field', async () => {
     const image = randomImage(30, 30, 12);
     const crop = await upscaleImage(sr2, image, { tileSize: 8 });

@@ -51,22 +51,30 @@ function inverseSymmetry(y: tf.Tensor4D, t: number): tf.Tensor4D {
  * The model's output for `input` `[1, h, w, c]`, or with `ensemble` the mean of its outputs over
  * the 8 flips/transpositions of the input, each turned back (`[1, h*s, w*s, c]`). One symmetry's
  * tensors are freed before the next runs, so memory stays about one plain run plus the sum.
+ * Between symmetries it yields to the event loop and checks `signal`: one ensembled tile is 8 model
+ * runs, seconds on a CPU, and a server must keep answering (and cancelling) meanwhile.
+ * `input` stays the caller's to dispose.
  */
-export function runModelEnsembled(loaded: LoadedModel, input: tf.Tensor4D, ensemble: boolean): tf.Tensor4D {
-  if (!ensemble) return runModel(loaded, input);
+export async function runModelEnsembled(loaded: LoadedModel, input: tf.Tensor4D, ensemble: boolean, signal?: AbortSignal): Promise<tf.Tensor4D> {
+  if (!ensemble) return tf.tidy(() => runModel(loaded, input));
   let sum: tf.Tensor4D | undefined;
-  for (const t of SYMMETRIES) {
-    const previous = sum;
-    const next = tf.tidy((): tf.Tensor4D => {
-      const out = inverseSymmetry(runModel(loaded, forwardSymmetry(input, t)), t);
-      return previous ? tf.add(previous, out) : out;
-    });
+  try {
+    for (const t of SYMMETRIES) {
+      const previous = sum;
+      sum = tf.tidy((): tf.Tensor4D => {
+        const out = inverseSymmetry(runModel(loaded, forwardSymmetry(input, t)), t);
+        return previous ? tf.add(previous, out) : out;
+      });
+      previous?.dispose();
+      if (t !== SYMMETRIES[SYMMETRIES.length - 1]) {
+        await yieldToEventLoop();
+        throwIfAborted(signal);
+      }
+    }
+    return tf.div(sum!, SYMMETRIES.length) as tf.Tensor4D;
+  } finally {
     sum?.dispose();
-    sum = next;
   }
-  const mean = tf.div(sum!, SYMMETRIES.length) as tf.Tensor4D;
-  sum!.dispose();
-  return mean;
 }
 
 export interface UpscaledImage {
@@ -117,7 +125,13 @@ export async function runTiles(
   report(0);
   for (const tile of plan.tiles) {
     const window = extractWindow(source, width, height, 3, tile.window, inputTransform);
-    const result = tf.tidy(() => runModelEnsembled(loaded, tf.tensor4d(window, [1, tile.window.height, tile.window.width, 3]), options.ensemble ?? false));
+    const input = tf.tensor4d(window, [1, tile.window.height, tile.window.width, 3]);
+    let result: tf.Tensor4D;
+    try {
+      result = await runModelEnsembled(loaded, input, options.ensemble ?? false, options.signal);
+    } finally {
+      input.dispose();
+    }
     try {
       const [, h, w, c] = result.shape;
       if (h !== tile.window.height * scale || w !== tile.window.width * scale || c !== 3) {
