@@ -11,23 +11,27 @@ const fake = vi.hoisted(() => ({
   behaviour: undefined as undefined | ((signal?: AbortSignal) => Promise<unknown>),
   models: [] as ModelSummary[],
   lastUpscaleOptions: undefined as undefined | { ensemble?: boolean },
+  loadError: undefined as undefined | Error,
 }));
 
 vi.mock('@/lib/infer/service', () => ({
-  getInferenceService: async (): Promise<InferenceService> => ({
-    backend: 'cpu',
-    get models() {
-      return fake.models;
-    },
-    colorize: (_input, options) => fake.behaviour!(options?.signal) as Promise<InferenceResult>,
-    upscale: (_input, options) => {
-      fake.lastUpscaleOptions = options;
-      return fake.behaviour!(options?.signal) as Promise<InferenceResult>;
-    },
-  }),
+  getInferenceService: async (): Promise<InferenceService> => {
+    if (fake.loadError) throw fake.loadError;
+    return {
+      backend: 'cpu',
+      get models() {
+        return fake.models;
+      },
+      colorize: (_input, options) => fake.behaviour!(options?.signal) as Promise<InferenceResult>,
+      upscale: (_input, options) => {
+        fake.lastUpscaleOptions = options;
+        return fake.behaviour!(options?.signal) as Promise<InferenceResult>;
+      },
+    };
+  },
 }));
 
-const { allowedMethods, handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, handleUnknownApiPath, guarded, methodNotAllowed, parseColorizeQuery, parseUpscaleQuery } =
+const { allowedMethods, handleHealth, handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, handleUnknownApiPath, guarded, methodNotAllowed, parseColorizeQuery, parseUpscaleQuery } =
   await import('./routes');
 const { appQueue, modelFor } = await import('./inference');
 
@@ -135,6 +139,26 @@ describe('tool routes', () => {
     hold.open();
     expect((await Promise.all(accepted)).map((r) => r.status)).toEqual(Array(max + 1).fill(200));
     expect((await colorize(upload())).status).toBe(200);
+  });
+});
+
+describe('health', () => {
+  it('is never cached, also when the models could not be loaded (503 with Retry-After)', async () => {
+    const ok = await handleHealth();
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('cache-control')).toBe('no-store');
+    fake.loadError = new Error('no models');
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const down = await handleHealth();
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('30');
+      expect(down.headers.get('cache-control')).toBe('no-store');
+      expect((await down.json()).status).toBe('unavailable');
+    } finally {
+      fake.loadError = undefined;
+      error.mockRestore();
+    }
   });
 });
 

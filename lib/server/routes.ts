@@ -161,7 +161,7 @@ export async function handleHealth(): Promise<Response> {
     );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return Response.json({ status: 'unavailable', error: 'model_unavailable', message, ...base }, { status: 503, headers: { 'Retry-After': '30' } });
+    return Response.json({ status: 'unavailable', error: 'model_unavailable', message, ...base }, { status: 503, headers: { 'Retry-After': '30', 'Cache-Control': 'no-store' } });
   }
 }
 

@@ -77,5 +77,11 @@ describe('downloadBaseName', () => {
     expect(downloadBaseName('C:\\pics\\été 2024.jpeg')).toBe('été 2024');
     expect(downloadBaseName('.png')).toBe('image');
     expect(downloadBaseName(undefined)).toBe('image');
+    // No hidden files: leading dots go, and so do trailing ones.
+    expect(downloadBaseName('..')).toBe('image');
+    expect(downloadBaseName('...')).toBe('image');
+    expect(downloadBaseName('.bashrc.png')).toBe('bashrc');
+    expect(downloadBaseName(' . my photo. .jpg')).toBe('my photo');
+    expect(downloadBaseName('v1.2.jpg')).toBe('v1.2');
   });
 });

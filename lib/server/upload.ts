@@ -60,7 +60,12 @@ export function downloadBaseName(fileName: string | undefined): string {
   const withoutPath = (fileName ?? '').split(/[\\/]/).pop() ?? '';
   const stem = withoutPath.replace(/\.[^.]*$/, '');
   // Keep letters, digits and a few separators so the name is safe in a Content-Disposition header.
-  const cleaned = stem.replace(/[^\p{L}\p{N} ._-]+/gu, '').trim().slice(0, 100);
+  // Leading dots would make a hidden file on Linux and macOS ('..' -> '.-colorized.png'), trailing ones
+  // an odd name on Windows.
+  const cleaned = stem
+    .replace(/[^\p{L}\p{N} ._-]+/gu, '')
+    .slice(0, 100)
+    .replace(/^[\s.]+|[\s.]+$/g, '');
   return cleaned || 'image';
 }
 
