@@ -220,6 +220,9 @@ describe('jobs', () => {
     expect(parseUpscaleQuery('http://x/api/upscale?scale=4&variant=sharp')).toEqual({ task: 'upscale', scale: 4, variant: 'sharp' });
     expect(parseUpscaleQuery('http://x/api/upscale?scale=2')).toEqual({ task: 'upscale', scale: 2 });
     expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&variant=..%2F')).toThrow(/variant must be/);
+    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&scale=4')).toThrow(/\?scale= only once/);
+    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&ensemble=true&ensemble=false')).toThrow(/\?ensemble= only once/);
+    expect(() => parseColorizeQuery('http://x/api/colorize?variant=vivid&variant=vivid')).toThrow(/\?variant= only once/);
   });
 
   it('colorize variants too: the default before a "vivid" one, picked by job field or ?variant=', async () => {

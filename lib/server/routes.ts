@@ -57,9 +57,16 @@ function pngBody(png: Buffer): Uint8Array<ArrayBuffer> {
   return new Uint8Array(png);
 }
 
+/** A query parameter given at most once: `?scale=2&scale=4` is ambiguous, so 400 rather than a silent pick. */
+function singleParam(params: URLSearchParams, name: string): string | undefined {
+  const values = params.getAll(name);
+  if (values.length > 1) throw new ApiError(400, 'bad_request', `Give ?${name}= only once.`);
+  return values[0];
+}
+
 /** The optional `?variant=` of a tool endpoint (400 when malformed). */
 function parseVariant(params: URLSearchParams): string | undefined {
-  const variant = variantSchema.optional().safeParse(params.get('variant') ?? undefined);
+  const variant = variantSchema.optional().safeParse(singleParam(params, 'variant'));
   if (!variant.success) throw new ApiError(400, 'bad_request', 'The variant must be a short lowercase name such as "sharp".');
   return variant.data;
 }
@@ -73,10 +80,10 @@ export function parseColorizeQuery(url: string): ToolRequest {
 /** Parses `?scale=` (400 when missing or not 2/4), the optional `?variant=` and `?ensemble=` for the upscale endpoint. */
 export function parseUpscaleQuery(url: string): ToolRequest {
   const params = new URL(url).searchParams;
-  const scale = scaleSchema.safeParse(params.get('scale') ?? undefined);
+  const scale = scaleSchema.safeParse(singleParam(params, 'scale'));
   if (!scale.success) throw new ApiError(400, 'bad_request', 'Add ?scale=2 or ?scale=4 to the URL.');
   const variant = parseVariant(params);
-  const ensemble = ensembleFlagSchema.optional().safeParse(params.get('ensemble') ?? undefined);
+  const ensemble = ensembleFlagSchema.optional().safeParse(singleParam(params, 'ensemble'));
   if (!ensemble.success) throw new ApiError(400, 'bad_request', 'The ensemble option must be true or false.');
   return { task: 'upscale', scale: scale.data, ...(variant ? { variant } : {}), ...(ensemble.data ? { ensemble: true } : {}) };
 }
