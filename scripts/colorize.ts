@@ -4,10 +4,11 @@
  */
 import { runCli } from '@/lib/cli/args';
 import { runInferCommand, USAGE } from '@/lib/cli/infer-command';
+import { cancelOnSignals } from '@/lib/cli/signals';
 
-const controller = new AbortController();
-process.once('SIGINT', () => controller.abort());
+// Ctrl-C and SIGTERM both stop after the current tile: exit 130 / 143, no half-written PNG.
+const signal = cancelOnSignals();
 
-void runCli({ name: 'colorize', usage: USAGE.colorize }, (argv) => runInferCommand('colorize', argv, { signal: controller.signal })).then(
+void runCli({ name: 'colorize', usage: USAGE.colorize }, (argv) => runInferCommand('colorize', argv, { signal })).then(
   (code) => process.exit(code),
 );

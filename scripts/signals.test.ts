@@ -80,11 +80,7 @@ describe('signals reach the scripts, not only their launcher', () => {
   });
 
   it('npm run upscale: Ctrl-C (SIGINT to the group) mid-image cancels cleanly, no partial output', async () => {
-    await saveTestModel(randomSrNet(2), path.join(dir, 'models', 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
-    const input = path.join(dir, 'big.png');
-    const noise = Buffer.alloc(1600 * 1600 * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    await sharp(noise, { raw: { width: 1600, height: 1600, channels: 3 } }).png().toFile(input);
+    const input = await bigUpscaleInput();
     const outDir = path.join(dir, 'out');
 
     const upscale = startNpmScript('upscale', ['--scale', '2', input, '--out', outDir], { MODELS_DIR: path.join(dir, 'models'), TF_BACKEND: 'cpu' });
@@ -97,4 +93,42 @@ describe('signals reach the scripts, not only their launcher', () => {
     const written = await fs.readdir(outDir).catch(() => []);
     expect(written).toEqual([]);
   });
+
+  it('upscale: SIGTERM (kill, a supervisor) mid-image cancels like Ctrl-C: exit 143, no partial or temporary file', async () => {
+    const input = await bigUpscaleInput();
+    const outDir = path.join(dir, 'out-term');
+    // The script itself, as package.json starts it, so that its own exit status is seen.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/upscale.ts', '--scale', '2', input, '--out', outDir], {
+      cwd: ROOT,
+      env: { ...process.env, MODELS_DIR: path.join(dir, 'models'), TF_BACKEND: 'cpu' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    await waitForOutput({ output: () => text, pid: child.pid!, exited: exited.then(() => undefined) }, /upscale: 1 image/, 100_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+
+    expect(await exited).toEqual({ code: 143, signal: null });
+    expect(text).toMatch(/upscale: cancelled by SIGTERM/);
+    expect(await fs.readdir(outDir).catch(() => [])).toEqual([]);
+  });
 });
+
+let upscaleInput: Promise<string> | undefined;
+/** An sr-x2 test model in `<dir>/models` and a 1600 x 1600 noise PNG that takes it seconds to upscale on cpu. */
+function bigUpscaleInput(): Promise<string> {
+  upscaleInput ??= (async () => {
+    await saveTestModel(randomSrNet(2), path.join(dir, 'models', 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
+    const input = path.join(dir, 'big.png');
+    const noise = Buffer.alloc(1600 * 1600 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    await sharp(noise, { raw: { width: 1600, height: 1600, channels: 3 } }).png().toFile(input);
+    return input;
+  })();
+  return upscaleInput;
+}

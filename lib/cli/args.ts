@@ -65,24 +65,56 @@ function parseArgsMessage(error: unknown): string {
   return message;
 }
 
+/** The part of a `parseArgs({ tokens: true })` token that {@link rejectRepeatedFlags} reads. */
+export interface FlagToken {
+  kind: string;
+  name?: string;
+  rawName?: string;
+  value?: string | undefined;
+}
+
 /**
- * Parses `argv` (without the node and script paths) against `spec`.
+ * Refuses a flag given more than once (`--out a --out b` would otherwise silently take `b`),
+ * except the flags declared `multiple: true` (documented as repeatable, e.g. eval's `--model`).
+ *
+ * @param tokens `parseArgs`'s tokens (parse with `tokens: true`).
+ * @throws UsageError naming the flag and its values.
+ */
+export function rejectRepeatedFlags(tokens: readonly FlagToken[], options: FlagOptions): void {
+  const seen = new Map<string, (string | undefined)[]>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined || options[token.name]?.multiple) continue;
+    const values = seen.get(token.name) ?? [];
+    values.push(token.value);
+    seen.set(token.name, values);
+    if (values.length === 2) {
+      const given = values.every((v) => v !== undefined) ? ` (${values.join(', ')})` : '';
+      throw new UsageError(`--${token.name} is given twice${given}; give it once`);
+    }
+  }
+}
+
+/**
+ * Parses `argv` (without the node and script paths) against `spec`. A flag may be given once,
+ * unless its option says `multiple: true`.
  *
  * @returns the schema's output.
- * @throws UsageError with one clear message (unknown flag, missing value, invalid value...).
+ * @throws UsageError with one clear message (unknown flag, missing value, repeated flag, invalid value...).
  */
 export function parseCli<Schema extends z.ZodType>(argv: readonly string[], spec: CliSpec<Schema>): z.output<Schema> {
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  let parsed: { values: Record<string, unknown>; positionals: string[]; tokens: FlagToken[] };
   try {
     parsed = parseArgs({
       args: [...argv],
       options: spec.options,
       strict: true,
       allowPositionals: spec.allowPositionals ?? true,
-    }) as { values: Record<string, unknown>; positionals: string[] };
+      tokens: true,
+    }) as { values: Record<string, unknown>; positionals: string[]; tokens: FlagToken[] };
   } catch (error) {
     throw new UsageError(parseArgsMessage(error));
   }
+  rejectRepeatedFlags(parsed.tokens, spec.options);
   const result = spec.schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
   if (!result.success) throw new UsageError(formatIssues(result.error));
   return result.data;

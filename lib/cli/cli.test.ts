@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError, type InferenceResult } from '@/lib/infer/types';
 import { flag, parseCli, runCli, UsageError, wantsHelp } from './args';
 import { processImages } from './batch';
-import { collectImageFiles, outputPaths } from './files';
-import { runInferCommand } from './infer-command';
+import { collectImageFiles, decodableExtensions, IMAGE_EXTENSIONS, isImageFileName, outputPaths } from './files';
+import { runInferCommand, USAGE } from './infer-command';
 import { ProgressBar } from './progress';
 
 class Capture extends Writable {
@@ -67,6 +68,18 @@ describe('parseCli', () => {
     expect(message(['x'])).toBe('--out needs a value');
     expect(message(['--out', 'o'])).toBe('arguments: give at least one file');
     expect(message(['x', '--out', ''])).toBe('--out must not be empty');
+    expect(message(['x', '--out', 'a', '--out', 'b'])).toBe('--out is given twice (a, b); give it once');
+    expect(message(['x', '--out=a', 'y', '--out', 'b'])).toBe('--out is given twice (a, b); give it once');
+    expect(message(['x', '--out', 'o', '--json', '--json'])).toBe('--json is given twice; give it once');
+  });
+
+  it('takes a flag declared multiple as often as it is given', () => {
+    const repeatable = {
+      options: { model: { type: 'string', multiple: true }, out: { type: 'string' } } as const,
+      schema: z.object({ model: z.array(z.string()), out: z.string().optional(), positionals: z.array(z.string()) }),
+    };
+    expect(parseCli(['--model', 'A', '--model', 'B', 'p', 'q'], repeatable)).toEqual({ model: ['A', 'B'], positionals: ['p', 'q'] });
+    expect(() => parseCli(['--model', 'A', '--out', 'a', '--out', 'b'], repeatable)).toThrow('--out is given twice');
   });
 
   it('flag.int validates whole numbers with a minimum', () => {
@@ -139,6 +152,34 @@ describe('collectImageFiles / outputPaths', () => {
     // named as an input itself, the folder is taken
     const named = await collectImageFiles([path.join(root, 'big')], { recursive: true, skipFolders: [path.join(root, 'big')] });
     expect(named.files.map((f) => path.relative(root, f))).toEqual([path.join('big', 'a.png')]);
+  });
+
+  it('takes from folders only the formats sharp decodes (no .bmp; .heic only with a HEVC-capable build)', () => {
+    const fake = {
+      png: { input: { file: true, fileSuffix: ['.png'] } },
+      heif: { input: { file: true, fileSuffix: ['.avif'] } },
+      magick: { input: { file: false } },
+      raw: { input: { file: false, fileSuffix: ['.bmp'] } },
+    };
+    expect(decodableExtensions(fake)).toEqual(['.png', '.avif']);
+    expect(decodableExtensions({ ...fake, heif: { input: { file: true, fileSuffix: ['.heic', '.heif', '.avif'] } } })).toEqual([
+      '.png',
+      '.avif',
+      '.heic',
+      '.heif',
+    ]);
+    const readable = Object.values(sharp.format).flatMap((f) => (f.input.file ? (f.input.fileSuffix ?? []) : []));
+    for (const ext of IMAGE_EXTENSIONS) expect(readable).toContain(ext);
+    expect(IMAGE_EXTENSIONS).not.toContain('.bmp');
+    expect(isImageFileName('x.HEIC')).toBe(readable.includes('.heic'));
+  });
+
+  it("the CLIs' --help lists exactly the folder formats", () => {
+    for (const usage of [USAGE.colorize, USAGE.upscale]) {
+      const listed = /taken \(([^)]*)\)/.exec(usage)?.[1]?.split(', ');
+      expect(listed).toEqual(IMAGE_EXTENSIONS.map((ext) => ext.slice(1)));
+    }
+    if (!(sharp.format.heif.input.fileSuffix ?? []).includes('.heic')) expect(USAGE.upscale).not.toMatch(/heic/i);
   });
 
   it('gives each input a unique <stem>.png', () => {
@@ -261,5 +302,24 @@ describe('runInferCommand', () => {
       process.exitCode = previous;
     }
     expect(stderr.text).toContain('is a file, not a folder');
+  });
+
+  it('names a --model that cannot be loaded once, in one line, without a warning besides', async () => {
+    const input = path.join(dir, 'model-input.png');
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toFile(input);
+    const empty = path.join(dir, 'empty-model');
+    await fs.mkdir(empty, { recursive: true });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const stderr = new Capture();
+    const previous = process.exitCode;
+    try {
+      const argv = ['--scale', '2', input, '--out', path.join(dir, 'model-out'), '--model', empty, '--backend', 'cpu'];
+      expect(await runCli({ name: 'upscale', usage: 'Usage', argv, stderr }, (a) => runInferCommand('upscale', a, { stderr }))).toBe(2);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      process.exitCode = previous;
+    }
+    expect(stderr.text).toBe(`upscale: --model ${empty}: not an exported model folder (it has no metadata.json)\n\nUsage\n`);
   });
 });

@@ -5,15 +5,17 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { createInferenceService, type LoadedInferenceService } from '@/lib/infer/service';
+import { createInferenceService, describeModelProblem, type LoadedInferenceService } from '@/lib/infer/service';
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
 import { flag, parseCli, UsageError } from './args';
 import { processImages } from './batch';
-import { collectImageFiles } from './files';
+import { collectImageFiles, describeImageExtensions } from './files';
+import { cancelExitCode } from './signals';
 
 export type InferCommand = 'colorize' | 'upscale';
 
-const COMMON_HELP = `  <files or folders>  images, or folders whose images (png, jpg, webp, tiff, gif, avif, heic) are taken
+const COMMON_HELP = `  <files or folders>  images, or folders: the files in them that this build of sharp decodes are
+                      taken (${describeImageExtensions()})
   --out DIR           where <name>.png results are written (created if needed); an existing file
                       of that name is replaced, never an input; inputs sharing a name (a.jpg,
                       a.png) get a.png, a-2.png, ... in the order they are taken
@@ -24,7 +26,7 @@ const COMMON_HELP = `  <files or folders>  images, or folders whose images (png,
   --help              this text
 
 Exit code: 0 when every image succeeded, 1 when any failed, 2 for a usage error, 130 when
-cancelled (Ctrl-C).`;
+cancelled with Ctrl-C, 143 when stopped with SIGTERM (no half-written result either way).`;
 
 export const USAGE: Record<InferCommand, string> = {
   colorize: `Usage: npm run colorize -- <files or folders> --out <dir> [--model <dir>] [--recursive] [--backend wasm|cpu|tensorflow]
@@ -72,7 +74,7 @@ const OPTIONS = {
 
 export interface InferCommandIO {
   stderr?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  /** Cancels the batch (the scripts wire SIGINT to it). */
+  /** Cancels the batch (the scripts wire SIGINT and SIGTERM to it with `cancelOnSignals`). */
   signal?: AbortSignal;
 }
 
@@ -97,7 +99,8 @@ export async function checkOutDir(out: string): Promise<void> {
 
 /**
  * Parses flags, loads the model, processes every image.
- * @returns the exit code: 0 all succeeded, 1 any failed, 130 cancelled.
+ * @returns the exit code: 0 all succeeded, 1 any failed, 130 cancelled (143 when `io.signal` was
+ *   aborted with the reason `'SIGTERM'`, as `cancelOnSignals` does).
  * @throws UsageError for bad flags (the caller's runCli prints it and exits 2).
  */
 export async function runInferCommand(command: InferCommand, argv: readonly string[], io: InferCommandIO = {}): Promise<number> {
@@ -121,9 +124,14 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
   const service: LoadedInferenceService = await createInferenceService({
     ...(args.model ? { modelDirs: [args.model] } : { tasks: [task] }),
     backend: args.backend,
+    // A broken --model is the usage error below, not also a warning.
+    quiet: args.model !== undefined,
   });
   try {
-    if (args.model && service.problems.length > 0) throw new UsageError(`--model ${args.model}: ${service.problems[0]}`);
+    const problem = service.problems[0];
+    if (args.model && problem !== undefined) {
+      throw new UsageError(`--model ${args.model}: ${describeModelProblem(problem, args.model) ?? problem}`);
+    }
     const model = args.model
       ? service.models[0]
       : service.models.find((m) => m.task === task && (task === 'colorize' || m.scale === args.scale));
@@ -157,8 +165,9 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
       });
     } catch (error) {
       if ((error as Error)?.name !== 'AbortError') throw error;
-      stderr.write(`${command}: cancelled\n`);
-      return 130;
+      const reason: unknown = io.signal?.reason;
+      stderr.write(`${command}: cancelled${typeof reason === 'string' && reason.startsWith('SIG') ? ` by ${reason}` : ''}\n`);
+      return cancelExitCode(io.signal);
     }
     return result.failed.length === 0 ? 0 : 1;
   } finally {

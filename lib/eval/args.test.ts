@@ -56,4 +56,13 @@ describe('parseEvalArgs', () => {
     fails(['--task', 'colorize', '--data', 'd', '--ensemble'], /--ensemble only apply to --task sr/);
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', 'extra'], /positional/i);
   });
+
+  it('refuses a flag given twice, except --model (one row per model)', () => {
+    fails(['--task', 'sr', '--scale', '4', '--data', 'a', '--data', 'b'], /^--data is given twice \(a, b\); give it once$/);
+    fails(['--task', 'sr', '--scale', '2', '--scale', '4', '--data', 'd'], /--scale is given twice/);
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--json', '--json'], /^--json is given twice; give it once$/);
+    expect(parseEvalArgs(['--task', 'sr', '--scale', '4', '--data', 'd', '--model', 'A', '--model', 'B', '--model', 'C'])).toMatchObject({
+      model: ['A', 'B', 'C'],
+    });
+  });
 });

@@ -4,6 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { rejectRepeatedFlags, UsageError, type FlagToken } from '@/lib/cli/args';
+import { describeImageExtensions } from '@/lib/cli/files';
 import { PEER_NAMES, type PeerName } from './methods';
 
 export const USAGE = `Usage:
@@ -13,9 +15,12 @@ export const USAGE = `Usage:
 
   --task      sr (super-resolution, published protocol) or colorize
   --scale     2 or 4 (sr only)
-  --data      folder of images (every png/jpg/webp/... directly inside, in name order)
+  --data      folder of images: those directly inside, in name order, that this build of sharp
+              decodes (${describeImageExtensions()});
+              an unreadable one is named and skipped
   --model     an exported model folder (model.json, weights.bin, metadata.json); repeat for
-              several rows; default: the model the app would use from MODELS_DIR or models/
+              several rows (the only flag that may be given twice); default: the model the app
+              would use from MODELS_DIR or models/
   --peers     UpscalerJS ESRGAN models to compare with (sr only; default slim,medium,thick; none)
   --gray      how single-channel files are scored (sr only): y = BT.601 Y like colour files
               (BasicSR; default), stored = their stored intensities (the MATLAB-era Set14 tables)
@@ -25,13 +30,8 @@ export const USAGE = `Usage:
   --json      print one JSON object instead of the markdown table
   --verbose   per-image rows too`;
 
-/** A wrong flag or value: print the message and the usage, exit 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// The scripts' one usage error (print the message and the usage, exit 2), re-exported for eval's callers.
+export { UsageError };
 
 const common = {
   data: z.string({ message: '--data <folder> is required' }).min(1, '--data must not be empty'),
@@ -103,17 +103,21 @@ const OPTIONS = {
 const SR_ONLY = ['scale', 'peers', 'gray', 'ensemble'] as const;
 
 /**
- * Parses `argv` (without node and the script). Returns `'help'` for --help.
+ * Parses `argv` (without node and the script). Returns `'help'` for --help. Only `--model` may be
+ * given more than once.
  * @throws UsageError naming the bad flag.
  */
 export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
   let values: Record<string, string | boolean | string[] | undefined>;
+  let tokens: FlagToken[];
   try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values, tokens } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false, tokens: true }));
   } catch (error) {
     // node's messages are clear ("Unknown option '--foo'"); drop its hint about '--' separators.
     throw new UsageError((error as Error).message.split('. To specify')[0] ?? 'bad arguments');
   }
+  // Only --model may be repeated (one row per model).
+  rejectRepeatedFlags(tokens, OPTIONS);
   if (values.help) return 'help';
   const task = values.task;
   if (task === undefined) throw new UsageError('--task is required (sr or colorize)');

@@ -1,6 +1,7 @@
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError, listImages } from './data';
 
@@ -14,6 +15,14 @@ describe('listImages', () => {
     for (const name of ['b.png', 'a.JPG', 'c.webp', 'notes.txt', 'MANIFEST.tsv']) writeFileSync(path.join(dir, name), '');
     expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(['a.JPG', 'b.png', 'c.webp']);
     expect((await listImages(dir, 2)).map((f) => path.basename(f))).toEqual(['a.JPG', 'b.png']);
+  });
+
+  it('lists the formats sharp decodes, as the CLIs do: no .bmp, .heic only when this sharp reads it', async () => {
+    const dir = path.join(root, 'formats');
+    mkdirSync(dir);
+    for (const name of ['a.bmp', 'b.heic', 'c.tif', 'd.jfif', 'e.avif']) writeFileSync(path.join(dir, name), '');
+    const heic = (sharp.format.heif.input.fileSuffix ?? []).includes('.heic');
+    expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(heic ? ['b.heic', 'c.tif', 'd.jfif', 'e.avif'] : ['c.tif', 'd.jfif', 'e.avif']);
   });
 
   it('follows symbolic links to files, not to folders or nowhere', async () => {

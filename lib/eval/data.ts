@@ -1,8 +1,7 @@
 /** The evaluation's data folders: every decodable image file directly inside, in name order. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff', '.gif', '.avif']);
+import { isImageFileName, IMAGE_EXTENSIONS } from '@/lib/cli/files';
 
 /** A problem with the user's data folder (reported as a usage error, not a crash). */
 export class DataError extends Error {
@@ -13,7 +12,8 @@ export class DataError extends Error {
 }
 
 /**
- * Image files directly in `dir` (by extension, case-insensitive; links to files too), sorted by name, at most `limit`.
+ * Image files directly in `dir` (by extension, case-insensitive, the decodable ones of
+ * {@link IMAGE_EXTENSIONS} as the CLIs take; links to files too), sorted by name, at most `limit`.
  * @throws DataError when `dir` is missing, not a folder, or holds no images.
  */
 export async function listImages(dir: string, limit?: number): Promise<string[]> {
@@ -29,7 +29,7 @@ export async function listImages(dir: string, limit?: number): Promise<string[]>
   // Symbolic links count when they lead to a file (a held-out split linked from the photo folder).
   const isFileEntry = async (e: import('node:fs').Dirent) =>
     e.isFile() || (e.isSymbolicLink() && (await fs.stat(path.join(dir, e.name)).then((s) => s.isFile(), () => false)));
-  const candidates = entries.filter((e) => IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()));
+  const candidates = entries.filter((e) => isImageFileName(e.name));
   const kept = await Promise.all(candidates.map(isFileEntry));
   const files = candidates
     .filter((_, i) => kept[i])
@@ -37,7 +37,7 @@ export async function listImages(dir: string, limit?: number): Promise<string[]>
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     .map((name) => path.join(dir, name));
   if (files.length === 0) {
-    throw new DataError(`No images in ${dir} (looked for ${[...IMAGE_EXTENSIONS].join(' ')})`);
+    throw new DataError(`No images in ${dir} (looked for ${IMAGE_EXTENSIONS.join(' ')})`);
   }
   return limit === undefined ? files : files.slice(0, limit);
 }

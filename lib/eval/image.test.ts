@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { crop, cropToMultiple, createImage, fromBytes, quantize, toBytes } from './image';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { crop, cropToMultiple, createImage, fromBytes, ImageFileError, quantize, readImageFile, toBytes } from './image';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'eval-image-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('eval images', () => {
   it('round-trips 8-bit pixels through [0, 1] floats', () => {
@@ -27,5 +33,15 @@ describe('eval images', () => {
     expect(Array.from(toBytes(crop(image, 2, 1, 1, 2)))).toEqual([18, 19, 20, 21]);
     expect(() => crop(image, 4, 2, 1, 0)).toThrow(/outside/);
     expect(() => createImage(0, 3, 3)).toThrow(/bad shape/);
+  });
+
+  it('readImageFile names the file it cannot read or decode', async () => {
+    const text = path.join(root, 'text.png');
+    writeFileSync(text, 'not an image');
+    const error = await readImageFile(text).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageFileError);
+    expect((error as Error).message.startsWith(`${text}: `)).toBe(true);
+    expect((error as Error).message).toMatch(/unsupported image format/);
+    await expect(readImageFile(path.join(root, 'missing.png'))).rejects.toThrow(`${path.join(root, 'missing.png')}: file not found`);
   });
 });

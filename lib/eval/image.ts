@@ -3,8 +3,9 @@
  * Metrics and resizing work on it; 8-bit images enter and leave through {@link fromBytes} and
  * {@link quantize}, because the published protocol measures 8-bit outputs.
  */
+import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
-import { decodeImage } from '@/lib/image/decode';
+import { decodeImage, sharpErrorMessage } from '@/lib/image/decode';
 
 export interface FloatImage {
   /** Row-major, `channels` values per pixel. */
@@ -80,9 +81,34 @@ export async function readImageRgb(file: string): Promise<FloatImage> {
   return fromBytes(decoded.data, decoded.width, decoded.height, 3);
 }
 
-/** {@link readImageRgb} plus whether the file stores one gray channel (Set14's bridge does). */
+/** A file that cannot be read or decoded as an image; the message names the file. */
+export class ImageFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}: ${reason}`, options);
+    this.name = 'ImageFileError';
+  }
+}
+
+/**
+ * {@link readImageRgb} plus whether the file stores one gray channel (Set14's bridge does).
+ * @throws ImageFileError naming `file` when it cannot be read or is not a decodable image.
+ */
 export async function readImageFile(file: string): Promise<{ image: FloatImage; grayFile: boolean }> {
-  const [image, header] = await Promise.all([readImageRgb(file), sharp(file).metadata()]);
-  const colourChannels = (header.channels ?? 3) - (header.hasAlpha ? 1 : 0);
-  return { image, grayFile: colourChannels === 1 };
+  try {
+    const bytes = await fs.readFile(file);
+    // Decoded first: its InputError says what is wrong in one sentence, where sharp's header read
+    // of the same bytes would only say "unsupported image format".
+    const decoded = await decodeImage(bytes);
+    const header = await sharp(bytes).metadata();
+    const colourChannels = (header.channels ?? 3) - (header.hasAlpha ? 1 : 0);
+    return { image: fromBytes(decoded.data, decoded.width, decoded.height, 3), grayFile: colourChannels === 1 };
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const reason = e?.code === 'ENOENT' ? 'file not found' : e?.code === 'EACCES' ? 'permission denied' : sharpErrorMessage(error);
+    throw new ImageFileError(file, reason, { cause: error });
+  }
 }

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UsageError } from '@/lib/cli/args';
 import { constantColorizer, nearestSrNet, saveTestModel, testMetadata } from '@/lib/infer/test-models';
 import { fileSystemIO } from '@/lib/model/io';
 import { initBackend } from '@/lib/tf/backend';
@@ -27,6 +28,16 @@ function smooth(width: number, height: number, channels = 3): FloatImage {
   return quantize(image);
 }
 
+/** The message of the UsageError `promise` rejects with (fails the test on anything else). */
+async function usageError(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UsageError);
+  return (error as Error).message;
+}
+
 describe('our exported models, through the inference service', () => {
   it('upscales with the model named by --model, tiled, and matches its exact nearest-neighbour output', async () => {
     const dir = await saveTestModel(nearestSrNet(2), path.join(root, 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
@@ -42,7 +53,8 @@ describe('our exported models, through the inference service', () => {
           expect(out.data[(y * 42 + x) * 3 + c]).toBeCloseTo(expected, 5);
         }
     ours.dispose();
-    await expect(loadOurMethods('sr', 4, [dir])).rejects.toThrow(/sr-x2 is a sr x2 model, not x4 super-resolution/);
+    // A wrong --model is a usage error (exit 2, one line) naming the folder as given.
+    expect(await usageError(loadOurMethods('sr', 4, [dir]))).toBe(`--model ${dir} is an x2 super-resolution model, not x4 super-resolution`);
     // With the ensemble row: nearest-neighbour upscaling commutes with flips, so both rows agree.
     const both = await loadOurMethods('sr', 2, [dir], undefined, true);
     expect(both.methods.map((m) => m.name)).toEqual(['ours (sr-x2)', 'ours (sr-x2, ensemble)']);
@@ -64,7 +76,21 @@ describe('our exported models, through the inference service', () => {
     expect(ab.b).toBeLessThan(36);
     expect(Math.abs(ab.a)).toBeLessThan(8);
     ours.dispose();
-    await expect(loadOurMethods('sr', 2, [dir])).rejects.toThrow(/is a colorize x1 model/);
+    expect(await usageError(loadOurMethods('sr', 2, [dir]))).toBe(`--model ${dir} is a colorize model, not x2 super-resolution`);
+  });
+
+  it('names an unloadable --model folder in one usage error, without a warning besides', async () => {
+    const empty = path.join(root, 'not-a-model');
+    mkdirSync(empty);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      expect(await usageError(loadOurMethods('sr', 2, [empty]))).toBe(`--model ${empty}: not an exported model folder (it has no metadata.json)`);
+      const missing = path.join(root, 'missing');
+      expect(await usageError(loadOurMethods('sr', 2, [missing]))).toBe(`--model ${missing}: no such folder`);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 

@@ -8,7 +8,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { decodeImage, encodePng } from '@/lib/image/decode';
-import { createInferenceService } from '@/lib/infer/service';
+import { UsageError } from '@/lib/cli/args';
+import { createInferenceService, describeModelProblem } from '@/lib/infer/service';
 import type { ModelSummary } from '@/lib/infer/types';
 import { fileSystemIO } from '@/lib/model/io';
 import type { BackendName } from '@/lib/tf/backend';
@@ -178,6 +179,9 @@ export async function loadPeer(peer: PeerName, scale: number): Promise<Method> {
  * Our exported models as the app runs them: an inference service over `modelDirs` (or, when none
  * are given, over the models folder, where it picks the model the app would use), PNG in and PNG
  * out, tiled as the model's metadata says. One method per model; `dispose` frees them all.
+ *
+ * @throws UsageError naming the `--model` folder when one of `modelDirs` cannot be loaded or is
+ *   not a model for `task` and `scale`.
  */
 export async function loadOurMethods(
   task: 'sr' | 'colorize',
@@ -191,10 +195,21 @@ export async function loadOurMethods(
   const service = await createInferenceService({
     ...(modelDirs.length > 0 ? { modelDirs: [...modelDirs] } : { tasks: [task] }),
     ...(backend ? { backend } : {}),
+    // A broken --model is the usage error below, not also a warning.
+    quiet: modelDirs.length > 0,
   });
+  // The --model value as given, for the folder a model was loaded from.
+  const givenDir = (summary: ModelSummary) => modelDirs.find((dir) => path.basename(path.resolve(dir)) === summary.name);
   if (modelDirs.length > 0 && service.problems.length > 0) {
     service.dispose();
-    throw new Error(`--model could not be loaded: ${service.problems.join('; ')}`);
+    throw new UsageError(
+      service.problems
+        .map((problem) => {
+          const dir = modelDirs.find((d) => describeModelProblem(problem, d) !== undefined);
+          return dir === undefined ? `--model: ${problem}` : `--model ${dir}: ${describeModelProblem(problem, dir)}`;
+        })
+        .join('; '),
+    );
   }
   const notes = service.problems.map((p) => `Model skipped: ${p}`);
   const label = task === 'sr' ? `x${scale} super-resolution` : 'colorize';
@@ -202,8 +217,10 @@ export async function loadOurMethods(
   const wrong = service.models.filter((m) => !fits(m));
   if (modelDirs.length > 0 && wrong.length > 0) {
     service.dispose();
-    throw new Error(
-      `--model ${wrong.map((m) => `${m.name} is a ${m.task} x${m.scale} model`).join('; ')}, not ${label}.`,
+    throw new UsageError(
+      wrong
+        .map((m) => `--model ${givenDir(m) ?? m.name} is ${m.task === 'sr' ? `an x${m.scale} super-resolution` : `a ${m.task}`} model, not ${label}`)
+        .join('; '),
     );
   }
   // Without --model: the one the app would pick (the service's default when no name is given).
@@ -215,7 +232,7 @@ export async function loadOurMethods(
       (ensemble): Method => ({
         name: `ours (${summary.name}${ensemble ? ', ensemble' : ''})`,
         detail:
-          `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${modelDirs.find((dir) => path.basename(path.resolve(dir)) === summary.name) ?? path.join(service.source, summary.name)}, ` +
+          `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${givenDir(summary) ?? path.join(service.source, summary.name)}, ` +
           `inference service (tiled as its metadata says, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}), backend ${service.backend}`,
         async run(image) {
           const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });

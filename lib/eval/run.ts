@@ -14,8 +14,8 @@ import {
   type ColorizeReference,
   type ColorizeRow,
 } from './colorize';
-import { listImages } from './data';
-import { readImageFile } from './image';
+import { DataError, listImages } from './data';
+import { ImageFileError, readImageFile, type FloatImage } from './image';
 import { bicubicMethod, loadOurMethods, loadPeer, type Method } from './methods';
 import { publishedFor, type PublishedScore } from './published';
 import { evaluateSrMethod, makeSrPair, type GrayScoring, type SrRow } from './sr';
@@ -72,10 +72,41 @@ async function runEach<Row>(factories: MethodFactory[], evaluate: (method: Metho
   return rows;
 }
 
-async function loadImages(data: string, limit: number | undefined, log: Log) {
-  const files = await listImages(data, limit);
-  log(`${files.length} images from ${data}`);
-  return Promise.all(files.map(async (file) => ({ name: path.basename(file), ...(await readImageFile(file)) })));
+/** The readable images of a data folder, and the files that were skipped. */
+export interface LoadedImages {
+  images: { name: string; image: FloatImage; grayFile: boolean }[];
+  /** File names (no folder) that could not be read or decoded, in name order. */
+  skipped: string[];
+}
+
+/**
+ * Reads the images of `data` in name order, at most `limit` readable ones. A file that cannot be
+ * read or decoded is logged once (`skipped <name>: <why>`) and left out.
+ *
+ * @throws DataError when the folder is missing or has no image, or none of them can be read.
+ */
+export async function loadImages(data: string, limit: number | undefined, log: Log): Promise<LoadedImages> {
+  const files = await listImages(data);
+  const images: LoadedImages['images'] = [];
+  const skipped: string[] = [];
+  for (const file of files) {
+    if (limit !== undefined && images.length >= limit) break;
+    const name = path.basename(file);
+    try {
+      images.push({ name, ...(await readImageFile(file)) });
+    } catch (error) {
+      if (!(error instanceof ImageFileError)) throw error;
+      skipped.push(name);
+      log(`skipped ${name}: ${error.reason}`);
+    }
+  }
+  if (images.length === 0) throw new DataError(`No readable images in ${data}: ${skipped.length} image files, none could be decoded`);
+  log(`${images.length} images from ${data}${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}`);
+  return { images, skipped };
+}
+
+function skippedNote(skipped: readonly string[]): string[] {
+  return skipped.length ? [`${skipped.length} unreadable file${skipped.length === 1 ? '' : 's'} skipped: ${skipped.join(', ')}.`] : [];
 }
 
 const SR_PROTOCOL =
@@ -87,15 +118,15 @@ const SR_PROTOCOL =
 
 /** Super-resolution: bicubic, ours, then the peers, on every image of `args.data`. */
 export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> {
-  const images = await loadImages(args.data, args.limit, log);
+  const { images, skipped } = await loadImages(args.data, args.limit, log);
   const backend = await initBackend(args.backend);
   log(describeBackend(backend));
   const pairs = images.map((item) => makeSrPair(item, args.scale));
   const tooSmall = pairs.filter((p) => p.hr.width - 2 * args.scale < 11 || p.hr.height - 2 * args.scale < 11);
-  if (tooSmall.length > 0) throw new Error(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
+  if (tooSmall.length > 0) throw new DataError(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
   log('loading our models');
   const ours = await loadOurMethods('sr', args.scale, args.model ?? [], args.backend, args.ensemble);
-  const notes = [...ours.notes];
+  const notes = [...skippedNote(skipped), ...ours.notes];
   const factories: MethodFactory[] = [
     { name: 'bicubic', load: async () => bicubicMethod(args.scale) },
     ...ours.methods.map((m) => ({ name: m.name, load: async () => m })),
@@ -137,15 +168,15 @@ const COLORIZE_PROTOCOL =
 
 /** Colorization: the gray input itself, then ours, on every image of `args.data`. */
 export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<ColorizeEvaluation> {
-  const images = await loadImages(args.data, args.limit, log);
+  const { images, skipped } = await loadImages(args.data, args.limit, log);
   const backend = await initBackend(args.backend);
   log(describeBackend(backend));
   const pairs = images.map((item) => makeColorizePair(item.name, item.image));
   const tooSmall = pairs.filter((p) => p.original.width < 11 || p.original.height < 11);
-  if (tooSmall.length > 0) throw new Error(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
+  if (tooSmall.length > 0) throw new DataError(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
   log('loading our models');
   const ours = await loadOurMethods('colorize', 1, args.model ?? [], args.backend);
-  const notes = [...ours.notes];
+  const notes = [...skippedNote(skipped), ...ours.notes];
   const factories: MethodFactory[] = [
     { name: grayBaseline.name, load: async () => grayBaseline },
     ...ours.methods.map((m) => ({ name: m.name, load: async () => m })),

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
 import { listModelDirs, loadModel, loadModels } from './models';
-import { createInferenceService, getInferenceService, ModelUnavailableError, type LoadedInferenceService } from './service';
+import { createInferenceService, describeModelProblem, getInferenceService, ModelUnavailableError, type LoadedInferenceService } from './service';
 import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError } from './types';
 
@@ -62,6 +62,27 @@ describe('models', () => {
     expect(service.problems.find((p) => p.includes('broken-meta'))).toMatch(/Invalid model metadata.*name/);
     expect(service.problems.find((p) => p.includes('broken-scale'))).toMatch(/metadata promises/);
     expect(service.models.find((m) => m.name === 'sr-x4-faithful')).toMatchObject({ task: 'sr', scale: 4, variant: 'faithful', inputChannels: 3 });
+  });
+
+  it('explicit folders: quiet leaves the reporting to the caller, describeModelProblem says it in one line', async () => {
+    const notes = path.join(dir, 'models', 'notes');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const quiet = await createInferenceService({ modelDirs: [notes, path.join(dir, 'models', 'broken-meta')], quiet: true });
+      expect(warn).not.toHaveBeenCalled();
+      expect(quiet.problems).toHaveLength(2);
+      expect(describeModelProblem(quiet.problems[0]!, notes)).toBe('not an exported model folder (it has no metadata.json)');
+      expect(describeModelProblem(quiet.problems[0]!, path.join(dir, 'models', 'broken-meta'))).toBeUndefined();
+      const broken = describeModelProblem(quiet.problems[1]!, path.join(dir, 'models', 'broken-meta'));
+      expect(broken).toBeDefined();
+      expect(broken!.startsWith(path.join(dir, 'models', 'broken-meta') + ':')).toBe(false);
+      quiet.dispose();
+      (await createInferenceService({ modelDirs: [notes] })).dispose();
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(describeModelProblem(`${path.resolve('gone')}: Cannot read ${path.resolve('gone', 'metadata.json')}: ENOENT: no such file`, 'gone')).toBe('no such folder');
   });
 
   it('returns an empty list for a missing models folder', async () => {

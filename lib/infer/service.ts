@@ -2,6 +2,7 @@
  * The inference service of `./types.ts`: models loaded and warmed once per process, images in as
  * encoded bytes, PNG out, limits enforced before any pixel work.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { decodeImage, encodePng, probeImage } from '@/lib/image/decode';
 import { initBackend, type BackendName } from '@/lib/tf/backend';
@@ -37,6 +38,11 @@ export interface InferenceServiceOptions {
   tasks?: readonly ('colorize' | 'sr' | 'paired')[];
   /** Seam handling for upscaling (default `crop`). */
   blend?: 'crop' | 'feather';
+  /**
+   * Do not warn (`[infer] skipped model ...` on stderr) about folders that failed to load: the
+   * caller reports {@link LoadedInferenceService.problems} itself (the CLIs' `--model`).
+   */
+  quiet?: boolean;
 }
 
 /** The service plus what a shell may want to log or free. */
@@ -62,6 +68,26 @@ function colorizeCandidates(models: readonly LoadedModel[]): LoadedModel[] {
   return models.filter((m) => m.metadata.task === 'colorize').sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
+/**
+ * What a {@link LoadedInferenceService.problems} line says about the model folder `dir` (as the
+ * user gave it), without the folder's path in front, a missing folder or `metadata.json` said
+ * plainly: for a one-line `--model <dir>: <what is wrong>`.
+ *
+ * @returns undefined when `problem` is about another folder.
+ */
+export function describeModelProblem(problem: string, dir: string): string | undefined {
+  const resolved = path.resolve(/*turbopackIgnore: true*/ dir);
+  if (!problem.startsWith(`${resolved}: `)) return undefined;
+  const message = problem.slice(resolved.length + 2);
+  if (message.startsWith(`Cannot read ${path.join(resolved, 'metadata.json')}: `)) {
+    if (/\bENOENT\b/.test(message)) {
+      return existsSync(/*turbopackIgnore: true*/ resolved) ? 'not an exported model folder (it has no metadata.json)' : 'no such folder';
+    }
+    if (/\bENOTDIR\b/.test(message)) return 'a file, not an exported model folder (model.json, weights.bin, metadata.json)';
+  }
+  return message;
+}
+
 function describeLimit(pixels: number): string {
   return `${pixels.toLocaleString('en-US')} pixels`;
 }
@@ -77,7 +103,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
     ? await loadModels({ dirs: options.modelDirs.map((d) => path.resolve(/*turbopackIgnore: true*/ d)), tasks: options.tasks })
     : await loadModels({ modelsDir, tasks: options.tasks });
   const source = options.modelDirs ? options.modelDirs.join(', ') : modelsDir;
-  for (const problem of problems) console.warn(`[infer] skipped model ${problem}`);
+  if (!options.quiet) for (const problem of problems) console.warn(`[infer] skipped model ${problem}`);
   const byName = new Map(models.map((m) => [m.name, m]));
 
   function pick(task: 'sr' | 'colorize', scale: number, requested?: string): LoadedModel {

@@ -1,0 +1,71 @@
+/**
+ * End to end: `npm run eval` as a user runs it (node --import tsx, as package.json does), on a tiny
+ * model in a temp folder: what the user sees when the data or the model is wrong.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nearestSrNet, randomColorizer, saveTestModel, testMetadata } from '@/lib/infer/test-models';
+import { initBackend } from '@/lib/tf/backend';
+
+const ROOT = path.resolve(__dirname, '..');
+let dir: string;
+
+function evalCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'scripts', 'eval.ts'), ...args],
+      { cwd: ROOT, env: { ...process.env, TF_BACKEND: 'cpu', DEBUG: '' }, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  await initBackend();
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'eval-cli-'));
+  await saveTestModel(nearestSrNet(2), path.join(dir, 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
+  await saveTestModel(randomColorizer(), path.join(dir, 'my-colorizer'), testMetadata({ task: 'colorize', scale: 1 }));
+  await fs.mkdir(path.join(dir, 'data'));
+  const png = await sharp({ create: { width: 24, height: 20, channels: 3, background: '#3080c0' } }).png().toBuffer();
+  await fs.writeFile(path.join(dir, 'data', 'a.png'), png);
+  await fs.writeFile(path.join(dir, 'data', 'b.png'), png);
+  await fs.writeFile(path.join(dir, 'data', 'cut.png'), png.subarray(0, 50));
+  await fs.writeFile(path.join(dir, 'data', 'notes.png'), 'not an image\n');
+});
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('npm run eval', () => {
+  it('skips unreadable files, naming each once, and scores the rest (no stack trace)', async () => {
+    const { code, stdout, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', path.join(dir, 'data'), '--peers', 'none', '--model', path.join(dir, 'sr-x2')]);
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr.match(/cut\.png/g)).toHaveLength(1);
+    expect(stderr.match(/notes\.png/g)).toHaveLength(1);
+    expect(stderr).toContain(`[eval] 2 images from ${path.join(dir, 'data')} (2 unreadable, skipped)`);
+    expect(code).toBe(0);
+    expect(stdout).toContain('(2 images,');
+    expect(stdout).toContain('Note: 2 unreadable files skipped: cut.png, notes.png.');
+  });
+
+  it('a --model for another task is a usage error: exit 2, one line naming it', async () => {
+    const model = path.join(dir, 'my-colorizer');
+    const { code, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', path.join(dir, 'data'), '--peers', 'none', '--model', model]);
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr.split('\n').filter((l) => l.startsWith('eval:'))).toEqual([`eval: --model ${model} is a colorize model, not x2 super-resolution`]);
+    expect(stderr).toContain('super-resolution\n\nUsage:');
+    expect(code).toBe(2);
+  });
+
+  it('a repeated flag is a usage error', async () => {
+    const { code, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', 'a', '--data', 'b']);
+    expect(stderr.split('\n')[0]).toBe('eval: --data is given twice (a, b); give it once');
+    expect(code).toBe(2);
+  });
+});
