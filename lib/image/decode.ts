@@ -61,7 +61,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
   if (!(limit > 0)) throw new Error(`maxInputPixels must be positive; got ${options.maxInputPixels}`);
 
   const { width: headerWidth, height: headerHeight } = await probeImage(bytes);
-  if (headerWidth * headerHeight > limit) throw tooLarge(headerWidth, headerHeight, limit);
+  if (headerWidth * headerHeight > limit) throw inputTooLarge(headerWidth, headerHeight, limit);
 
   let decoded: { data: Buffer; info: OutputInfo };
   try {
@@ -71,7 +71,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
-    if (isPixelLimitError(error)) throw tooLarge(headerWidth, headerHeight, limit);
+    if (isPixelLimitError(error)) throw inputTooLarge(headerWidth, headerHeight, limit);
     throw new InputError('unsupported_image', `Cannot decode the image: ${sharpErrorMessage(error)}`);
   }
 
@@ -102,7 +102,8 @@ export async function probeImage(bytes: Buffer): Promise<{ width: number; height
   return { width, height, format: header.format };
 }
 
-function tooLarge(width: number, height: number, limit: number): InputError {
+/** The `too_large` error for a `width` x `height` input over `limit` pixels (decoding and callers that probe first). */
+export function inputTooLarge(width: number, height: number, limit: number): InputError {
   return new InputError(
     'too_large',
     `The image is ${width}x${height} = ${(width * height).toLocaleString('en-US')} pixels; ` +

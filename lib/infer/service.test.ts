@@ -155,6 +155,9 @@ describe('InferenceService', () => {
     const tooBigOut = await expectInputError(service.upscale(input, { scale: 4, maxOutputPixels: 3199 }), 'too_large');
     expect(tooBigOut.message).toContain('3,199');
     await expect(service.upscale(input, { scale: 4, maxOutputPixels: 3200 })).resolves.toMatchObject({ width: 80 });
+    // Over both limits: the input's own limit is the one named.
+    const inputOver = await expectInputError(service.upscale(input, { scale: 2, maxInputPixels: 199, maxOutputPixels: 700 }), 'too_large');
+    expect(inputOver.message).toMatch(/^The image is 20x10 = 200 pixels; the limit is 199 pixels/);
   });
 
   it('cancels with AbortError and reports progress up to the total', async () => {

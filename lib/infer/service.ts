@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { decodeImage, encodePng, probeImage } from '@/lib/image/decode';
+import { decodeImage, encodePng, inputTooLarge, probeImage } from '@/lib/image/decode';
 import { initBackend, type BackendName } from '@/lib/tf/backend';
 import { colorizeImage } from './colorize';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
@@ -168,6 +168,10 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       throwIfAborted(opts.signal);
       // Header first: a too-large result is refused before anything is decoded.
       const header = await probeImage(input);
+      // An input over its own limit is told so, not that its (even larger) result would be.
+      if (opts.maxInputPixels !== undefined && header.width * header.height > opts.maxInputPixels) {
+        throw inputTooLarge(header.width, header.height, opts.maxInputPixels);
+      }
       if (opts.maxOutputPixels !== undefined) {
         const outPixels = header.width * scale * header.height * scale;
         if (outPixels > opts.maxOutputPixels) {
