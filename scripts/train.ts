@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
+import { rejectRepeatedFlags } from '@/lib/cli/args';
 import { DataError } from '@/lib/data/images';
 import { resolveConfigWithInit, trainConfigSchema, trainFlagsSchema } from '@/lib/train/config';
 import { train } from '@/lib/train/loop';
@@ -83,7 +84,9 @@ async function main(): Promise<void> {
   let values: Record<string, string | boolean | undefined>;
   try {
     const options = Object.fromEntries(Object.keys(trainFlagsSchema.shape).map((k) => [toKebab(k), { type: 'string' as const }]));
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    const parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false, tokens: true });
+    rejectRepeatedFlags(parsed.tokens, options);
+    values = parsed.values;
   } catch (error) {
     fail((error as Error).message);
   }

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError, type InferenceResult } from '@/lib/infer/types';
 import { flag, parseCli, runCli, UsageError, wantsHelp } from './args';
 import { processImages } from './batch';
-import { collectImageFiles, decodableExtensions, IMAGE_EXTENSIONS, isImageFileName, outputPaths } from './files';
+import { decodableExtensions, IMAGE_EXTENSIONS, isImageFileName } from '@/lib/image/formats';
+import { collectImageFiles, outputPaths } from './files';
 import { runInferCommand, USAGE } from './infer-command';
 import { ProgressBar } from './progress';
 

@@ -3,41 +3,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-
-/** Photo formats we take from folders when the installed sharp can decode them from a file. */
-const CANDIDATE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.jfif', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif', '.bmp'];
-
-/** What `sharp.format` says about each loader (only the parts read here). */
-export type SharpFormats = Readonly<Record<string, { input?: { file?: boolean; fileSuffix?: readonly string[] } }>>;
-
-/**
- * The candidates whose file suffix one of sharp's loaders claims. sharp's prebuilt binaries read
- * AVIF but not HEIC (no HEVC decoder; a build against a system libvips with one lists `.heic`)
- * and no build reads BMP, so those are left out rather than picked up and then failed.
- */
-export function decodableExtensions(formats: SharpFormats = { ...sharp.format }): string[] {
-  const readable = new Set(
-    Object.values(formats).flatMap((f) => (f.input?.file ? (f.input.fileSuffix ?? []) : [])).map((s) => s.toLowerCase()),
-  );
-  return CANDIDATE_EXTENSIONS.filter((ext) => readable.has(ext));
-}
-
-/**
- * Extensions picked up from folders by the colorize/upscale CLIs and `npm run eval` (files named
- * explicitly are taken whatever their name): those this sharp build decodes.
- */
-export const IMAGE_EXTENSIONS: readonly string[] = decodableExtensions();
-
-/** Whether `name` has one of {@link IMAGE_EXTENSIONS} (case-insensitive). */
-export function isImageFileName(name: string): boolean {
-  return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
-}
-
-/** The folder formats for help texts: `png, jpg, jpeg, ...` (without dots). */
-export function describeImageExtensions(): string {
-  return IMAGE_EXTENSIONS.map((ext) => ext.slice(1)).join(', ');
-}
+import { isImageFileName } from '@/lib/image/formats';
 
 export interface CollectedFiles {
   /** Absolute paths, in argument order; a folder's images in name order; no duplicates. */

@@ -9,7 +9,8 @@ import { createInferenceService, describeModelProblem, type LoadedInferenceServi
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
 import { flag, parseCli, UsageError } from './args';
 import { processImages } from './batch';
-import { collectImageFiles, describeImageExtensions } from './files';
+import { describeImageExtensions } from '@/lib/image/formats';
+import { collectImageFiles } from './files';
 import { cancelExitCode } from './signals';
 
 export type InferCommand = 'colorize' | 'upscale';

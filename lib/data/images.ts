@@ -7,9 +7,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '@/lib/image/decode';
+import { IMAGE_EXTENSIONS, isImageFileName } from '@/lib/image/formats';
 import type { Rng } from '@/lib/train/rng';
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp'];
 
 /** An upright 8-bit RGB image, interleaved HWC. */
 export interface RgbImage {
@@ -26,7 +26,10 @@ export class DataError extends Error {
   }
 }
 
-/** Image files under `dir` (recursively), sorted for reproducibility. */
+/**
+ * Image files under `dir` (recursively; hidden entries skipped), by the extensions this sharp build
+ * decodes ({@link IMAGE_EXTENSIONS}), sorted for reproducibility.
+ */
 export async function listImageFiles(dir: string): Promise<string[]> {
   let stat;
   try {
@@ -38,9 +41,11 @@ export async function listImageFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
     for (const entry of await fs.readdir(d, { withFileTypes: true })) {
+      // Hidden entries (.git, macOS's ._photo.jpg resource forks) are never training images.
+      if (entry.name.startsWith('.')) continue;
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (IMAGE_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) out.push(full);
+      else if (isImageFileName(entry.name)) out.push(full);
     }
   };
   await walk(dir);

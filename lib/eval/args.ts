@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { rejectRepeatedFlags, UsageError, type FlagToken } from '@/lib/cli/args';
-import { describeImageExtensions } from '@/lib/cli/files';
+import { describeImageExtensions } from '@/lib/image/formats';
 import { PEER_NAMES, type PeerName } from './methods';
 
 export const USAGE = `Usage:

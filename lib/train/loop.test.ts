@@ -323,6 +323,11 @@ describe('train flags', () => {
     const error = await run('npx', ['tsx', 'scripts/train.ts', '--task', 'sr', '--data', 'x', '--bogus', '1'], { cwd: process.cwd() }).catch((e: { code: number; stderr: string }) => e);
     expect((error as { code: number }).code).toBe(2);
     expect((error as { stderr: string }).stderr).toMatch(/Unknown option '--bogus'/);
+    const twice = await run('npx', ['tsx', 'scripts/train.ts', '--task', 'sr', '--data', 'x', '--steps', '1', '--steps', '2'], { cwd: process.cwd() }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((twice as { code: number }).code).toBe(2);
+    expect((twice as { stderr: string }).stderr).toMatch(/--steps is given twice \(1, 2\); give it once/);
   });
 });
 
