@@ -4,8 +4,8 @@
  */
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
-  const { serverLimits } = await import('@/lib/server/limits');
-  serverLimits();
+  const { limitsOrExit } = await import('@/lib/server/limits');
+  if (!limitsOrExit()) return;
   const { getInferenceService } = await import('@/lib/infer/service');
   const started = Date.now();
   try {

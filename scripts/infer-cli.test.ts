@@ -31,6 +31,8 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'infer-cli-'));
   await saveTestModel(randomSrNet(2), path.join(dir, 'models', 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
   await saveTestModel(randomSrNet(4), path.join(dir, 'models', 'sr-x4'), testMetadata({ task: 'sr', scale: 4 }));
+  // A variant that sorts first by name: the default must still be the faithful sr-x4, as in the app.
+  await saveTestModel(randomSrNet(4, 3), path.join(dir, 'models', 'a-sharp'), testMetadata({ task: 'sr', scale: 4 }, { variant: 'sharp' }));
   await saveTestModel(randomColorizer(), path.join(dir, 'elsewhere', 'my-colorizer'), testMetadata({ task: 'colorize', scale: 1 }));
   await fs.mkdir(path.join(dir, 'in'));
   await sharp({ create: { width: 23, height: 9, channels: 3, background: '#3080c0' } }).jpeg().toFile(path.join(dir, 'in', 'a.jpg'));
@@ -48,6 +50,7 @@ describe('npm run upscale', () => {
   it('upscales a folder, reports the unreadable file, still writes the others, exits 1', async () => {
     const out = path.join(dir, 'up');
     const { code, stderr } = await run('upscale.ts', ['--scale', '4', path.join(dir, 'in'), '--out', out]);
+    expect(stderr).toContain('model sr-x4,');
     expect(stderr).toContain('FAIL  broken.png');
     expect(stderr).toContain('2 of 3 done, 1 failed');
     expect(code).toBe(1);

@@ -133,9 +133,9 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
     if (args.model && problem !== undefined) {
       throw new UsageError(`--model ${args.model}: ${describeModelProblem(problem, args.model) ?? problem}`);
     }
-    const model = args.model
-      ? service.models[0]
-      : service.models.find((m) => m.task === task && (task === 'colorize' || m.scale === args.scale));
+    // Without --model: the faithful one, as the app would pick (not the first by folder name, which
+    // would be a variant such as "a-sharp" before "sr-x4").
+    const model = args.model ? service.models[0] : service.defaultModel(task, args.scale);
     if (!model) {
       throw new Error(
         `no ${command === 'colorize' ? 'colorize' : `x${args.scale} super-resolution`} model in ${service.source}` +

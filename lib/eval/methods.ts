@@ -224,7 +224,8 @@ export async function loadOurMethods(
     );
   }
   // Without --model: the one the app would pick (the service's default when no name is given).
-  const chosen = modelDirs.length > 0 ? service.models.filter(fits) : service.models.filter(fits).slice(0, 1);
+  const preferred = service.defaultModel(task, scale);
+  const chosen = modelDirs.length > 0 ? service.models.filter(fits) : preferred ? [preferred] : [];
   if (chosen.length === 0) notes.push(`No ${label} model of ours in ${service.source}; pass --model <dir>.`);
   const modes = task === 'sr' && withEnsemble ? [false, true] : [false];
   const methods = chosen.flatMap((summary) =>
@@ -233,7 +234,7 @@ export async function loadOurMethods(
         name: `ours (${summary.name}${ensemble ? ', ensemble' : ''})`,
         detail:
           `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${givenDir(summary) ?? path.join(service.source, summary.name)}, ` +
-          `inference service (tiled as its metadata says, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}), backend ${service.backend}`,
+          `inference service (${task === 'sr' ? 'tiled as its metadata says' : "at the model's working size"}, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}), backend ${service.backend}`,
         async run(image) {
           const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });
           const result =

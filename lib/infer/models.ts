@@ -165,7 +165,8 @@ export async function listModelDirs(modelsDir: string): Promise<string[]> {
   }
   const dirs: string[] = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    // A symbolic link to a model folder counts (e.g. a model kept elsewhere, linked in).
+    if (!(entry.isDirectory() || entry.isSymbolicLink()) || entry.name.startsWith('.')) continue;
     const dir = path.join(modelsDir, entry.name);
     try {
       await fs.access(path.join(dir, 'metadata.json'));

@@ -85,6 +85,22 @@ describe('models', () => {
     expect(describeModelProblem(`${path.resolve('gone')}: Cannot read ${path.resolve('gone', 'metadata.json')}: ENOENT: no such file`, 'gone')).toBe('no such folder');
   });
 
+  it('defaultModel: the faithful one, else the one without a variant, not the first by name', () => {
+    expect(service.defaultModel('sr', 4)?.name).toBe('sr-x4-faithful');
+    expect(service.defaultModel('sr', 2)?.name).toBe('sr-x2');
+    expect(service.defaultModel('colorize')?.name).toBe('colorize');
+    expect(service.defaultModel('sr', 3)).toBeUndefined();
+  });
+
+  it('follows a symbolic link to a model folder, and ignores one to a file', async () => {
+    const linked = path.join(dir, 'linked-models');
+    await fs.mkdir(linked, { recursive: true });
+    await fs.symlink(path.join(dir, 'models', 'sr-x2'), path.join(linked, 'my-sr'));
+    await fs.writeFile(path.join(dir, 'plain-file'), 'x');
+    await fs.symlink(path.join(dir, 'plain-file'), path.join(linked, 'a-file'));
+    expect((await listModelDirs(linked)).map((d) => path.basename(d))).toEqual(['my-sr']);
+  });
+
   it('returns an empty list for a missing models folder', async () => {
     expect(await listModelDirs(path.join(dir, 'nowhere'))).toEqual([]);
     expect(await loadModels({ modelsDir: path.join(dir, 'nowhere') })).toEqual({ models: [], problems: [] });

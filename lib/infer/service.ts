@@ -53,6 +53,11 @@ export interface LoadedInferenceService extends InferenceService {
   readonly problems: readonly string[];
   /** Frees the models' weights (tests; a long-lived server never calls it). */
   dispose(): void;
+  /**
+   * The model used when none is named: variant `faithful`, else one without a variant, else the
+   * first by name (what the app and the API default to).
+   */
+  defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined;
 }
 
 /** sr models for `scale`, best first: variant `faithful`, then no variant, then the rest by name. */
@@ -190,6 +195,10 @@ export async function createInferenceService(options: InferenceServiceOptions = 
 
     dispose() {
       for (const m of models) m.model.dispose();
+    },
+
+    defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined {
+      return (task === 'sr' ? srCandidates(models, scale ?? 0) : colorizeCandidates(models))[0]?.summary;
     },
   };
   return service;

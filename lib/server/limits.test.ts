@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, formatBytes, readLimits } from './limits';
+import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_LIMITS, formatBytes, limitsOrExit, readLimits } from './limits';
 
 describe('readLimits', () => {
   it('uses the defaults when nothing is set', () => {
@@ -35,5 +35,21 @@ describe('formatBytes', () => {
     expect(formatBytes(20 * 1024 * 1024)).toBe('20 MB');
     expect(formatBytes(1536)).toBe('1.5 kB');
     expect(formatBytes(12)).toBe('12 bytes');
+  });
+});
+
+describe('limitsOrExit', () => {
+  it('stops the process (exit 1) with a message naming the variable when a limit is malformed', () => {
+    const exit = vi.fn();
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(limitsOrExit({ MAX_UPLOAD_BYTES: '20MiB' }, exit)).toMatchObject({ maxUploadBytes: 20 * 1024 ** 2 });
+      expect(exit).not.toHaveBeenCalled();
+      expect(limitsOrExit({ MAX_UPLOAD_BYTES: 'lots' }, exit)).toBeUndefined();
+      expect(exit).toHaveBeenCalledWith(1);
+      expect(error.mock.calls[0]?.[0]).toMatch(/^\[startup\] MAX_UPLOAD_BYTES="lots" is not valid/);
+    } finally {
+      error.mockRestore();
+    }
   });
 });

@@ -87,6 +87,27 @@ export function serverLimits(): ServerLimits {
   return cached;
 }
 
+/**
+ * The start-up check: a malformed limit stops the process with a message naming the variable.
+ * Thrown from Next's `register()` it would only be logged, and the server would then answer every
+ * request with a bare 500; a misconfigured server should not come up at all.
+ *
+ * @param exit how to stop (default `process.exit`); called with 1.
+ * @returns the limits when they are valid.
+ */
+export function limitsOrExit(
+  env: Record<string, string | undefined> = process.env,
+  exit: (code: number) => void = (code) => process.exit(code),
+): ServerLimits | undefined {
+  try {
+    return readLimits(env);
+  } catch (error) {
+    console.error(`[startup] ${error instanceof Error ? error.message : String(error)}; fix it and start the server again.`);
+    exit(1);
+    return undefined;
+  }
+}
+
 /** 20971520 -> "20 MB" for messages people read. */
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 2) return `${+(bytes / 1024 ** 2).toFixed(1)} MB`;
