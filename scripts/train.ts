@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { rejectRepeatedFlags } from '@/lib/cli/args';
 import { DataError } from '@/lib/data/images';
-import { resolveConfigWithInit, trainConfigSchema, trainFlagsSchema } from '@/lib/train/config';
-import { train } from '@/lib/train/loop';
+import { resolveNewRunConfig, resolveResumeConfig, trainFlagsSchema } from '@/lib/train/config';
+import { train, TrainSetupError } from '@/lib/train/loop';
 
 const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> [options]
 
@@ -97,29 +97,7 @@ async function main(): Promise<void> {
   }
   let config;
   try {
-    if (typeof raw.resume === 'string') {
-      const { promises: fs } = await import('node:fs');
-      const path = await import('node:path');
-      const runsDir = path.resolve(String(raw.runsDir ?? process.env.RUNS_DIR ?? 'runs'));
-      const file = path.join(runsDir, raw.resume, 'config.json');
-      const saved = trainConfigSchema.parse(JSON.parse(await fs.readFile(file, 'utf8').catch(() => fail(`no run to resume at ${file}`))));
-      const overrides = trainFlagsSchema.partial().parse({ ...raw, resume: undefined });
-      const steps = overrides.steps ?? saved.steps;
-      config = {
-        ...saved,
-        steps,
-        decaySteps: Math.min(steps, overrides.decaySteps ?? saved.decaySteps),
-        maxMinutes: overrides.maxMinutes ?? null,
-        export: overrides.export ?? saved.export,
-        logEvery: overrides.logEvery ?? saved.logEvery,
-        sampleEvery: overrides.sampleEvery ?? saved.sampleEvery,
-        valEvery: overrides.valEvery ?? saved.valEvery,
-        checkpointMinutes: overrides.checkpointMinutes ?? saved.checkpointMinutes,
-        modelsDir: overrides.modelsDir ? path.resolve(overrides.modelsDir) : saved.modelsDir,
-      };
-    } else {
-      config = await resolveConfigWithInit(trainFlagsSchema.parse(raw));
-    }
+    config = typeof raw.resume === 'string' ? await resolveResumeConfig(raw) : await resolveNewRunConfig(trainFlagsSchema.parse(raw));
   } catch (error) {
     if (error instanceof ZodError) {
       fail(error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s): ${i.keys.map((k) => '--' + toKebab(k)).join(', ')}` : `--${toKebab(i.path.join('.'))}: ${i.message}`)).join('\n'));
@@ -158,7 +136,7 @@ async function main(): Promise<void> {
       process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
     },
   }).catch((error: unknown) => {
-    if (error instanceof DataError) fail(error.message);
+    if (error instanceof DataError || error instanceof TrainSetupError) fail(error.message);
     throw error;
   });
   process.stdout.write(`${tty ? '\n' : ''}done: ${result.step} steps in ${(result.elapsedSec / 60).toFixed(1)} min (stopped by ${result.stoppedBy}); run ${result.runDir}` + (result.exportedTo ? `; model ${result.exportedTo}` : '') + '\n');

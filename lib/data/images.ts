@@ -13,6 +13,7 @@ import type { Rng } from '@/lib/train/rng';
 
 /** An upright 8-bit RGB image, interleaved HWC. */
 export interface RgbImage {
+  /** The file's name; from {@link loadImageFolder}, its path in the folder (`sub/a.jpg`), so names are unique. */
   name: string;
   data: Uint8Array;
   width: number;
@@ -86,14 +87,18 @@ export async function loadRgbImage(file: string, size: { maxSide?: number; short
   return { name: path.basename(file), data, width, height };
 }
 
-/** Loads every usable image under `dir`; throws {@link DataError} when none is usable. */
+/**
+ * Loads every usable image under `dir`, each named by its path relative to `dir` with `/`
+ * separators (`sub/a.jpg`: photos of the same name in two sub-folders stay apart); throws
+ * {@link DataError} when none is usable.
+ */
 export async function loadImageFolder(dir: string, options: LoadOptions): Promise<RgbImage[]> {
   const files = await listImageFiles(dir);
   if (files.length === 0) throw new DataError(`No images (${IMAGE_EXTENSIONS.join(' ')}) in ${dir}`);
   const images: RgbImage[] = [];
   for (const [i, file] of files.entries()) {
     try {
-      const image = await loadRgbImage(file, options);
+      const image = { ...(await loadRgbImage(file, options)), name: path.relative(dir, file).split(path.sep).join('/') };
       if (Math.min(image.width, image.height) < options.minSide) {
         options.onSkip?.(file, `too small (${image.width}x${image.height}; needs at least ${options.minSide} px on the short side)`);
       } else {

@@ -52,18 +52,26 @@ export const pairedTask: TaskDefinition<PairedSource> = {
         loadImageFolder(path.join(dir, 'A'), { minSide: options.cropSize, onSkip }),
         loadImageFolder(path.join(dir, 'B'), { minSide: options.cropSize, onSkip }),
       ]);
-      const stem = (name: string) => name.replace(/\.[^.]+$/, '');
+      // Names are paths within A/ and B/ (sub/1.jpg), so sub-folders pair with their namesakes only.
+      const stem = (name: string) => name.replace(/\.[^./]+$/, '');
       const byStem = new Map(bs.map((b) => [stem(b.name), b]));
+      const paired = new Set<string>();
       sources = [];
       for (const a of as) {
         const b = byStem.get(stem(a.name));
+        if (b) paired.add(stem(a.name));
         if (!b) onSkip(path.join(dir, 'A', a.name), 'no image of the same name in B/');
-        else if (b.width !== a.width || b.height !== a.height) onSkip(a.name, `A is ${a.width}x${a.height} but B is ${b.width}x${b.height}`);
+        else if (b.width !== a.width || b.height !== a.height) onSkip(path.join(dir, 'A', a.name), `A is ${a.width}x${a.height} but B is ${b.width}x${b.height}`);
         else sources.push({ a, b });
       }
+      for (const b of bs) if (!paired.has(stem(b.name))) onSkip(path.join(dir, 'B', b.name), 'no image of the same name in A/');
     } else {
       const images = await loadImageFolder(dir, { minSide: options.cropSize, onSkip });
-      sources = images.filter((img) => img.width >= options.cropSize * 2).map(splitSideBySide);
+      sources = [];
+      for (const image of images) {
+        if (image.width >= options.cropSize * 2) sources.push(splitSideBySide(image));
+        else onSkip(path.join(dir, image.name), `too narrow for side-by-side A|B halves of ${options.cropSize} px (${image.width}x${image.height}; needs at least ${options.cropSize * 2} px wide)`);
+      }
     }
     if (sources.length === 0) throw new DataError(`No usable A/B pairs in ${dir} (expected A/ and B/ folders or side-by-side images)`);
     const { train, val } = splitHoldOut(sources, options.valFraction, rng);

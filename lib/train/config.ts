@@ -2,7 +2,9 @@
  * The training configuration: command-line flags validated with zod, per-task defaults underneath,
  * resolved into one object that is printed, saved with the run and stored in every checkpoint.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
 import { readMetadata } from '@/lib/infer/models';
@@ -269,4 +271,115 @@ export async function resolveConfigWithInit(flags: TrainFlags, now = new Date())
     if (filled[key] === undefined && architecture[key] !== undefined) (filled as Record<string, unknown>)[key] = architecture[key];
   }
   return resolveConfig(filled, now);
+}
+
+/** What a resumed run may change: how long it trains and how often it reports, and where it exports. */
+const RESUMABLE_FLAGS = ['resume', 'runsDir', 'steps', 'decaySteps', 'maxMinutes', 'export', 'modelsDir', 'logEvery', 'sampleEvery', 'valEvery', 'checkpointMinutes'] as const;
+
+/** Each other flag's value in a saved config, to tell a flag repeated as it was from one that changes the run. */
+const SAVED_VALUE: { [K in Exclude<keyof TrainFlags, (typeof RESUMABLE_FLAGS)[number]>]: (c: TrainConfig) => unknown } = {
+  task: (c) => c.task,
+  data: (c) => c.data,
+  run: (c) => c.run,
+  initFrom: (c) => c.initFrom,
+  batchSize: (c) => c.batchSize,
+  cropSize: (c) => c.cropSize,
+  scale: (c) => c.scale,
+  direction: (c) => c.direction,
+  valFraction: (c) => c.valFraction,
+  seed: (c) => c.seed,
+  valSeed: (c) => c.valSeed,
+  ngf: (c) => (c.generator.kind === 'unet' ? c.generator.ngf : undefined),
+  depth: (c) => (c.generator.kind === 'unet' ? c.generator.depth : undefined),
+  norm: (c) => (c.generator.kind === 'unet' ? c.generator.norm : c.discriminator?.norm),
+  dropout: (c) => (c.generator.kind === 'unet' ? c.generator.dropout : undefined),
+  features: (c) => (c.generator.kind === 'srnet' ? c.generator.features : undefined),
+  blocks: (c) => (c.generator.kind === 'srnet' ? c.generator.blocks : undefined),
+  expansion: (c) => (c.generator.kind === 'srnet' ? c.generator.expansion : undefined),
+  head: (c) => (c.generator.kind === 'unet' && c.generator.classHead ? 'classes' : 'direct'),
+  abGrid: (c) => (c.generator.kind === 'unet' ? c.generator.classHead?.grid : undefined),
+  temperature: (c) => (c.generator.kind === 'unet' ? c.generator.classHead?.temperature : undefined),
+  rebalance: (c) => c.gan.classRebalance,
+  ndf: (c) => c.discriminator?.ndf,
+  nLayers: (c) => c.discriminator?.nLayers,
+  gan: (c) => c.gan.mode,
+  pixelLoss: (c) => c.gan.pixelLoss,
+  lambdaL1: (c) => c.gan.lambdaL1,
+  lambdaGan: (c) => c.gan.lambdaGan,
+  lr: (c) => c.optim.lr,
+  beta1: (c) => c.optim.beta1,
+  degradeBlur: (c) => c.degradation.blur,
+  degradeNoise: (c) => c.degradation.noise,
+  degradeJpeg: (c) => c.degradation.jpeg,
+  downscale: (c) => c.degradation.downscale,
+  imageSide: (c) => c.imageSide,
+  hrScales: (c) => c.hrScales,
+  hrOriginals: (c) => c.hrOriginals,
+};
+
+/**
+ * The config of `--resume <run>`: the run's saved `config.json` with the flags a resumed run may
+ * change ({@link RESUMABLE_FLAGS}: steps, schedule, reporting, export) applied. Any other flag must
+ * repeat the saved value (so the original command line plus `--resume` works): the model, its data
+ * and its optimiser come from the checkpoint, and a changed value would otherwise be ignored.
+ *
+ * @param raw the command line's flags, camelCase, values as typed (validated here).
+ * @throws Error naming the missing run, or each flag that would change the run and its saved value.
+ */
+export async function resolveResumeConfig(raw: Record<string, unknown>): Promise<TrainConfig> {
+  const flags = trainFlagsSchema.partial().parse(raw);
+  if (!flags.resume) throw new Error('resolveResumeConfig: no --resume');
+  const runsDir = path.resolve(flags.runsDir ?? process.env.RUNS_DIR ?? 'runs');
+  const file = path.join(runsDir, flags.resume, 'config.json');
+  const text = await fs.readFile(file, 'utf8').catch(() => {
+    throw new Error(`no run to resume at ${file}`);
+  });
+  const saved = trainConfigSchema.parse(JSON.parse(text));
+  const changed: string[] = [];
+  for (const [key, savedValue] of Object.entries(SAVED_VALUE) as [keyof typeof SAVED_VALUE, (c: TrainConfig) => unknown][]) {
+    let given: unknown = flags[key];
+    if (given === undefined) continue;
+    if ((key === 'data' || key === 'initFrom') && typeof given === 'string') given = path.resolve(given);
+    const was = savedValue(saved);
+    if (!isDeepStrictEqual(given, was)) changed.push(`${flagName(key)} ${String(given)} (the run has ${was === undefined || was === null ? 'none' : String(was)})`);
+  }
+  if (changed.length > 0) {
+    throw new Error(
+      `--resume ${flags.resume} continues the run as it was saved, so these cannot change: ${changed.join(', ')}. ` +
+        `A resumed run may change only ${RESUMABLE_FLAGS.filter((k) => k !== 'resume' && k !== 'runsDir').map(flagName).join(', ')}; ` +
+        'start a new run (--init-from an export of this one to fine-tune) for anything else',
+    );
+  }
+  const steps = flags.steps ?? saved.steps;
+  return {
+    ...saved,
+    // Where the run is now, should its folder have moved since it started.
+    runsDir,
+    steps,
+    decaySteps: Math.min(steps, flags.decaySteps ?? saved.decaySteps),
+    maxMinutes: flags.maxMinutes ?? null,
+    export: flags.export ?? saved.export,
+    logEvery: flags.logEvery ?? saved.logEvery,
+    sampleEvery: flags.sampleEvery ?? saved.sampleEvery,
+    valEvery: flags.valEvery ?? saved.valEvery,
+    checkpointMinutes: flags.checkpointMinutes ?? saved.checkpointMinutes,
+    modelsDir: flags.modelsDir ? path.resolve(flags.modelsDir) : saved.modelsDir,
+  };
+}
+
+/**
+ * The config of a new run ({@link resolveConfigWithInit}), refused when its run folder already
+ * holds a checkpoint: training would silently continue that run with its own saved settings.
+ *
+ * @throws Error pointing to `--resume` or another `--run` name.
+ */
+export async function resolveNewRunConfig(flags: TrainFlags, now = new Date()): Promise<TrainConfig> {
+  const config = await resolveConfigWithInit(flags, now);
+  const runDir = path.join(config.runsDir, config.run);
+  // As findCheckpoint (checkpoint.ts, which imports this module) looks for one.
+  const hasCheckpoint = async (dir: string) => fs.stat(path.join(runDir, dir, 'state.json')).then(() => true, () => false);
+  if ((await hasCheckpoint('checkpoint')) || (await hasCheckpoint('checkpoint.old'))) {
+    throw new Error(`run ${config.run} already exists in ${config.runsDir} with a checkpoint: continue it with --resume ${config.run} (its own settings), or choose another --run`);
+  }
+  return config;
 }

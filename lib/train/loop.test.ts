@@ -4,11 +4,12 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DataError, loadRgbImage } from '@/lib/data/images';
 import { createInferenceService } from '@/lib/infer/service';
-import { resolveConfig, resolveConfigWithInit, trainFlagsSchema, type TrainConfig } from './config';
-import { train } from './loop';
+import { resolveConfig, resolveConfigWithInit, resolveNewRunConfig, resolveResumeConfig, trainFlagsSchema, type TrainConfig } from './config';
+import { Pix2PixTrainer } from './pix2pix';
+import { train, TrainSetupError } from './loop';
 import { summariseRunLog } from './export';
 
 let root: string;
@@ -287,6 +288,65 @@ describe('training loop', () => {
       expect(b[i]!.lossG).toBeCloseTo(a[i]!.lossG, 4);
       expect(b[i]!.lossD).toBeCloseTo(a[i]!.lossD, 4);
     }
+  });
+
+  it('--resume: only the schedule, reporting and export may change; a repeated flag is fine; a new run may not reuse a run name', async () => {
+    const common = { task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, run: 'resumable' };
+    await train(tinyConfig(common), quiet);
+    const runsDir = path.join(root, 'runs');
+    // The original command line plus --resume, with a longer schedule.
+    const resumed = await resolveResumeConfig({ resume: 'resumable', runsDir, task: 'sr', data: path.relative(process.cwd(), photos), scale: '2', features: '4', steps: '5', maxMinutes: '2' });
+    expect(resumed).toMatchObject({ run: 'resumable', runsDir, steps: 5, maxMinutes: 2, batchSize: 2, optim: { lr: 5e-4 } });
+    await expect(resolveResumeConfig({ resume: 'resumable', runsDir, lr: '1e-3', batchSize: '8', features: '4' })).rejects.toThrow(
+      /cannot change: --batch-size 8 \(the run has 2\), --lr 0\.001 \(the run has 0\.0005\)\. A resumed run may change only --steps/,
+    );
+    await expect(resolveResumeConfig({ resume: 'resumable', runsDir, task: 'colorize' })).rejects.toThrow(/--task colorize \(the run has sr\)/);
+    await expect(resolveResumeConfig({ resume: 'nope', runsDir })).rejects.toThrow(/no run to resume at/);
+    // Without --resume, the same run name would silently continue the old run with its old settings.
+    await expect(resolveNewRunConfig(tinyFlags({ ...common, features: 8 }))).rejects.toThrow(/run resumable already exists .* --resume resumable/);
+    await expect(resolveNewRunConfig(tinyFlags({ ...common, run: 'fresh-name' }))).resolves.toMatchObject({ run: 'fresh-name' });
+  });
+
+  it('Ctrl-C before the first step saves and exports nothing (an existing model of that name is kept)', async () => {
+    const existing = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, run: 'keep', export: 'keep' }), quiet);
+    const before = await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'));
+    const controller = new AbortController();
+    controller.abort();
+    const logged: string[] = [];
+    const result = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 3, run: 'early-stop', export: 'keep' }), {
+      signal: controller.signal,
+      log: (l) => logged.push(l),
+    });
+    expect(result).toMatchObject({ step: 0, stoppedBy: 'signal', exportedTo: undefined });
+    expect(await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'))).toEqual(before);
+    await expect(fs.stat(path.join(result.runDir, 'checkpoint'))).rejects.toThrow();
+    expect(logged.some((l) => l.includes('will replace the model') && l.includes('from run keep'))).toBe(true);
+    expect(logged.some((l) => l.includes('nothing trained'))).toBe(true);
+  });
+
+  it('an abort from another event-loop task (Ctrl-C) stops at the next step, not at the next log line', async () => {
+    const controller = new AbortController();
+    const original = Pix2PixTrainer.prototype.trainStep;
+    const spy = vi.spyOn(Pix2PixTrainer.prototype, 'trainStep').mockImplementation(async function (this: Pix2PixTrainer, ...args) {
+      const losses = await original.apply(this, args);
+      setTimeout(() => controller.abort(), 0);
+      return losses;
+    });
+    try {
+      const result = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 6, logEvery: 100, run: 'abort-now' }), { ...quiet, signal: controller.signal });
+      expect(result.stoppedBy).toBe('signal');
+      expect(result.step).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a --runs-dir or --models-dir that is a file stops the run before the data is loaded', async () => {
+    const file = path.join(root, 'a-file');
+    await fs.writeFile(file, 'x');
+    const missingData = path.join(root, 'no-such-data');
+    await expect(train(tinyConfig({ task: 'sr', data: missingData, runsDir: file, run: 'f' }), quiet)).rejects.toThrow(new TrainSetupError(`--runs-dir: the run folder ${path.join(file, 'f')}: ${file} is a file, not a folder`));
+    await expect(train(tinyConfig({ task: 'sr', data: missingData, modelsDir: path.join(file, 'sub'), export: 'm', run: 'g' }), quiet)).rejects.toThrow(TrainSetupError);
   });
 
   it('fails before training on a missing or empty data folder', async () => {

@@ -226,12 +226,45 @@ function colourClassWeights(
   return weights;
 }
 
+/** A run that cannot start: its run folder or export folder cannot be written (shown without a stack trace). */
+export class TrainSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainSetupError';
+  }
+}
+
+/**
+ * Checks, before the data is loaded and hours are spent, that the run folder and the `--export`
+ * folder can be made (no file stands in their path), and says when the export will replace a model
+ * that another run exported.
+ *
+ * @throws TrainSetupError naming the flag and the file in the way.
+ */
+export async function checkOutputs(config: TrainConfig, log: (line: string) => void): Promise<void> {
+  const check = async (dir: string, what: string) => {
+    for (let p = dir; ; p = path.dirname(p)) {
+      const stat = await fs.stat(p).catch(() => undefined);
+      if (stat && !stat.isDirectory()) throw new TrainSetupError(`${what} ${dir}: ${p} is a file, not a folder`);
+      if (stat || path.dirname(p) === p) return;
+    }
+  };
+  await check(path.join(config.runsDir, config.run), '--runs-dir: the run folder');
+  if (!config.export) return;
+  const target = path.join(config.modelsDir, config.export);
+  await check(target, '--export: the model folder');
+  const existing = await readMetadata(target).catch(() => undefined);
+  const from = existing?.training.config.run;
+  if (existing && from !== config.run) log(`--export ${config.export}: will replace the model in ${target} (${typeof from === 'string' ? `from run ${from}` : 'of another run'}) when done`);
+}
+
 /** Trains (or resumes) a run to completion, a time limit or an abort. */
 export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const backend: BackendInfo = await initBackend();
   log(describeBackend(backend));
   const runDir = path.join(initial.runsDir, initial.run);
+  await checkOutputs(initial, log);
   const checkpointDir = await findCheckpoint(runDir);
   const resumed = checkpointDir ? await loadCheckpoint(checkpointDir) : undefined;
   // What the model is and what it learns from come from the checkpoint; how long and how often to
@@ -313,6 +346,9 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   let stoppedBy: TrainResult['stoppedBy'] = 'steps';
   try {
     while (step < config.steps) {
+      // A step yields to the event loop only at real I/O (a log line every --log-every steps), so
+      // give Ctrl-C's handler its turn before each step: otherwise it waits up to that many steps.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       if (hooks.signal?.aborted) {
         stoppedBy = 'signal';
         break;
@@ -356,7 +392,8 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
       if ((performance.now() - lastCheckpoint) / 60000 >= config.checkpointMinutes) await checkpoint();
     }
     if (step > 0 && !lastMetrics.psnr) await validate();
-    await checkpoint();
+    // Stopped before its first step (Ctrl-C during startup): there is nothing to save or export.
+    if (step > 0) await checkpoint();
   } catch (error) {
     throw explainWasmAbort(error, config);
   } finally {
@@ -366,7 +403,9 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const elapsedSec = elapsed();
   elapsedBefore = elapsedSec;
   let exportedTo: string | undefined;
-  if (config.export) {
+  if (config.export && step === 0) {
+    log(`nothing trained: ${path.join(config.modelsDir, config.export)} not exported`);
+  } else if (config.export) {
     exportedTo = path.join(config.modelsDir, config.export);
     await exportGenerator(generator, exportedTo, {
       name: config.export,
