@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { flag, parseCli, runCli } from '@/lib/cli/args';
+import { defaultModelsDir } from '@/lib/infer/models';
 import { averageModels } from '@/lib/model/average';
 
 const USAGE = `Usage: npm run average -- <model folder> <model folder> [...] --name NAME [--models-dir DIR] [--weights W1,W2,...]
@@ -45,7 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
     },
     schema,
   });
-  const out = path.resolve(flags['models-dir'] ?? process.env.MODELS_DIR ?? 'models', flags.name);
+  const out = path.resolve(flags['models-dir'] ?? defaultModelsDir(), flags.name);
   const metadata = await averageModels(flags.positionals, out, {
     name: flags.name,
     ...(flags.weights ? { coefficients: flags.weights } : {}),

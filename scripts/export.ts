@@ -7,6 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { flag, parseCli, runCli } from '@/lib/cli/args';
+import { defaultModelsDir } from '@/lib/infer/models';
+import { runsDir } from '@/lib/server/runs';
 import { initBackend } from '@/lib/tf/backend';
 import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
 import { exportGenerator, summariseRunLog } from '@/lib/train/export';
@@ -56,14 +58,14 @@ async function main(argv: readonly string[]): Promise<number> {
     schema,
     allowPositionals: false,
   });
-  const runDir = path.resolve(flags['runs-dir'] ?? process.env.RUNS_DIR ?? 'runs', flags.run);
+  const runDir = path.resolve(flags['runs-dir'] ?? runsDir(), flags.run);
   const checkpointDir = await findCheckpoint(runDir);
   if (!checkpointDir) throw new Error(`no checkpoint in ${runDir}`);
   const backend = await initBackend();
   const checkpoint = await loadCheckpoint(checkpointDir);
   const { config } = checkpoint;
   const task = getTask(config.task);
-  const out = path.resolve(flags['models-dir'] ?? process.env.MODELS_DIR ?? 'models', flags.name);
+  const out = path.resolve(flags['models-dir'] ?? defaultModelsDir(), flags.name);
   const runLog = summariseRunLog(await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8').catch(() => ''));
   const metadata = await exportGenerator(checkpoint.generator, out, {
     name: flags.name,

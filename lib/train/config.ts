@@ -7,7 +7,8 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
-import { readMetadata } from '@/lib/infer/models';
+import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
+import { runsDir as defaultRunsDir } from '@/lib/server/runs';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
 import { DEFAULT_CLASS_REBALANCE, GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
 
@@ -203,7 +204,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     task: flags.task,
     data: path.resolve(flags.data),
     run: flags.run ?? `${flags.task}${flags.task === 'sr' ? `-x${scale}` : ''}-${stamp}`,
-    runsDir: path.resolve(flags.runsDir ?? process.env.RUNS_DIR ?? 'runs'),
+    runsDir: flags.runsDir ? path.resolve(flags.runsDir) : defaultRunsDir(),
     steps,
     batchSize: num('batchSize', 4),
     cropSize,
@@ -238,7 +239,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     valSeed: num('valSeed', 1),
     maxMinutes: flags.maxMinutes ?? null,
     export: flags.export ?? null,
-    modelsDir: path.resolve(flags.modelsDir ?? process.env.MODELS_DIR ?? 'models'),
+    modelsDir: flags.modelsDir ? path.resolve(flags.modelsDir) : defaultModelsDir(),
     initFrom: flags.initFrom ? path.resolve(flags.initFrom) : null,
     degradation: { blur: flags.degradeBlur ?? 0, noise: flags.degradeNoise ?? 0, jpeg: flags.degradeJpeg ?? null, downscale: flags.downscale ?? 'bicubic' },
     imageSide: flags.imageSide ?? null,
@@ -329,7 +330,7 @@ const SAVED_VALUE: { [K in Exclude<keyof TrainFlags, (typeof RESUMABLE_FLAGS)[nu
 export async function resolveResumeConfig(raw: Record<string, unknown>): Promise<TrainConfig> {
   const flags = trainFlagsSchema.partial().parse(raw);
   if (!flags.resume) throw new Error('resolveResumeConfig: no --resume');
-  const runsDir = path.resolve(flags.runsDir ?? process.env.RUNS_DIR ?? 'runs');
+  const runsDir = flags.runsDir ? path.resolve(flags.runsDir) : defaultRunsDir();
   const file = path.join(runsDir, flags.resume, 'config.json');
   const text = await fs.readFile(file, 'utf8').catch(() => {
     throw new Error(`no run to resume at ${file}`);

@@ -378,6 +378,21 @@ describe('train flags', () => {
     expect(() => resolveConfig(trainFlagsSchema.parse({ task: 'colorize', data: 'x', cropSize: '100' }))).toThrow(/multiple of 2\^depth/);
   });
 
+  it('an empty RUNS_DIR or MODELS_DIR means unset (./runs, ./models), as in the app, not the current folder', () => {
+    const saved = { runs: process.env.RUNS_DIR, models: process.env.MODELS_DIR };
+    try {
+      process.env.RUNS_DIR = '';
+      process.env.MODELS_DIR = ' ';
+      const config = resolveConfig(trainFlagsSchema.parse({ task: 'sr', data: 'x' }));
+      expect([config.runsDir, config.modelsDir]).toEqual([path.resolve('runs'), path.resolve('models')]);
+    } finally {
+      for (const [name, value] of [['RUNS_DIR', saved.runs], ['MODELS_DIR', saved.models]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('the CLI exits with code 2 and one clear message on a bad flag', async () => {
     const run = promisify(execFile);
     const error = await run('npx', ['tsx', 'scripts/train.ts', '--task', 'sr', '--data', 'x', '--bogus', '1'], { cwd: process.cwd() }).catch((e: { code: number; stderr: string }) => e);
