@@ -113,12 +113,17 @@ export async function loadImageFolder(dir: string, options: LoadOptions): Promis
   return images;
 }
 
-/** A seeded split: `fraction` of the items (at least one when there are two or more) held out. */
-export function splitHoldOut<T>(items: readonly T[], fraction: number, rng: Rng): { train: T[]; val: T[] } {
-  if (items.length < 2 || fraction <= 0) return { train: [...items], val: [...items.slice(0, 1)] };
+/**
+ * A seeded split: `fraction` of the items (at least one when there are two or more) held out. With
+ * fewer than two items or `fraction` 0 the first item is both trained on and validated on
+ * (`valFromTraining`), so that sample grids and the metric still come out.
+ */
+export function splitHoldOut<T>(items: readonly T[], fraction: number, rng: Rng): { train: T[]; val: T[]; valFromTraining: boolean } {
+  // Too few images (or no hold-out asked for): validate on the first training image, and say so.
+  if (items.length < 2 || fraction <= 0) return { train: [...items], val: [...items.slice(0, 1)], valFromTraining: true };
   const shuffled = rng.shuffle(items);
   const nVal = Math.min(items.length - 1, Math.max(1, Math.round(items.length * fraction)));
-  return { train: shuffled.slice(nVal), val: shuffled.slice(0, nVal) };
+  return { train: shuffled.slice(nVal), val: shuffled.slice(0, nVal), valFromTraining: false };
 }
 
 /** A `size`x`size` window of an HWC uint8 image starting at (x, y), as float [0, 1]. */

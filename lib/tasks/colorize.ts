@@ -48,8 +48,8 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
       ...(options.imageSide ? { shortSide: options.imageSide } : {}),
       onSkip: (file, reason) => hooks.log(`skipped ${file}: ${reason}`),
     });
-    const { train, val } = splitHoldOut(images, options.valFraction, rng);
-    return { train, val, valNames: val.map((img) => img.name), description: `${images.length} images from ${dir}`, skipped: 0 };
+    const { train, val, valFromTraining } = splitHoldOut(images, options.valFraction, rng);
+    return { train, val, valFromTraining, valNames: val.map((img) => img.name), description: `${images.length} images from ${dir}`, skipped: 0 };
   },
   sample(source, options, rng) {
     const [crop] = jitteredCrops([source], options.cropSize, 1.25, rng);

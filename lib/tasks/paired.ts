@@ -74,8 +74,8 @@ export const pairedTask: TaskDefinition<PairedSource> = {
       }
     }
     if (sources.length === 0) throw new DataError(`No usable A/B pairs in ${dir} (expected A/ and B/ folders or side-by-side images)`);
-    const { train, val } = splitHoldOut(sources, options.valFraction, rng);
-    return { train, val, valNames: val.map((source) => source.a.name), description: `${sources.length} pairs from ${dir}`, skipped: 0 };
+    const { train, val, valFromTraining } = splitHoldOut(sources, options.valFraction, rng);
+    return { train, val, valFromTraining, valNames: val.map((source) => source.a.name), description: `${sources.length} pairs from ${dir}`, skipped: 0 };
   },
   sample(source, options, rng) {
     const [a, b] = jitteredCrops([source.a, source.b], options.cropSize, 1.12, rng);

@@ -149,7 +149,7 @@ export const srTask: TaskDefinition<SrSource> = {
       onSkip: (file, reason) => hooks.log(`skipped ${file}: ${reason}`),
     });
     const sources = images.map((img) => makeSource(img, options.scale));
-    const { train, val } = splitHoldOut(sources, options.valFraction, rng);
+    const { train, val, valFromTraining } = splitHoldOut(sources, options.valFraction, rng);
     const degradation = degrades(options.degradation) ? `; training inputs degraded (${describeDegradation(options.degradation)})` : '';
     // Extra scales come from the training split only, after it is drawn, so validation photos never
     // leak in and runs without them split as before.
@@ -160,7 +160,7 @@ export const srTask: TaskDefinition<SrSource> = {
     const scales =
       extra.length === 0 ? '' : originals ? `; ${extra.length} extra training images at ${options.hrScales!.join(', ')} of full size` : `; trained on ${extra.length} copies at ${options.hrScales!.join(', ')} of full size only`;
     if (extra.length === 0 && !originals) throw new Error(`No training image is left: every copy at ${options.hrScales!.join(', ')} of full size is smaller than the ${options.cropSize} px crop`);
-    return { train: [...(originals ? train : []), ...extra.map((img) => makeSource(img, options.scale))], val, valNames: val.map((source) => source.hr.name), description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
+    return { train: [...(originals ? train : []), ...extra.map((img) => makeSource(img, options.scale))], val, valFromTraining, valNames: val.map((source) => source.hr.name), description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
   },
   sample(source, options: TaskOptions, rng) {
     const lrSize = Math.floor(options.cropSize / options.scale);

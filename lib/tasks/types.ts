@@ -61,6 +61,8 @@ export interface TaskData<Source = unknown> {
   val: Source[];
   /** File names of the held-out images (written to the run folder). */
   valNames: string[];
+  /** True when the validation images are also trained on (one image, or `--val-fraction 0`). */
+  valFromTraining?: boolean;
   /** For metadata and logs, e.g. "335 photos from ../shared/data/photos". */
   description: string;
   skipped: number;

@@ -112,6 +112,16 @@ describe('training loop', () => {
     expect(new Set(old.map((names) => names.join())).size).toBeGreaterThan(1);
   });
 
+  it('--val-fraction 0 validates on a training image and says so, instead of calling it held out', async () => {
+    const lines: string[] = [];
+    const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, sampleEvery: 100, valFraction: 0, run: 'no-hold-out' });
+    const result = await train(config, { log: (line) => lines.push(line) });
+    const dataLine = lines.find((line) => line.startsWith('data: ')) ?? '';
+    expect(dataLine).toMatch(/which is also trained on/);
+    expect(dataLine).not.toMatch(/held out \(listed/);
+    expect(await fs.readFile(path.join(result.runDir, 'held-out.txt'), 'utf8')).toBe('');
+  });
+
   it('--init-from fine-tunes an exported model: its sizes, its weights; mismatches are refused', async () => {
     const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 2, run: 'init-src', export: 'init-src' }), quiet);
     const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'init-ft', export: 'init-ft' }));

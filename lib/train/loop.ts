@@ -287,7 +287,12 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const options = taskOptions(config);
   const rng = new Rng(config.seed);
   const data = await task.load(config.data, options, config.valSeed === null ? rng : new Rng(config.valSeed), { log });
-  log(`data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out (listed in held-out.txt)`);
+  log(
+    data.valFromTraining
+      ? `data: ${data.description}; ${data.train.length} for training; validation on ${data.valNames.join(', ')}, which is also trained on ` +
+          '(too few images or --val-fraction 0), so its scores are not held-out scores'
+      : `data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out (listed in held-out.txt)`,
+  );
   if (resumed) log(`resuming ${runDir} at step ${resumed.step}`);
 
   const generator =
@@ -304,7 +309,8 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   }
   await fs.mkdir(runDir, { recursive: true });
   await fs.writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
-  await fs.writeFile(path.join(runDir, 'held-out.txt'), data.valNames.map((name) => name + '\n').join(''));
+  // Nothing is held out when validation reuses a training image: an empty list says so.
+  await fs.writeFile(path.join(runDir, 'held-out.txt'), data.valFromTraining ? '' : data.valNames.map((name) => name + '\n').join(''));
   const logFile = await fs.open(path.join(runDir, 'log.jsonl'), 'a');
   // So that a model exported later from a checkpoint (`npm run export`) can still say what it was trained on.
   await logFile.appendFile(JSON.stringify({ type: 'data', description: data.description, images: data.train.length + data.val.length }) + '\n');
