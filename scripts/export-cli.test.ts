@@ -52,6 +52,15 @@ describe('npm run export', () => {
     const metadata = parseMetadata(JSON.parse(await fs.readFile(path.join(out, 'metadata.json'), 'utf8')), 'tiny-x2');
     expect([metadata.task, metadata.scale, metadata.variant, metadata.description]).toEqual(['sr', 2, 'test', 'a tiny model']);
     await fs.access(path.join(out, 'model.json'));
+
+    // Exporting over it again replaces the whole folder: the old model's card and samples do not
+    // stay behind to describe new weights, and no temporary folder is left.
+    await fs.writeFile(path.join(out, 'README.md'), '# the old card');
+    await fs.mkdir(path.join(out, 'samples'));
+    const again = await run(['--run', 'tiny', '--name', 'tiny-x2']);
+    expect(again.code).toBe(0);
+    expect((await fs.readdir(out)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    expect((await fs.readdir(path.join(dir, 'models'))).sort()).toEqual(['tiny-x2']);
   }, 120_000);
 
   it('exits 2 with one clear message and the usage for usage errors, 1 for a run without a checkpoint', async () => {

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { io } from '@tensorflow/tfjs-core';
-import { fileSystemIO } from './io';
+import { fileSystemIO, writeModelFolder } from './io';
 import { readMetadata } from '@/lib/infer/models';
 import { metadataSchema, type ModelMetadata } from './metadata';
 
@@ -147,7 +147,9 @@ export async function averageModels(dirs: readonly string[], out: string, option
       run: typeof f.metadata.training.config.run === 'string' ? f.metadata.training.config.run : undefined,
     })),
   });
-  await fileSystemIO(out).save({ ...first.artifacts, weightData: averaged });
-  await fs.writeFile(path.join(out, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+  await writeModelFolder(out, async (folder) => {
+    await fileSystemIO(folder).save({ ...first.artifacts, weightData: averaged });
+    await fs.writeFile(path.join(folder, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+  });
   return metadata;
 }

@@ -16,6 +16,46 @@ async function writeAtomically(file: string, data: string | Uint8Array): Promise
   await fs.rename(tmp, file);
 }
 
+/**
+ * Puts the complete folder `ready` at `target`, replacing what is there, so that a crash at any
+ * point leaves a complete folder at `target` or at `aside` (where the previous one waits until the
+ * new one is in place): `aside` is cleared only while `target` holds a complete folder.
+ * All three paths must be on one file system (siblings).
+ */
+export async function replaceDirectory(ready: string, target: string, aside: string): Promise<void> {
+  const targetExists = await fs.stat(target).then(
+    () => true,
+    () => false,
+  );
+  if (targetExists) {
+    await fs.rm(aside, { recursive: true, force: true });
+    await fs.rename(target, aside);
+  }
+  await fs.rename(ready, target);
+  await fs.rm(aside, { recursive: true, force: true });
+}
+
+/**
+ * Writes a model folder whole: `write` fills a hidden sibling folder (the app skips names starting
+ * with "."), which then replaces `dir` ({@link replaceDirectory}). A loader never sees half a model,
+ * nothing of a replaced model (its card, its samples) stays behind to describe new weights, and on
+ * failure the partial folder is removed and `dir` is left as it was.
+ */
+export async function writeModelFolder(dir: string, write: (folder: string) => Promise<void>): Promise<void> {
+  const parent = path.dirname(dir);
+  const ready = path.join(parent, `.${path.basename(dir)}.writing-${process.pid}`);
+  const aside = path.join(parent, `.${path.basename(dir)}.replaced-${process.pid}`);
+  await fs.rm(ready, { recursive: true, force: true });
+  await fs.mkdir(ready, { recursive: true });
+  try {
+    await write(ready);
+    await replaceDirectory(ready, dir, aside);
+  } catch (error) {
+    await fs.rm(ready, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
   if (!data) return new Uint8Array(0);
   const parts = Array.isArray(data) ? data : [data];

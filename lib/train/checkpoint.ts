@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { fileSystemIO } from '@/lib/model/io';
+import { fileSystemIO, replaceDirectory } from '@/lib/model/io';
 import { loadLayersFrom } from '@/lib/models/layers';
 import type { RngState } from './rng';
 import { trainConfigSchema, type TrainConfig } from './config';
@@ -61,10 +61,8 @@ export async function saveCheckpoint(
     await saveOptimizer(models.optimD, path.join(tmp, 'optimizer-d'));
   }
   await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2));
-  await fs.rm(old, { recursive: true, force: true });
-  await fs.rename(final, old).catch(() => undefined);
-  await fs.rename(tmp, final);
-  await fs.rm(old, { recursive: true, force: true });
+  // After a crash that left only `checkpoint.old`, that one is kept until the new one is in place.
+  await replaceDirectory(tmp, final, old);
 }
 
 /** Where the newest complete checkpoint of a run is (`checkpoint`, else a surviving `checkpoint.old`). */

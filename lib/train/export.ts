@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { fileSystemIO } from '@/lib/model/io';
+import { fileSystemIO, writeModelFolder } from '@/lib/model/io';
 import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
 import { foldedArchitecture, foldForInference, srNetContext, type InferenceOptions } from '@/lib/models/generators';
 import type { TaskExportInfo } from '@/lib/tasks/types';
@@ -93,18 +93,19 @@ export function buildMetadata(d: ExportDetails): ModelMetadata {
 }
 
 /**
- * Saves `generator` and its metadata to `dir` (created or replaced); a generator trained with
+ * Saves `generator` and its metadata to `dir` (created, or replaced whole: see {@link writeModelFolder}); a generator trained with
  * over-parameterised convs is saved folded into the plain network ({@link foldForInference}).
  */
 export async function exportGenerator(generator: tfl.LayersModel, dir: string, details: ExportDetails): Promise<ModelMetadata> {
   const metadata = buildMetadata(details);
-  await fs.mkdir(dir, { recursive: true });
   const folded = foldForInference(generator, details.config.generator, details.inference);
   try {
-    await folded.model.save(fileSystemIO(dir));
+    await writeModelFolder(dir, async (folder) => {
+      await folded.model.save(fileSystemIO(folder));
+      await fs.writeFile(path.join(folder, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+    });
   } finally {
     if (folded.model !== generator) folded.model.dispose();
   }
-  await fs.writeFile(path.join(dir, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
   return metadata;
 }
