@@ -122,6 +122,16 @@ describe('training loop', () => {
     expect(await fs.readFile(path.join(result.runDir, 'held-out.txt'), 'utf8')).toBe('');
   });
 
+  it('validates the final weights when the last step is not a --val-every step, and exports those metrics', async () => {
+    const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 3, valEvery: 2, sampleEvery: 100, valFraction: 0.4, run: 'final-val', export: 'final-val' });
+    const result = await train(config, quiet);
+    const text = await fs.readFile(path.join(result.runDir, 'log.jsonl'), 'utf8');
+    const vals = text.split('\n').filter((line) => line.includes('"type":"val"')).map((line) => JSON.parse(line) as { step: number; metrics: { psnr: number } });
+    expect(vals.map((v) => v.step)).toEqual([2, 3]);
+    const metadata = JSON.parse(await fs.readFile(path.join(result.exportedTo!, 'metadata.json'), 'utf8')) as { metrics: Record<string, number> };
+    expect(metadata.metrics.val_psnr).toBe(vals[1]!.metrics.psnr);
+  });
+
   it('--init-from fine-tunes an exported model: its sizes, its weights; mismatches are refused', async () => {
     const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 2, run: 'init-src', export: 'init-src' }), quiet);
     const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'init-ft', export: 'init-ft' }));

@@ -324,6 +324,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   let elapsedBefore = resumed?.elapsedSec ?? 0;
   let best = resumed?.best;
   let lastMetrics: Record<string, number> = {};
+  let lastValidatedStep: number | undefined;
   const started = performance.now();
   let lastCheckpoint = started;
   let windowStart = started;
@@ -344,6 +345,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const validate = async () => {
     const outputs = await predictPairs(generator, valPairs, channels.inC);
     lastMetrics = averageMetrics(outputs.map((o, i) => task.metrics(o, valPairs[i]!)));
+    lastValidatedStep = step;
     await logFile.appendFile(JSON.stringify({ type: 'val', step, elapsedSec: elapsed(), metrics: lastMetrics }) + '\n');
     log(`val @${step}: ${Object.entries(lastMetrics).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
     if (lastMetrics.psnr !== undefined && (!best || lastMetrics.psnr > best.psnr)) best = { psnr: lastMetrics.psnr, step };
@@ -397,7 +399,8 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
       if (step % config.valEvery === 0) await validate();
       if ((performance.now() - lastCheckpoint) / 60000 >= config.checkpointMinutes) await checkpoint();
     }
-    if (step > 0 && !lastMetrics.psnr) await validate();
+    // The exported metrics must describe the final weights, not those of the last --val-every step.
+    if (step > 0 && lastValidatedStep !== step) await validate();
     // Stopped before its first step (Ctrl-C during startup): there is nothing to save or export.
     if (step > 0) await checkpoint();
   } catch (error) {
