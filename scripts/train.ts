@@ -40,7 +40,7 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --export NAME     export the generator to <models-dir>/NAME when done (--models-dir DIR)
   --image-side N    colorize: resize photos to an N px short side before cropping (crops see most
                     of the picture; a multiple of 2^depth); the exported model then runs at that
-                    size (default: 256)
+                    size (default: photos as they are, and the exported model runs at 256)
   --head classes    colorize: predict a distribution over a*b* colour bins at half resolution and
                     decode it by its annealed mean (Zhang et al. 2016) instead of a*b* directly:
                     aims at more vivid colour than L1's cautious average; trains with --pixel-loss
