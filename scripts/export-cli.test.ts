@@ -79,8 +79,12 @@ describe('npm run export', () => {
     }
     const missing = await run(['--run', 'nope', '--name', 'x']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`export: no checkpoint in ${path.join(dir, 'runs', 'nope')}`);
+    expect(missing.stderr).toContain(`export: no run named nope in ${path.join(dir, 'runs')}`);
     await expect(fs.access(path.join(dir, 'models', 'x'))).rejects.toThrow();
+    await fs.mkdir(path.join(dir, 'runs', 'empty'), { recursive: true });
+    const empty = await run(['--run', 'empty', '--name', 'x']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain(`export: no checkpoint in ${path.join(dir, 'runs', 'empty')}`);
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--temperature T');

@@ -60,7 +60,10 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const runDir = path.resolve(flags['runs-dir'] ?? runsDir(), flags.run);
   const checkpointDir = await findCheckpoint(runDir);
-  if (!checkpointDir) throw new Error(`no checkpoint in ${runDir}`);
+  if (!checkpointDir) {
+    const exists = await fs.stat(runDir).then((s) => s.isDirectory(), () => false);
+    throw new Error(exists ? `no checkpoint in ${runDir}` : `no run named ${flags.run} in ${path.dirname(runDir)}`);
+  }
   const backend = await initBackend();
   const checkpoint = await loadCheckpoint(checkpointDir);
   const { config } = checkpoint;
