@@ -72,15 +72,6 @@ export function cropToMultiple(image: FloatImage, multiple: number): FloatImage 
   return crop(image, width, height);
 }
 
-/**
- * Reads any image file as 3-channel sRGB in [0, 1] (gray files are replicated to three channels,
- * as OpenCV's `imread` does in the reference evaluations; alpha is dropped).
- */
-export async function readImageRgb(file: string): Promise<FloatImage> {
-  const decoded = await decodeImage(file);
-  return fromBytes(decoded.data, decoded.width, decoded.height, 3);
-}
-
 /** A file that cannot be read or decoded as an image; the message names the file. */
 export class ImageFileError extends Error {
   constructor(
@@ -94,7 +85,9 @@ export class ImageFileError extends Error {
 }
 
 /**
- * {@link readImageRgb} plus whether the file stores one gray channel (Set14's bridge does).
+ * Reads any image file as 3-channel sRGB in [0, 1] (gray files are replicated to three channels,
+ * as OpenCV's `imread` does in the reference evaluations; alpha is dropped), plus whether the file
+ * stores one gray channel (Set14's bridge does).
  * @throws ImageFileError naming `file` when it cannot be read or is not a decodable image.
  */
 export async function readImageFile(file: string): Promise<{ image: FloatImage; grayFile: boolean }> {

@@ -376,10 +376,9 @@ export async function resolveResumeConfig(raw: Record<string, unknown>): Promise
  */
 export async function resolveNewRunConfig(flags: TrainFlags, now = new Date()): Promise<TrainConfig> {
   const config = await resolveConfigWithInit(flags, now);
-  const runDir = path.join(config.runsDir, config.run);
-  // As findCheckpoint (checkpoint.ts, which imports this module) looks for one.
-  const hasCheckpoint = async (dir: string) => fs.stat(path.join(runDir, dir, 'state.json')).then(() => true, () => false);
-  if ((await hasCheckpoint('checkpoint')) || (await hasCheckpoint('checkpoint.old'))) {
+  // Imported here, not at the top: checkpoint.ts imports this module.
+  const { findCheckpoint } = await import('./checkpoint');
+  if (await findCheckpoint(path.join(config.runsDir, config.run))) {
     throw new Error(`run ${config.run} already exists in ${config.runsDir} with a checkpoint: continue it with --resume ${config.run} (its own settings), or choose another --run`);
   }
   return config;
