@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { rejectRepeatedFlags } from '@/lib/cli/args';
+import { cancelExitCode, cancelOnSignals } from '@/lib/cli/signals';
 import { DataError } from '@/lib/data/images';
 import { resolveNewRunConfig, resolveResumeConfig, trainFlagsSchema } from '@/lib/train/config';
 import { train, TrainSetupError } from '@/lib/train/loop';
@@ -106,26 +107,17 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`config: ${JSON.stringify(config)}\n`);
 
-  const controller = new AbortController();
-  let firstSignalAt = 0;
-  const stop = (signal: string) => {
-    // Ctrl-C reaches both npm and this process (npm relays it), so one keypress can arrive twice:
-    // only a second signal well after the first means "quit now". (package.json starts the scripts
-    // with `node --import tsx`, not the tsx launcher, which SIGKILLs a child busy in a step.)
-    if (controller.signal.aborted) {
-      if (Date.now() - firstSignalAt > 1500) process.exit(130);
-      return;
-    }
-    firstSignalAt = Date.now();
-    process.stderr.write(`\n${signal}: finishing the current step and saving a checkpoint (again to quit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Ctrl-C reaches both npm and this process (npm relays it), so one keypress can arrive twice:
+  // only a second signal well after the first means "quit now". (package.json starts the scripts
+  // with `node --import tsx`, not the tsx launcher, which SIGKILLs a child busy in a step.)
+  const signal = cancelOnSignals();
+  signal.addEventListener('abort', () => {
+    process.stderr.write(`\n${String(signal.reason)}: finishing the current step and saving a checkpoint (again to quit at once)\n`);
+  });
 
   const tty = process.stderr.isTTY;
   const result = await train(config, {
-    signal: controller.signal,
+    signal,
     log: (line) => process.stdout.write((tty ? '\r\x1b[K' : '') + line + '\n'),
     progress: (p) => {
       const width = 24;
@@ -140,6 +132,8 @@ async function main(): Promise<void> {
     throw error;
   });
   process.stdout.write(`${tty ? '\n' : ''}done: ${result.step} steps in ${(result.elapsedSec / 60).toFixed(1)} min (stopped by ${result.stoppedBy}); run ${result.runDir}` + (result.exportedTo ? `; model ${result.exportedTo}` : '') + '\n');
+  // Like the other CLIs: a script chaining `npm run train && ...` must not go on after an interrupt.
+  if (result.stoppedBy === 'signal') process.exitCode = cancelExitCode(signal);
 }
 
 main().catch((error: unknown) => {

@@ -327,6 +327,21 @@ describe('training loop', () => {
     await expect(resolveNewRunConfig(tinyFlags({ ...common, run: 'fresh-name' }))).resolves.toMatchObject({ run: 'fresh-name' });
   });
 
+  it('a run stopped by a signal mid-way keeps its checkpoint but does not export over the model; resumed, it exports when done', async () => {
+    const existing = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, run: 'good', export: 'mid' }), quiet);
+    const before = await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'));
+    const controller = new AbortController();
+    const logged: string[] = [];
+    const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 4, run: 'mid-stop', export: 'mid' });
+    const stopped = await train(config, { signal: controller.signal, log: (l) => logged.push(l), progress: (p) => p.step === 2 && controller.abort() });
+    expect(stopped).toMatchObject({ step: 2, stoppedBy: 'signal', exportedTo: undefined });
+    expect(await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'))).toEqual(before);
+    expect(logged.some((l) => l.includes('stopped at step 2 of 4') && l.includes('--resume mid-stop') && l.includes('--run mid-stop --name mid'))).toBe(true);
+    const finished = await train(config, quiet);
+    expect(finished).toMatchObject({ step: 4, stoppedBy: 'steps', exportedTo: existing.exportedTo });
+    expect(await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'))).not.toEqual(before);
+  });
+
   it('Ctrl-C before the first step saves and exports nothing (an existing model of that name is kept)', async () => {
     const existing = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, run: 'keep', export: 'keep' }), quiet);
     const before = await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'));

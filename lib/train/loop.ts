@@ -414,6 +414,14 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   let exportedTo: string | undefined;
   if (config.export && step === 0) {
     log(`nothing trained: ${path.join(config.modelsDir, config.export)} not exported`);
+  } else if (config.export && stoppedBy === 'signal') {
+    // An interrupted run is not done: exporting would replace a good model of that name with
+    // half-trained weights. The checkpoint keeps them for --resume or an explicit export.
+    log(
+      `stopped at step ${step} of ${config.steps}: ${path.join(config.modelsDir, config.export)} not exported. ` +
+        `Continue with --resume ${config.run} (it exports when done), or export these weights with ` +
+        `npm run export -- --run ${config.run} --name ${config.export}`,
+    );
   } else if (config.export) {
     exportedTo = path.join(config.modelsDir, config.export);
     await exportGenerator(generator, exportedTo, {
