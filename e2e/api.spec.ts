@@ -152,14 +152,16 @@ test('413 for too many bytes, too many input pixels and too many output pixels',
   expect(overOutput.message).toMatch(/limit/);
 });
 
-test('415 for files that are not images', async ({ request }) => {
+test('415 for files that are not images, 422 for an image cut short', async ({ request }) => {
   await expectError(await request.post('/api/colorize', { multipart: { image: await file(NOT_AN_IMAGE, 'text/plain') } }), 415, 'unsupported_image');
-  const truncated = (await fs.readFile(SMALL_PHOTO)).subarray(0, 40);
-  await expectError(
+  const photo = await fs.readFile(SMALL_PHOTO);
+  const truncated = photo.subarray(0, Math.floor(photo.length / 2));
+  const cut = await expectError(
     await request.post('/api/upscale?scale=2', { multipart: { image: { name: 'cut.jpg', mimeType: 'image/jpeg', buffer: truncated } } }),
-    415,
-    'unsupported_image',
+    422,
+    'unusable_image',
   );
+  expect(cut.message).toMatch(/JPEG image is damaged or incomplete/);
   await expectError(
     await request.post('/api/colorize', { multipart: { image: { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) } } }),
     415,

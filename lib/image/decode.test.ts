@@ -122,20 +122,28 @@ describe('decodeImage', () => {
     expect(image.data[(5 * 2) * 3 + 2]!).toBeGreaterThan(200); // bottom: blue
   });
 
-  it('rejects garbage, empty and truncated input as unsupported_image', async () => {
+  it('rejects garbage and empty input as unsupported_image', async () => {
     await expectInputError(decodeImage(Buffer.from('definitely not an image')), 'unsupported_image');
     await expectInputError(decodeImage(Buffer.alloc(0)), 'unsupported_image');
-    const png = await sharp(halves(64, 64, [1, 2, 3], [4, 5, 6]), { raw: { width: 64, height: 64, channels: 3 } })
-      .png()
-      .toBuffer();
-    await expectInputError(decodeImage(png.subarray(0, 40)), 'unsupported_image');
+  });
+
+  it('calls an image of a format it reads that is cut short damaged (unusable_image), naming the format when the header is intact', async () => {
+    const raw = halves(64, 48, [1, 2, 3], [200, 100, 50]);
+    for (const format of ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const) {
+      const encoded = await sharp(raw, { raw: { width: 64, height: 48, channels: 3 } }).toFormat(format).toBuffer();
+      const error = await expectInputError(decodeImage(encoded.subarray(0, Math.floor(encoded.length * 0.6))), 'unusable_image');
+      expect(error.message, format).toMatch(/damaged or incomplete/);
+      expect(error.message, format).not.toMatch(/corrupt header/);
+    }
+    const jpeg = await sharp(raw, { raw: { width: 64, height: 48, channels: 3 } }).jpeg().toBuffer();
+    expect((await expectInputError(decodeImage(jpeg.subarray(0, jpeg.length - 20)), 'unusable_image')).message).toMatch(/^The JPEG image is damaged/);
   });
 
   it('reports a truncated TIFF or AVIF in one line, without libvips\' "bad seek" noise', async () => {
     const raw = halves(20, 12, [10, 200, 30], [240, 20, 90]);
     for (const format of ['tiff', 'avif'] as const) {
       const encoded = await sharp(raw, { raw: { width: 20, height: 12, channels: 3 } }).toFormat(format).toBuffer();
-      const error = await expectInputError(decodeImage(encoded.subarray(0, Math.floor(encoded.length / 2))), 'unsupported_image');
+      const error = await expectInputError(decodeImage(encoded.subarray(0, Math.floor(encoded.length / 2))), 'unusable_image');
       expect(error.message, format).not.toContain('\n');
       expect(error.message, format).not.toMatch(/bad seek|:$/);
     }

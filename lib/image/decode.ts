@@ -60,7 +60,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
   const limit = options.maxInputPixels ?? SHARP_DEFAULT_PIXEL_LIMIT;
   if (!(limit > 0)) throw new Error(`maxInputPixels must be positive; got ${options.maxInputPixels}`);
 
-  const { width: headerWidth, height: headerHeight } = await probeImage(bytes);
+  const { width: headerWidth, height: headerHeight, format } = await probeImage(bytes);
   if (headerWidth * headerHeight > limit) throw inputTooLarge(headerWidth, headerHeight, limit);
 
   let decoded: { data: Buffer; info: OutputInfo };
@@ -72,7 +72,7 @@ export async function decodeImage(input: Buffer | string, options: DecodeOptions
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
     if (isPixelLimitError(error)) throw inputTooLarge(headerWidth, headerHeight, limit);
-    throw new InputError('unsupported_image', `Cannot decode the image: ${sharpErrorMessage(error)}`);
+    throw damagedOrUnsupported(error, format);
   }
 
   const { data, info } = decoded;
@@ -94,12 +94,26 @@ export async function probeImage(bytes: Buffer): Promise<{ width: number; height
   try {
     header = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
+    // libvips names the format in a "corrupt header" error: an image of a known kind, cut short or damaged.
+    if (/corrupt header/i.test((error as Error)?.message ?? '')) throw damagedOrUnsupported(error);
     throw new InputError('unsupported_image', `Not a supported image: ${sharpErrorMessage(error)}`);
   }
   const width = header.width ?? 0;
   const height = header.height ?? 0;
   if (width < 1 || height < 1) throw new InputError('unusable_image', `The image has no pixels (${width}x${height}).`);
   return { width, height, format: header.format };
+}
+
+/**
+ * A file of a format we read whose data does not decode: `unusable_image` (damaged or incomplete,
+ * e.g. an upload cut short), unless the decoder says it lacks what the file needs (a HEIC's HEVC
+ * codec in sharp's prebuilt binaries): then `unsupported_image`, as for a format we do not read.
+ */
+function damagedOrUnsupported(error: unknown, format?: string): InputError {
+  const reason = sharpErrorMessage(error).replace(/^Input buffer has corrupt header:\s*/i, '');
+  if (/unsupported/i.test(reason)) return new InputError('unsupported_image', `Cannot decode the image: ${reason}`);
+  const kind = format ? `${format.toUpperCase()} ` : '';
+  return new InputError('unusable_image', `The ${kind}image is damaged or incomplete (${reason}).`);
 }
 
 /** The `too_large` error for a `width` x `height` input over `limit` pixels (decoding and callers that probe first). */
