@@ -336,7 +336,7 @@ describe('training loop', () => {
     const stopped = await train(config, { signal: controller.signal, log: (l) => logged.push(l), progress: (p) => p.step === 2 && controller.abort() });
     expect(stopped).toMatchObject({ step: 2, stoppedBy: 'signal', exportedTo: undefined });
     expect(await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'))).toEqual(before);
-    expect(logged.some((l) => l.includes('stopped at step 2 of 4') && l.includes('--resume mid-stop') && l.includes('--run mid-stop --name mid'))).toBe(true);
+    expect(logged.some((l) => l.includes('stopped at step 2 of 4') && l.includes(`--resume mid-stop --runs-dir ${config.runsDir}\``) && l.includes(`--run mid-stop --runs-dir ${config.runsDir} --name mid --models-dir ${config.modelsDir}\``))).toBe(true);
     const finished = await train(config, quiet);
     expect(finished).toMatchObject({ step: 4, stoppedBy: 'steps', exportedTo: existing.exportedTo });
     expect(await fs.readFile(path.join(existing.exportedTo!, 'weights.bin'))).not.toEqual(before);
