@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { z } from 'zod';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError, type InferenceResult } from '@/lib/infer/types';
-import { flag, parseCli, runCli, UsageError, wantsHelp } from './args';
+import { flag, parseCli, runCli, shellWord, UsageError, wantsHelp } from './args';
 import { processImages } from './batch';
 import { decodableExtensions, IMAGE_EXTENSIONS, isImageFileName } from '@/lib/image/formats';
 import { collectImageFiles, outputPaths } from './files';
@@ -322,5 +323,14 @@ describe('runInferCommand', () => {
       process.exitCode = previous;
     }
     expect(stderr.text).toBe(`upscale: --model ${empty}: not an exported model folder (it has no metadata.json)\n\nUsage\n`);
+  });
+});
+
+describe('shellWord', () => {
+  it('leaves plain words alone and quotes the rest so that a shell reads back the same string', () => {
+    expect(shellWord('/work/runs/x4-g8x-f')).toBe('/work/runs/x4-g8x-f');
+    for (const value of ['/tmp/my runs', "it's", 'a$b', '*', '', 'x;rm -rf y', 'tab\there']) {
+      expect(execFileSync('bash', ['-c', `printf %s ${shellWord(value)}`], { encoding: 'utf8' })).toBe(value);
+    }
   });
 });

@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { shellWord } from '@/lib/cli/args';
 import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
 import { runsDir as defaultRunsDir } from '@/lib/server/runs';
 import { abPrior, rebalancingWeights } from '@/lib/image/ab-classes';
@@ -418,12 +419,13 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   } else if (config.export && stoppedBy === 'signal') {
     // An interrupted run is not done: exporting would replace a good model of that name with
     // half-trained weights. The checkpoint keeps them for --resume or an explicit export.
-    const runsDirFlag = config.runsDir === defaultRunsDir() ? '' : ` --runs-dir ${config.runsDir}`;
-    const modelsDirFlag = config.modelsDir === defaultModelsDir() ? '' : ` --models-dir ${config.modelsDir}`;
+    const runsDirFlag = config.runsDir === defaultRunsDir() ? '' : ` --runs-dir ${shellWord(config.runsDir)}`;
+    const modelsDirFlag = config.modelsDir === defaultModelsDir() ? '' : ` --models-dir ${shellWord(config.modelsDir)}`;
+    const run = shellWord(config.run);
     log(
       `stopped at step ${step} of ${config.steps}: ${path.join(config.modelsDir, config.export)} not exported. ` +
-        `Continue with \`npm run train -- --resume ${config.run}${runsDirFlag}\` (it exports when done), or export these weights with ` +
-        `\`npm run export -- --run ${config.run}${runsDirFlag} --name ${config.export}${modelsDirFlag}\``,
+        `Continue with \`npm run train -- --resume ${run}${runsDirFlag}\` (it exports when done), or export these weights with ` +
+        `\`npm run export -- --run ${run}${runsDirFlag} --name ${shellWord(config.export)}${modelsDirFlag}\``,
     );
   } else if (config.export) {
     exportedTo = path.join(config.modelsDir, config.export);
