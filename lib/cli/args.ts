@@ -65,12 +65,12 @@ function parseArgsMessage(error: unknown): string {
   return message;
 }
 
-/** The part of a `parseArgs({ tokens: true })` token that {@link rejectRepeatedFlags} reads. */
 /** `value` as one POSIX shell word, for commands printed to be pasted: quoted only when it needs it. */
 export function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The part of a `parseArgs({ tokens: true })` token that {@link rejectRepeatedFlags} reads. */
 export interface FlagToken {
   kind: string;
   name?: string;
