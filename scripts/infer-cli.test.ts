@@ -15,12 +15,12 @@ let dir: string;
 const ROOT = path.resolve(__dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
-function run(script: string, args: string[]): Promise<{ code: number; stderr: string }> {
+function run(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       TSX,
       [path.join(ROOT, 'scripts', script), ...args],
-      { cwd: ROOT, env: { ...process.env, MODELS_DIR: path.join(dir, 'models'), TF_BACKEND: 'cpu' }, timeout: 120_000 },
+      { cwd: ROOT, env: { ...process.env, MODELS_DIR: path.join(dir, 'models'), TF_BACKEND: 'cpu', ...env }, timeout: 120_000 },
       (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });
@@ -74,6 +74,28 @@ describe('npm run upscale', () => {
     expect(wrong.code).toBe(2);
   });
 
+  it('refuses a result over what can be encoded, or over MAX_OUTPUT_PIXELS, from the header: one FAIL line, the rest still done', async () => {
+    // The header of a 4100 x 4100 PNG (its pixels cut off): x4 would be 16400 x 16400, more pixels
+    // than sharp encodes (16383 x 16383); found before any decoding, so the missing pixels never matter.
+    const png = await sharp({ create: { width: 4100, height: 4100, channels: 3, background: '#808080' } }).png().toBuffer();
+    const huge = path.join(dir, 'huge.png');
+    await fs.writeFile(huge, png.subarray(0, 100));
+    const small = path.join(dir, 'in', 'b.png');
+    const byDefault = await run('upscale.ts', ['--scale', '4', huge, small, '--out', path.join(dir, 'limit-default')]);
+    expect(byDefault.stderr).toContain(
+      'FAIL  huge.png: Upscaling 4100x4100 by 4 would give 16400x16400 = 268,960,000 pixels; the limit is 268,402,689 pixels.',
+    );
+    expect(byDefault.stderr).toContain('1 of 2 done, 1 failed');
+    expect(byDefault.code).toBe(1);
+
+    const bySetting = await run('upscale.ts', ['--scale', '4', path.join(dir, 'in', 'a.jpg'), small, '--out', path.join(dir, 'limit-env')], {
+      MAX_OUTPUT_PIXELS: '1000',
+    });
+    expect(bySetting.stderr).toContain('FAIL  a.jpg: Upscaling 23x9 by 4 would give 92x36 = 3,312 pixels; the limit is 1,000 pixels.');
+    expect(bySetting.stderr).toContain('1 of 2 done, 1 failed');
+    expect(await fs.readdir(path.join(dir, 'limit-env'))).toEqual(['b.png']);
+  });
+
   it('exits 2 with one message on a bad flag value', async () => {
     const { code, stderr } = await run('upscale.ts', ['--scale', '3', path.join(dir, 'in'), '--out', path.join(dir, 'x')]);
     expect(code).toBe(2);
@@ -96,5 +118,16 @@ describe('npm run colorize', () => {
     expect(code).toBe(0);
     expect(await sharp(path.join(out, 'a.png')).metadata()).toMatchObject({ width: 23, height: 9 });
     expect(await sharp(path.join(out, 'b.png')).metadata()).toMatchObject({ width: 5, height: 7, hasAlpha: true });
+  });
+
+  it('applies MAX_INPUT_PIXELS when it is set', async () => {
+    const out = path.join(dir, 'col-limit');
+    const model = ['--model', path.join(dir, 'elsewhere', 'my-colorizer')];
+    const { code, stderr } = await run('colorize.ts', [path.join(dir, 'in', 'a.jpg'), path.join(dir, 'in', 'b.png'), '--out', out, ...model], {
+      MAX_INPUT_PIXELS: '100',
+    });
+    expect(stderr).toContain('FAIL  a.jpg: The image is 23x9 = 207 pixels; the limit is 100 pixels.');
+    expect(stderr).toContain('1 of 2 done, 1 failed');
+    expect(code).toBe(1);
   });
 });

@@ -13,7 +13,10 @@ export interface BatchOptions {
   outDir: string;
   /** One inference call (e.g. `(bytes, o) => service.upscale(bytes, { ...o, scale })`). */
   run: (bytes: Buffer, options: InferOptions) => Promise<InferenceResult>;
-  /** Stops after the current tile; the batch then rejects with the AbortError. */
+  /**
+   * Stops after the current tile; the batch then prints its summary (with how many files were not
+   * processed) and rejects with the AbortError.
+   */
   signal?: AbortSignal;
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Failures found before the batch (e.g. missing paths): already reported, counted in the summary. */
@@ -65,15 +68,25 @@ async function fileIdentity(file: string): Promise<string | undefined> {
   }
 }
 
+/** `3 of 5 done, 1 failed, 1 not processed` (the parts after "done" only when not zero). */
+function summarize(result: BatchResult, attempted: number, notProcessed: number): string {
+  return (
+    `${result.succeeded.length} of ${attempted} done` +
+    (result.failed.length ? `, ${result.failed.length} failed` : '') +
+    (notProcessed ? `, ${notProcessed} not processed` : '')
+  );
+}
+
 /**
  * Processes `files` in order with a progress bar (files done/total, tiles of the current file).
  * Per-file problems (unreadable, not an image, too large, a write error) are logged and collected;
- * an AbortError stops the batch and rejects.
+ * an AbortError stops the batch, prints the summary so far and rejects.
  */
 export async function processImages(options: BatchOptions): Promise<BatchResult> {
   const { files, outDir } = options;
   await fs.mkdir(outDir, { recursive: true });
   const outputs = outputPaths(files, outDir);
+  const attempted = files.length + (options.failedBefore?.length ?? 0);
   const bar = new ProgressBar({ unit: 'files', total: files.length, stream: options.stream });
   const result: BatchResult = { succeeded: [], failed: [...(options.failedBefore ?? [])] };
   // Inputs by path and by identity: an --out reached through a symlink (or a hard link) to an
@@ -102,7 +115,9 @@ export async function processImages(options: BatchOptions): Promise<BatchResult>
       );
     } catch (error) {
       if ((error as Error)?.name === 'AbortError') {
-        bar.finish();
+        // The summary is what tells a user which results to trust after Ctrl-C; the interrupted
+        // file counts as not processed (its result was never written).
+        bar.finish(summarize(result, attempted, files.length - index));
         throw error;
       }
       const message = describeFailure(error);
@@ -111,7 +126,6 @@ export async function processImages(options: BatchOptions): Promise<BatchResult>
     }
     bar.update(index + 1);
   }
-  const attempted = files.length + (options.failedBefore?.length ?? 0);
-  bar.finish(`${result.succeeded.length} of ${attempted} done${result.failed.length ? `, ${result.failed.length} failed` : ''}`);
+  bar.finish(summarize(result, attempted, 0));
   return result;
 }

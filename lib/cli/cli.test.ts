@@ -11,7 +11,8 @@ import { flag, parseCli, runCli, shellWord, UsageError, wantsHelp } from './args
 import { processImages } from './batch';
 import { decodableExtensions, IMAGE_EXTENSIONS, isImageFileName } from '@/lib/image/formats';
 import { collectImageFiles, outputPaths } from './files';
-import { runInferCommand, USAGE } from './infer-command';
+import { checkOutDir, cliPixelLimits, MAX_RESULT_PIXELS, runInferCommand, USAGE } from './infer-command';
+import { testMetadata } from '@/lib/infer/test-models';
 import { ProgressBar } from './progress';
 
 class Capture extends Writable {
@@ -23,6 +24,20 @@ class Capture extends Writable {
     this.text += chunk.toString();
     done();
   }
+}
+
+/**
+ * Makes `fs.readdir` fail on `folders` as it does on chmod-000 folders for anyone but root: the
+ * tests run as root, which reads any folder, so the refusal is put in its place.
+ */
+function lockFolders(...folders: string[]) {
+  const readdir = fs.readdir.bind(fs);
+  return vi.spyOn(fs, 'readdir').mockImplementation(((p: string, options: never) => {
+    const folder = path.resolve(String(p));
+    return folders.includes(folder)
+      ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${folder}'`), { code: 'EACCES', syscall: 'scandir', path: folder }))
+      : readdir(p, options);
+  }) as typeof fs.readdir);
 }
 
 let dir: string;
@@ -142,6 +157,49 @@ describe('collectImageFiles / outputPaths', () => {
     expect(flat.problems.map((p) => p.message)).toEqual(['no such file or folder', 'no images in this folder']);
     const deep = await collectImageFiles([root], { recursive: true });
     expect(deep.files.map((f) => path.relative(root, f))).toEqual(['b2.JPG', 'b10.png', path.join('sub', 'c.webp')]);
+  });
+
+  it('reports an unreadable sub-folder under its own path and still walks the folders after it', async () => {
+    const root = path.join(dir, 'locked-walk');
+    for (const name of ['a.png', 'a-sub/b.png', 'lockeddir/c.png', 'z-sub/d.png', 'zz.png', 'only-locked/inner/e.png']) {
+      await fs.mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await fs.writeFile(path.join(root, name), 'x');
+    }
+    const spy = lockFolders(path.join(root, 'lockeddir'), path.join(root, 'only-locked', 'inner'));
+    try {
+      const found = await collectImageFiles([root, path.join(root, 'only-locked')], { recursive: true });
+      expect(found.files.map((f) => path.relative(root, f))).toEqual([
+        path.join('a-sub', 'b.png'),
+        'a.png',
+        path.join('z-sub', 'd.png'),
+        'zz.png',
+      ]);
+      // Each under the input as written plus the sub-folder's name; inner, reached from both inputs,
+      // once; and no "no images in this folder" for only-locked besides.
+      expect(found.problems).toEqual([
+        { path: path.join(root, 'lockeddir'), message: expect.stringMatching(/^cannot read the folder: EACCES: permission denied/) },
+        { path: path.join(root, 'only-locked', 'inner'), message: expect.stringMatching(/^cannot read the folder: EACCES/) },
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('takes only regular files (and links to them) from folders, never a FIFO; a path named explicitly is taken as it is', async () => {
+    const root = path.join(dir, 'special');
+    await fs.mkdir(path.join(root, 'folder.png'), { recursive: true });
+    await fs.writeFile(path.join(root, 'a.png'), 'x');
+    await fs.writeFile(path.join(dir, 'elsewhere.jpg'), 'x');
+    // Opening a FIFO blocks until a writer comes: taken as an image it hung the CLI for good.
+    execFileSync('mkfifo', [path.join(root, 'p.png')]);
+    await fs.symlink(path.join(dir, 'elsewhere.jpg'), path.join(root, 'link.jpg'));
+    await fs.symlink(path.join(root, 'folder.png'), path.join(root, 'folder-link.png'));
+    await fs.symlink(path.join(dir, 'gone.png'), path.join(root, 'dangling.png'));
+    const found = await collectImageFiles([root], { recursive: true });
+    expect(found.files.map((f) => path.relative(root, f))).toEqual(['a.png', 'link.jpg']);
+    expect(found.problems).toEqual([]);
+    const explicit = await collectImageFiles([path.join(root, 'p.png'), '/dev/stdin']);
+    expect(explicit.files).toEqual([path.join(root, 'p.png'), '/dev/stdin']);
   });
 
   it('does not descend into the output folder (a re-run would take its own results as inputs)', async () => {
@@ -275,6 +333,30 @@ describe('processImages', () => {
     ).rejects.toBe(abort);
   });
 
+  it('prints the summary with the files not processed when cancelled', async () => {
+    const inDir = path.join(dir, 'cancel-in');
+    await fs.mkdir(inDir, { recursive: true });
+    const files = ['a.png', 'b.png', 'c.png', 'd.png'].map((f) => path.join(inDir, f));
+    for (const f of files) await fs.writeFile(f, path.basename(f));
+    const stream = new Capture();
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    await expect(
+      processImages({
+        files,
+        outDir: path.join(dir, 'cancel-out'),
+        stream,
+        failedBefore: [{ file: 'missing.png', message: 'no such file or folder' }],
+        run: async (bytes) => {
+          if (bytes.toString() === 'b.png') throw new InputError('unsupported_image', 'Not a supported image');
+          if (bytes.toString() === 'c.png') throw abort;
+          return fakeResult(bytes);
+        },
+      }),
+    ).rejects.toBe(abort);
+    // a.png done, missing.png and b.png failed, c.png (interrupted) and d.png not processed.
+    expect(stream.text.trimEnd().split('\n').at(-1)).toBe('1 of 5 done, 2 failed, 2 not processed');
+  });
+
   it('names the output and leaves no temporary file when writing the result fails', async () => {
     const file = path.join(dir, 'batch-in', 'w.jpg');
     await fs.mkdir(path.dirname(file), { recursive: true });
@@ -306,6 +388,66 @@ describe('runInferCommand', () => {
     expect(stderr.text).toContain('is a file, not a folder');
   });
 
+  // /sys refuses new files and folders even to root (EACCES / EPERM, or EROFS where it is mounted read-only).
+  const sysRefusesWrites = process.platform === 'linux' && (() => {
+    try {
+      execFileSync('touch', ['/sys/.pix2pix-write-test'], { stdio: 'ignore' });
+      execFileSync('rm', ['-f', '/sys/.pix2pix-write-test']);
+      return false;
+    } catch {
+      return true;
+    }
+  })();
+
+  it.skipIf(!sysRefusesWrites)('refuses an --out it cannot write to or create as a usage error, before loading any model', async () => {
+    const input = path.join(dir, 'out-check.png');
+    await fs.writeFile(input, 'x');
+    // The reason as the system gives it, without the probe file's path.
+    const refused = runInferCommand('upscale', ['--scale', '2', input, '--out', '/sys']);
+    await expect(refused).rejects.toThrow(UsageError);
+    await expect(refused).rejects.toThrow(/^--out \/sys is not writable \((permission denied|read-only file system|operation not permitted)\)$/);
+    await expect(runInferCommand('colorize', [input, '--out', '/sys/pix2pix-out/sub'])).rejects.toThrow(
+      /^--out \/sys\/pix2pix-out\/sub is not writable \(cannot create the folder: /,
+    );
+    const stderr = new Capture();
+    const previous = process.exitCode;
+    try {
+      expect(await runCli({ name: 'colorize', usage: 'Usage', argv: [input, '--out', '/sys'], stderr }, (argv) => runInferCommand('colorize', argv, { stderr }))).toBe(2);
+    } finally {
+      process.exitCode = previous;
+    }
+    expect(stderr.text.split('\n')[0]).toMatch(/^colorize: --out \/sys is not writable \(/);
+  });
+
+  it('creates a missing --out (nested) and leaves nothing in it but what the batch writes', async () => {
+    const out = path.join(dir, 'made', 'by', 'check');
+    await checkOutDir(out);
+    expect(await fs.readdir(out)).toEqual([]);
+    await checkOutDir(out);
+    expect(await fs.readdir(out)).toEqual([]);
+  });
+
+  it('checks an explicit --model against the command before looking for images', async () => {
+    // metadata.json alone: the kind is read from it before any weights would be loaded.
+    const colorizer = path.join(dir, 'colorize-model');
+    await fs.mkdir(colorizer, { recursive: true });
+    await fs.writeFile(path.join(colorizer, 'metadata.json'), JSON.stringify(testMetadata({ task: 'colorize', scale: 1 })));
+    const sr2 = path.join(dir, 'sr2-model');
+    await fs.mkdir(sr2, { recursive: true });
+    await fs.writeFile(path.join(sr2, 'metadata.json'), JSON.stringify(testMetadata({ task: 'sr', scale: 2 })));
+    const missingInput = path.join(dir, 'nonexist.jpg');
+    const out = path.join(dir, 'model-kind-out');
+    await expect(runInferCommand('upscale', ['--scale', '2', missingInput, '--out', out, '--model', colorizer])).rejects.toThrow(
+      new UsageError(`--model ${colorizer} is a colorize model, not super-resolution x2`),
+    );
+    await expect(runInferCommand('upscale', ['--scale', '4', missingInput, '--out', out, '--model', sr2])).rejects.toThrow(
+      new UsageError(`--model ${sr2} is a super-resolution x2 model, not super-resolution x4`),
+    );
+    await expect(runInferCommand('colorize', [missingInput, '--out', out, '--model', path.join(dir, 'no-model')])).rejects.toThrow(
+      new UsageError(`--model ${path.join(dir, 'no-model')}: no such folder`),
+    );
+  });
+
   it('names a --model that cannot be loaded once, in one line, without a warning besides', async () => {
     const input = path.join(dir, 'model-input.png');
     await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toFile(input);
@@ -323,6 +465,19 @@ describe('runInferCommand', () => {
       process.exitCode = previous;
     }
     expect(stderr.text).toBe(`upscale: --model ${empty}: not an exported model folder (it has no metadata.json)\n\nUsage\n`);
+  });
+});
+
+describe('cliPixelLimits', () => {
+  it('keeps results within what sharp encodes unless MAX_INPUT_PIXELS / MAX_OUTPUT_PIXELS ask for less', () => {
+    // sharp's default limitInputPixels, which it also applies to the raw pixels encodePng hands it.
+    expect(MAX_RESULT_PIXELS).toBe(16383 * 16383);
+    // The result's RGBA copy (width * height * 4 bytes) must fit in one typed array.
+    expect(MAX_RESULT_PIXELS * 4).toBeLessThanOrEqual(2 ** 32);
+    expect(cliPixelLimits({})).toEqual({ maxInputPixels: MAX_RESULT_PIXELS, maxOutputPixels: MAX_RESULT_PIXELS });
+    expect(cliPixelLimits({ MAX_OUTPUT_PIXELS: '16MP', MAX_INPUT_PIXELS: ' ' })).toEqual({ maxInputPixels: MAX_RESULT_PIXELS, maxOutputPixels: 16_000_000 });
+    expect(cliPixelLimits({ MAX_INPUT_PIXELS: '2_000_000', MAX_OUTPUT_PIXELS: '1G' })).toEqual({ maxInputPixels: 2_000_000, maxOutputPixels: MAX_RESULT_PIXELS });
+    expect(() => cliPixelLimits({ MAX_OUTPUT_PIXELS: 'lots' })).toThrow(/^MAX_OUTPUT_PIXELS="lots" is not valid/);
   });
 });
 

@@ -1,14 +1,14 @@
 /**
  * Turning command-line paths into image files and output names.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isImageFileName } from '@/lib/image/formats';
 
 export interface CollectedFiles {
   /** Absolute paths, in argument order; a folder's images in name order; no duplicates. */
   files: string[];
-  /** Paths that could not be used (missing, unreadable folder, a folder without images). */
+  /** Paths that could not be used (missing, unreadable folder or sub-folder, a folder without images). */
   problems: { path: string; message: string }[];
 }
 
@@ -24,8 +24,34 @@ export interface CollectOptions {
 }
 
 /**
+ * Whether the folder entry `entry` of `dir` is taken as an image when a folder is read (the CLIs,
+ * training data, `npm run eval`): not hidden (`.git`, macOS's `._photo.jpg`), an image extension
+ * ({@link isImageFileName}), and a regular file or a symbolic link to one.
+ *
+ * A FIFO, socket or device named `x.png` is refused: opening a FIFO blocks until a writer comes,
+ * on a libuv thread that not even SIGTERM gets back, so the whole run would hang.
+ */
+export async function isImageEntry(dir: string, entry: Dirent): Promise<boolean> {
+  if (entry.name.startsWith('.') || !isImageFileName(entry.name)) return false;
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  // A link counts by what it leads to; a dangling one leads nowhere.
+  return fs.stat(path.join(dir, entry.name)).then(
+    (stat) => stat.isFile(),
+    () => false,
+  );
+}
+
+/** The problem message for a folder whose listing failed (the error names the folder's absolute path). */
+function unreadableFolder(error: unknown): string {
+  return `cannot read the folder: ${(error as Error).message}`;
+}
+
+/**
  * Expands files and folders into image files. Folders contribute the images directly inside them
- * (and below, with `recursive`, except `skipFolders`), hidden files skipped.
+ * (and below, with `recursive`, except `skipFolders`), hidden files and anything but regular files
+ * (and links to them) skipped. A path named explicitly is taken whatever it is (`/dev/stdin`).
+ * An unreadable sub-folder is one problem under its own path; the rest of the walk goes on.
  */
 export async function collectImageFiles(inputs: readonly string[], options: CollectOptions = {}): Promise<CollectedFiles> {
   const files: string[] = [];
@@ -39,7 +65,13 @@ export async function collectImageFiles(inputs: readonly string[], options: Coll
     }
   };
 
-  async function walk(dir: string): Promise<number> {
+  // Sub-folders that could not be read: each reported once even when inputs overlap
+  // (`photos photos/2019`), and counted per input so that "no images" does not repeat them.
+  const unreadable = new Set<string>();
+  let unreadableBelow = 0;
+
+  /** Images found in `dir` (absolute; `shown` is how the user wrote it); throws if `dir` itself cannot be read. */
+  async function walk(dir: string, shown: string): Promise<number> {
     const entries = await fs.readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     let found = 0;
@@ -47,8 +79,17 @@ export async function collectImageFiles(inputs: readonly string[], options: Coll
       if (entry.name.startsWith('.')) continue;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (options.recursive && !skip.has(full)) found += await walk(full);
-      } else if (isImageFileName(entry.name)) {
+        if (!options.recursive || skip.has(full)) continue;
+        const sub = path.join(shown, entry.name);
+        try {
+          found += await walk(full, sub);
+        } catch (error) {
+          // Caught here, not per input: one locked sub-folder must not hide the folders after it.
+          unreadableBelow++;
+          if (!unreadable.has(full)) problems.push({ path: sub, message: unreadableFolder(error) });
+          unreadable.add(full);
+        }
+      } else if (await isImageEntry(dir, entry)) {
         add(full);
         found++;
       }
@@ -67,10 +108,14 @@ export async function collectImageFiles(inputs: readonly string[], options: Coll
       continue;
     }
     if (stat.isDirectory()) {
+      unreadableBelow = 0;
       try {
-        if ((await walk(full)) === 0) problems.push({ path: input, message: 'no images in this folder' });
+        // "No images" would only repeat an unreadable sub-folder's problem.
+        if ((await walk(full, input)) === 0 && unreadableBelow === 0) {
+          problems.push({ path: input, message: 'no images in this folder' });
+        }
       } catch (error) {
-        problems.push({ path: input, message: `cannot read the folder: ${(error as Error).message}` });
+        problems.push({ path: input, message: unreadableFolder(error) });
       }
     } else {
       add(full);

@@ -2,10 +2,13 @@
  * `npm run colorize` and `npm run upscale`: flags, model choice and the batch, shared so that the
  * two scripts are one line each.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { readMetadata } from '@/lib/infer/models';
 import { createInferenceService, describeModelProblem, type LoadedInferenceService } from '@/lib/infer/service';
+import { readLimits } from '@/lib/server/limits';
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
 import { flag, parseCli, UsageError } from './args';
 import { processImages } from './batch';
@@ -79,23 +82,94 @@ export interface InferCommandIO {
   signal?: AbortSignal;
 }
 
+/** `EACCES: permission denied, open '/x/y'` -> `permission denied`: the reason without the probe's path. */
+function describeFsError(error: unknown): string {
+  const message = (error as Error)?.message ?? String(error);
+  return /^[A-Z][A-Z0-9_]*: ([^,]+)/.exec(message)?.[1] ?? message;
+}
+
 /**
- * Refuses an `--out` that cannot be the output folder (an existing file, or a path through one)
- * before anything is loaded; a missing folder is fine (the batch creates it).
+ * Makes sure `--out` can take the results before anything is loaded: refuses an existing file (or
+ * a path through one), creates the folder when missing, and writes and removes a probe file in it.
+ * Without this an unwritable `--out` (permissions, a read-only disk) would only show once every
+ * image had been run through the model and each write failed.
  *
  * @throws UsageError naming `--out`.
  */
 export async function checkOutDir(out: string): Promise<void> {
-  let stat: import('node:fs').Stats;
+  let stat: import('node:fs').Stats | undefined;
   try {
     stat = await fs.stat(out);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
     if (code === 'ENOTDIR') throw new UsageError(`--out ${out}: part of this path is a file, not a folder`);
-    throw new UsageError(`--out ${out}: ${(error as Error).message}`);
+    if (code !== 'ENOENT') throw new UsageError(`--out ${out}: ${(error as Error).message}`);
   }
-  if (!stat.isDirectory()) throw new UsageError(`--out ${out} is a file, not a folder`);
+  if (stat && !stat.isDirectory()) throw new UsageError(`--out ${out} is a file, not a folder`);
+  if (!stat) {
+    try {
+      await fs.mkdir(out, { recursive: true });
+    } catch (error) {
+      throw new UsageError(`--out ${out} is not writable (cannot create the folder: ${describeFsError(error)})`);
+    }
+  }
+  // A real write, not access(W_OK): root passes that check on folders that still refuse its files
+  // (/sys, an ACL or a FUSE mount's own rules).
+  const probe = path.join(out, `.write-test-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await fs.writeFile(probe, '', { flag: 'wx' });
+  } catch (error) {
+    throw new UsageError(`--out ${out} is not writable (${describeFsError(error)})`);
+  }
+  await fs.rm(probe, { force: true });
+}
+
+/**
+ * The most pixels one result may have: sharp applies its default input limit (16383 x 16383) to
+ * the raw pixels the PNG encoder is handed, so a larger upscale would fail only after all its
+ * tiles had run. It also keeps the result's `width * height * 3` bytes (and 4 with alpha) inside
+ * what one typed array holds.
+ */
+export const MAX_RESULT_PIXELS = 0x3fff ** 2;
+
+/**
+ * The pixel limits the CLIs pass to the inference service: `MAX_INPUT_PIXELS` and
+ * `MAX_OUTPUT_PIXELS` when set (parsed as the server parses them), neither above
+ * {@link MAX_RESULT_PIXELS} (a colorized result is the input's size). Unlike the server's 16 MP
+ * defaults, an unset variable means "as large as can be written": a CLI user's own big photo is
+ * not a stranger's upload.
+ *
+ * @throws Error naming the variable when a value is malformed.
+ */
+export function cliPixelLimits(env: Record<string, string | undefined> = process.env): { maxInputPixels: number; maxOutputPixels: number } {
+  const parsed = readLimits({ MAX_INPUT_PIXELS: env.MAX_INPUT_PIXELS, MAX_OUTPUT_PIXELS: env.MAX_OUTPUT_PIXELS });
+  const isSet = (name: string) => (env[name]?.trim() ?? '') !== '';
+  return {
+    maxInputPixels: Math.min(isSet('MAX_INPUT_PIXELS') ? parsed.maxInputPixels : Infinity, MAX_RESULT_PIXELS),
+    maxOutputPixels: Math.min(isSet('MAX_OUTPUT_PIXELS') ? parsed.maxOutputPixels : Infinity, MAX_RESULT_PIXELS),
+  };
+}
+
+/**
+ * Refuses an explicit `--model` that cannot serve `command` from its `metadata.json` alone, before
+ * images are collected or weights loaded: a colorizer given to upscale is the usage error about the
+ * model, not "no images" about a mistyped input beside it.
+ *
+ * @throws UsageError naming `--model`.
+ */
+async function checkModelKind(dir: string, command: InferCommand, scale?: 2 | 4): Promise<void> {
+  const resolved = path.resolve(dir);
+  let metadata;
+  try {
+    metadata = await readMetadata(resolved);
+  } catch (error) {
+    const problem = `${resolved}: ${(error as Error).message}`;
+    throw new UsageError(`--model ${dir}: ${describeModelProblem(problem, dir) ?? problem}`);
+  }
+  const task = command === 'colorize' ? 'colorize' : 'sr';
+  if (metadata.task !== task || (task === 'sr' && metadata.scale !== scale)) {
+    throw new UsageError(`--model ${dir} is a ${metadata.task === 'sr' ? `super-resolution x${metadata.scale}` : metadata.task} model, not ${task === 'sr' ? `super-resolution x${scale}` : 'colorize'}`);
+  }
 }
 
 /**
@@ -111,6 +185,9 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
     command === 'upscale'
       ? { ...parseCli(argv, { options: OPTIONS, schema: schemas.upscale }) }
       : { ...parseCli(argv, { options: commonOptions, schema: schemas.colorize }), scale: undefined, ensemble: undefined };
+  // Everything that can be refused is refused before any model or image work.
+  const limits = cliPixelLimits();
+  if (args.model) await checkModelKind(args.model, command, args.scale);
   await checkOutDir(args.out);
 
   const { files, problems } = await collectImageFiles(args.positionals, { recursive: args.recursive, skipFolders: [args.out] });
@@ -143,11 +220,6 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
           '; train and export one, or pass --model <dir>',
       );
     }
-    if (args.model && (model.task !== task || (task === 'sr' && model.scale !== args.scale))) {
-      throw new UsageError(
-        `--model ${args.model} is a ${model.task} x${model.scale} model, not ${command === 'colorize' ? 'colorize' : `sr x${args.scale}`}`,
-      );
-    }
     const backend = currentBackend();
     stderr.write(`${command}: ${files.length} image${files.length === 1 ? '' : 's'}, model ${model.name}` + `${backend ? `, ${describeBackend(backend)}` : ''}\n`);
 
@@ -161,8 +233,8 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
         failedBefore: problems.map((p) => ({ file: p.path, message: p.message })),
         run: (bytes, options) =>
           command === 'colorize'
-            ? service.colorize(bytes, { ...options, model: model.name })
-            : service.upscale(bytes, { ...options, scale: args.scale!, model: model.name, ensemble: args.ensemble ?? false }),
+            ? service.colorize(bytes, { ...options, ...limits, model: model.name })
+            : service.upscale(bytes, { ...options, ...limits, scale: args.scale!, model: model.name, ensemble: args.ensemble ?? false }),
       });
     } catch (error) {
       if ((error as Error)?.name !== 'AbortError') throw error;

@@ -1,9 +1,25 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IMAGE_EXTENSIONS } from '@/lib/image/formats';
-import { DataError, listImageFiles } from './images';
+import { DataError, listImageFiles, loadImageFolder } from './images';
+
+/**
+ * Makes `fs.readdir` fail on `folders` as it does on chmod-000 folders for anyone but root: the
+ * tests run as root, which reads any folder, so the refusal is put in its place.
+ */
+function lockFolders(...folders: string[]) {
+  const readdir = fs.readdir.bind(fs);
+  return vi.spyOn(fs, 'readdir').mockImplementation(((p: string, options: never) => {
+    const folder = path.resolve(String(p));
+    return folders.includes(folder)
+      ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${folder}'`), { code: 'EACCES', syscall: 'scandir', path: folder }))
+      : readdir(p, options);
+  }) as typeof fs.readdir);
+}
 
 let dir: string;
 
@@ -33,5 +49,60 @@ describe('listImageFiles', () => {
     const file = path.join(dir, 'file.png');
     await fs.writeFile(file, 'x');
     await expect(listImageFiles(file)).rejects.toThrow(/^Not a folder/);
+  });
+
+  it('takes regular files and links to them, never a FIFO, a link to a folder or a dangling link', async () => {
+    const root = path.join(dir, 'special');
+    await fs.mkdir(path.join(root, 'folder.png'), { recursive: true });
+    await fs.writeFile(path.join(root, 'a.png'), 'x');
+    await fs.writeFile(path.join(dir, 'elsewhere.jpg'), 'x');
+    // Opening a FIFO blocks until a writer comes: taken as an image it hung `npm run train` for good.
+    execFileSync('mkfifo', [path.join(root, 'p.png')]);
+    await fs.symlink(path.join(dir, 'elsewhere.jpg'), path.join(root, 'link.jpg'));
+    await fs.symlink(path.join(root, 'folder.png'), path.join(root, 'folder-link.png'));
+    await fs.symlink(path.join(dir, 'gone.png'), path.join(root, 'dangling.png'));
+    expect((await listImageFiles(root)).map((f) => path.relative(root, f))).toEqual(['a.png', 'link.jpg']);
+  });
+
+  it('reports an unreadable sub-folder, lists the rest; an unreadable data folder is a DataError', async () => {
+    const root = path.join(dir, 'locked');
+    for (const name of ['a.png', 'b-locked/x.png', 'c/y.png']) {
+      await fs.mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await fs.writeFile(path.join(root, name), 'x');
+    }
+    const skipped: [string, string][] = [];
+    const spy = lockFolders(path.join(root, 'b-locked'));
+    try {
+      const found = await listImageFiles(root, (folder, reason) => skipped.push([folder, reason]));
+      expect(found.map((f) => path.relative(root, f))).toEqual(['a.png', path.join('c', 'y.png')]);
+      expect(skipped).toEqual([[path.join(root, 'b-locked'), expect.stringMatching(/^unreadable folder \(EACCES: permission denied/)]]);
+    } finally {
+      spy.mockRestore();
+    }
+    const top = lockFolders(root);
+    try {
+      await expect(listImageFiles(root)).rejects.toThrow(new DataError(`Cannot read data folder ${root}: EACCES: permission denied, scandir '${root}'`));
+    } finally {
+      top.mockRestore();
+    }
+  });
+});
+
+describe('loadImageFolder', () => {
+  it('trains on the readable photos when a sub-folder cannot be read, and says which folder was skipped', async () => {
+    const root = path.join(dir, 'train-locked');
+    for (const name of ['a.png', 'locked/b.png', 'z/c.png']) {
+      await fs.mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await sharp({ create: { width: 8, height: 6, channels: 3, background: '#806040' } }).png().toFile(path.join(root, name));
+    }
+    const skipped: string[] = [];
+    const spy = lockFolders(path.join(root, 'locked'));
+    try {
+      const images = await loadImageFolder(root, { minSide: 4, onSkip: (file, reason) => skipped.push(`${path.relative(root, file)}: ${reason}`) });
+      expect(images.map((i) => i.name)).toEqual(['a.png', 'z/c.png']);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(skipped).toEqual([expect.stringMatching(/^locked: unreadable folder \(EACCES/)]);
   });
 });

@@ -7,9 +7,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '@/lib/image/decode';
-import { IMAGE_EXTENSIONS, isImageFileName } from '@/lib/image/formats';
+import { isImageEntry } from '@/lib/cli/files';
+import { IMAGE_EXTENSIONS } from '@/lib/image/formats';
 import type { Rng } from '@/lib/train/rng';
-
 
 /** An upright 8-bit RGB image, interleaved HWC. */
 export interface RgbImage {
@@ -28,10 +28,13 @@ export class DataError extends Error {
 }
 
 /**
- * Image files under `dir` (recursively; hidden entries skipped), by the extensions this sharp build
- * decodes ({@link IMAGE_EXTENSIONS}), sorted for reproducibility.
+ * Image files under `dir` (recursively; hidden entries and anything but regular files and links to
+ * them skipped: see {@link isImageEntry}), by the extensions this sharp build decodes
+ * ({@link IMAGE_EXTENSIONS}), sorted for reproducibility. A sub-folder that cannot be read is
+ * passed to `onSkip` and left out; the rest are still listed.
+ * @throws DataError when `dir` is missing, not a folder, or cannot be read.
  */
-export async function listImageFiles(dir: string): Promise<string[]> {
+export async function listImageFiles(dir: string, onSkip?: (folder: string, reason: string) => void): Promise<string[]> {
   let stat;
   try {
     stat = await fs.stat(dir);
@@ -45,11 +48,23 @@ export async function listImageFiles(dir: string): Promise<string[]> {
       // Hidden entries (.git, macOS's ._photo.jpg resource forks) are never training images.
       if (entry.name.startsWith('.')) continue;
       const full = path.join(d, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (isImageFileName(entry.name)) out.push(full);
+      if (entry.isDirectory()) {
+        try {
+          await walk(full);
+        } catch (error) {
+          // One unreadable sub-folder costs its own photos, not the run (nor the folders after it).
+          onSkip?.(full, `unreadable folder (${(error as Error).message})`);
+        }
+      } else if (await isImageEntry(d, entry)) {
+        out.push(full);
+      }
     }
   };
-  await walk(dir);
+  try {
+    await walk(dir);
+  } catch (error) {
+    throw new DataError(`Cannot read data folder ${dir}: ${(error as Error).message}`);
+  }
   return out.sort();
 }
 
@@ -93,14 +108,16 @@ export async function loadRgbImage(file: string, size: { maxSide?: number; short
  * {@link DataError} when none is usable.
  */
 export async function loadImageFolder(dir: string, options: LoadOptions): Promise<RgbImage[]> {
-  const files = await listImageFiles(dir);
+  const files = await listImageFiles(dir, options.onSkip);
   if (files.length === 0) throw new DataError(`No images (${IMAGE_EXTENSIONS.join(' ')}) in ${dir}`);
   const images: RgbImage[] = [];
   for (const [i, file] of files.entries()) {
     try {
       const image = { ...(await loadRgbImage(file, options)), name: path.relative(dir, file).split(path.sep).join('/') };
       if (Math.min(image.width, image.height) < options.minSide) {
-        options.onSkip?.(file, `too small (${image.width}x${image.height}; needs at least ${options.minSide} px on the short side)`);
+        // The size after the run's resizing (--image-side, the long-side cap): what the crops come from.
+        const resized = options.shortSide !== undefined || options.maxSide !== undefined ? ' as resized for training' : '';
+        options.onSkip?.(file, `too small (${image.width}x${image.height}${resized}; needs at least ${options.minSide} px on the short side)`);
       } else {
         images.push(image);
       }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,22 @@ describe('listImages', () => {
     symlinkSync(path.join(dir, 'real-folder.png'), path.join(dir, 'folder-link.png'));
     symlinkSync(path.join(root, 'gone.jpg'), path.join(dir, 'dangling.jpg'));
     expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(['link.jpg']);
+  });
+
+  it('skips hidden files (macOS ._ resource forks) as the CLIs and training do', async () => {
+    const dir = path.join(root, 'hidden');
+    mkdirSync(dir);
+    for (const name of ['a.png', '.hidden.png', '._a.png', '._b.jpg']) writeFileSync(path.join(dir, name), '');
+    expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(['a.png']);
+  });
+
+  it('never takes a FIFO named like an image (opening it would block the run for good)', async () => {
+    const dir = path.join(root, 'fifo');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'a.png'), '');
+    execFileSync('mkfifo', [path.join(dir, 'p.png')]);
+    symlinkSync(path.join(dir, 'p.png'), path.join(dir, 'q.png'));
+    expect((await listImages(dir)).map((f) => path.basename(f))).toEqual(['a.png']);
   });
 
   it('says clearly when the folder is missing, a file, or has no images', async () => {

@@ -1,7 +1,8 @@
 /** The evaluation's data folders: every decodable image file directly inside, in name order. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isImageFileName, IMAGE_EXTENSIONS } from '@/lib/image/formats';
+import { isImageEntry } from '@/lib/cli/files';
+import { IMAGE_EXTENSIONS } from '@/lib/image/formats';
 
 /** A problem with the user's data folder (reported as a usage error, not a crash). */
 export class DataError extends Error {
@@ -13,7 +14,8 @@ export class DataError extends Error {
 
 /**
  * Image files directly in `dir` (by extension, case-insensitive, the decodable ones of
- * {@link IMAGE_EXTENSIONS} as the CLIs take; links to files too), sorted by name, at most `limit`.
+ * {@link IMAGE_EXTENSIONS}; regular files and links to them, not hidden: {@link isImageEntry}, as
+ * the CLIs and training take them), sorted by name, at most `limit`.
  * @throws DataError when `dir` is missing, not a folder, or holds no images.
  */
 export async function listImages(dir: string, limit?: number): Promise<string[]> {
@@ -26,12 +28,10 @@ export async function listImages(dir: string, limit?: number): Promise<string[]>
     if (code === 'ENOTDIR') throw new DataError(`--data must be a folder of images; ${dir} is a file`);
     throw new DataError(`Cannot read data folder ${dir}: ${(error as Error).message}`);
   }
-  // Symbolic links count when they lead to a file (a held-out split linked from the photo folder).
-  const isFileEntry = async (e: import('node:fs').Dirent) =>
-    e.isFile() || (e.isSymbolicLink() && (await fs.stat(path.join(dir, e.name)).then((s) => s.isFile(), () => false)));
-  const candidates = entries.filter((e) => isImageFileName(e.name));
-  const kept = await Promise.all(candidates.map(isFileEntry));
-  const files = candidates
+  // Symbolic links count when they lead to a file (a held-out split linked from the photo folder);
+  // hidden files (macOS's ._photo.jpg) and FIFOs or devices named like images do not.
+  const kept = await Promise.all(entries.map((e) => isImageEntry(dir, e)));
+  const files = entries
     .filter((_, i) => kept[i])
     .map((e) => e.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
