@@ -6,8 +6,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { flag, parseCli, runCli } from '@/lib/cli/args';
+import { flag, parseCli, runCli, UsageError } from '@/lib/cli/args';
 import { defaultModelsDir } from '@/lib/infer/models';
+import { VARIANT_PATTERN, VARIANT_RULE } from '@/lib/model/metadata';
 import { runsDir } from '@/lib/server/runs';
 import { initBackend } from '@/lib/tf/backend';
 import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
@@ -22,20 +23,23 @@ Exports the generator of a run's latest checkpoint to <models-dir>/<model> (mode
 metadata.json with the run's config and last validation metrics).
 
   --run NAME          the training run (a folder in --runs-dir)
-  --name MODEL        the model's name; it is written to <models-dir>/MODEL
+  --name MODEL        the model's name; it is written to <models-dir>/MODEL, replacing a model
+                      of that name (said when it does)
   --runs-dir DIR      where runs are (default: $RUNS_DIR or ./runs)
   --models-dir DIR    where to write (default: $MODELS_DIR or ./models)
-  --variant V         variant name for the app (e.g. sharp)
+  --variant V         variant name for the app (e.g. sharp): a lowercase letter, then lowercase
+                      letters, digits or "-" (32 at most)
   --description TEXT  one line shown in the app
   --temperature T     decode a colour-class head at T in (0, 1] instead of its training setting
   --help              this text`;
 
 const schema = z.object({
-  run: flag.text('run'),
+  run: flag.modelName('run'),
   name: flag.modelName('name'),
   'runs-dir': flag.text('runs-dir').optional(),
   'models-dir': flag.text('models-dir').optional(),
-  variant: flag.text('variant').optional(),
+  // The app and the API ask for a variant as ?variant=NAME: any other form could never be asked for.
+  variant: flag.text('variant').regex(VARIANT_PATTERN, `--variant must be ${VARIANT_RULE}`).optional(),
   description: flag.text('description').optional(),
   temperature: flag
     .text('temperature')
@@ -43,6 +47,38 @@ const schema = z.object({
     .pipe(z.number({ message: '--temperature must be a number' }).gt(0, '--temperature must be above 0').max(1, '--temperature must be at most 1'))
     .optional(),
 });
+
+/**
+ * What the export would replace at `out`: undefined when nothing is there, else a note naming the
+ * model that is (the run it came from, its steps), for the user to see what was overwritten.
+ *
+ * @throws UsageError when a file stands where the models folder or the model folder would go, or
+ *   `out` is a folder with files but no model in it (the export replaces the folder whole).
+ */
+async function replacedModel(out: string): Promise<string | undefined> {
+  for (let p = path.dirname(out); ; p = path.dirname(p)) {
+    const stat = await fs.stat(p).catch(() => undefined);
+    if (stat && !stat.isDirectory()) throw new UsageError(`the models folder ${path.dirname(out)} cannot be made: ${p} is a file, not a folder`);
+    if (stat || path.dirname(p) === p) break;
+  }
+  const stat = await fs.stat(out).catch(() => undefined);
+  if (!stat) return undefined;
+  if (!stat.isDirectory()) throw new UsageError(`${out} is a file, not a model folder: choose another --name`);
+  const text = await fs.readFile(path.join(out, 'metadata.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    if ((await fs.readdir(out)).length === 0) return undefined;
+    throw new UsageError(`${out} is a folder but not a model (no metadata.json), and the export would replace it whole: choose another --name`);
+  }
+  let training: { config?: { run?: unknown }; steps?: unknown } | undefined;
+  try {
+    training = (JSON.parse(text) as { training?: typeof training }).training;
+  } catch {
+    // Unreadable metadata: still a model folder (the app lists it), of unknown origin.
+  }
+  const run = training?.config?.run;
+  const steps = training?.steps;
+  return `the model that was in ${out}` + (typeof run === 'string' ? ` (from run ${run}${typeof steps === 'number' ? `, step ${steps}` : ''})` : '');
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const flags = parseCli(argv, {
@@ -62,13 +98,22 @@ async function main(argv: readonly string[]): Promise<number> {
   const checkpointDir = await findCheckpoint(runDir);
   if (!checkpointDir) {
     const exists = await fs.stat(runDir).then((s) => s.isDirectory(), () => false);
-    throw new Error(exists ? `no checkpoint in ${runDir}` : `no run named ${flags.run} in ${path.dirname(runDir)}`);
+    throw new UsageError(
+      exists
+        ? `no checkpoint in ${runDir}: the run saved none yet (it does every --checkpoint-minutes and when it stops)`
+        : `no run named ${flags.run} in ${path.dirname(runDir)}`,
+    );
   }
+  const out = path.resolve(flags['models-dir'] ?? defaultModelsDir(), flags.name);
+  // Checked before the weights are loaded: a mistake here should cost nothing.
+  const replacing = await replacedModel(out);
   const backend = await initBackend();
   const checkpoint = await loadCheckpoint(checkpointDir);
   const { config } = checkpoint;
+  if (flags.temperature !== undefined && !(config.generator.kind === 'unet' && config.generator.classHead)) {
+    throw new UsageError(`--temperature decodes a colour-class head (a run trained with --head classes); run ${flags.run} has none`);
+  }
   const task = getTask(config.task);
-  const out = path.resolve(flags['models-dir'] ?? defaultModelsDir(), flags.name);
   const runLog = summariseRunLog(await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8').catch(() => ''));
   const metadata = await exportGenerator(checkpoint.generator, out, {
     name: flags.name,
@@ -85,6 +130,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(flags.temperature !== undefined ? { inference: { temperature: flags.temperature } } : {}),
   });
   process.stdout.write(`exported ${out} (${metadata.task}, x${metadata.scale}, step ${metadata.training.steps})\n`);
+  // As `npm run train -- --export` says it: a model of that name (perhaps a shipped one) is gone.
+  if (replacing) process.stdout.write(`replaced ${replacing}\n`);
   return 0;
 }
 

@@ -3,8 +3,8 @@
  * Flags are kebab-case (`--batch-size 4`); `--help` lists them.
  */
 import { parseArgs } from 'node:util';
-import { ZodError } from 'zod';
-import { rejectRepeatedFlags } from '@/lib/cli/args';
+import { ZodError, type z } from 'zod';
+import { errorText, rejectRepeatedFlags } from '@/lib/cli/args';
 import { cancelExitCode, cancelOnSignals } from '@/lib/cli/signals';
 import { DataError } from '@/lib/data/images';
 import { resolveNewRunConfig, resolveResumeConfig, trainFlagsSchema } from '@/lib/train/config';
@@ -14,8 +14,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
 
   --task            colorize | sr | paired
   --data            folder of training images (paired: A/ and B/ folders, or side-by-side images)
-  --run NAME        run name (folder under --runs-dir); default <task>-<timestamp>
-  --resume NAME     continue run NAME from its last checkpoint
+  --run NAME        run name (folder under --runs-dir: letters, digits, _ . -); default <task>-<timestamp>
+  --resume NAME     continue run NAME from its last checkpoint (--steps must be above its step)
   --init-from DIR   start from an exported model's generator (fine-tune, e.g. models/sr-x2 on your
                     own photos); size flags and scale default to that model's, fresh optimiser and
                     schedule; an sr model may add --blocks or start another --scale (new tail)
@@ -76,6 +76,15 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** One line per zod issue, led by the flag unless the message already names it (`--data is required: ...`). */
+function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown option(s): ${issue.keys.map((k) => '--' + toKebab(k)).join(', ')}`;
+  const key = issue.path[0];
+  if (key === undefined) return issue.message;
+  const flag = `--${toKebab(String(key))}`;
+  return issue.message.startsWith(flag) ? issue.message : `${flag}: ${issue.message}`;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -100,9 +109,7 @@ async function main(): Promise<void> {
   try {
     config = typeof raw.resume === 'string' ? await resolveResumeConfig(raw) : await resolveNewRunConfig(trainFlagsSchema.parse(raw));
   } catch (error) {
-    if (error instanceof ZodError) {
-      fail(error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s): ${i.keys.map((k) => '--' + toKebab(k)).join(', ')}` : `--${toKebab(i.path.join('.'))}: ${i.message}`)).join('\n'));
-    }
+    if (error instanceof ZodError) fail(error.issues.map(issueText).join('\n'));
     fail((error as Error).message);
   }
   process.stdout.write(`config: ${JSON.stringify(config)}\n`);
@@ -137,6 +144,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`train: ${(error as Error).stack ?? String(error)}\n`);
+  // As the other scripts (runCli): the message, and the stack trace only with DEBUG set.
+  process.stderr.write(`train: ${errorText(error)}\n`);
   process.exit(1);
 });

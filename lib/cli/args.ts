@@ -139,14 +139,25 @@ export const flag = {
     z.enum(choices, { message: `--${name} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}` }),
   /** A non-empty string (a path, a name). */
   text: (name: string) => z.string({ message: `--${name} needs a value` }).min(1, `--${name} must not be empty`),
-  /** A model folder name: it becomes a path segment under the models folder. */
+  /** A model or run folder name: it becomes one path segment under the models or runs folder. */
   modelName: (name: string) =>
     z
       .string({ message: `--${name} needs a value` })
+      // Aborts: an empty name would otherwise also get both messages below.
+      .min(1, { message: `--${name} must not be empty`, abort: true })
       .regex(/^[\w.-]+$/, `--${name} may contain letters, digits, "_", "." and "-" only`)
       // "." and ".." pass the character rule but would name the models folder itself or its parent.
       .refine((value) => /[^.]/.test(value), `--${name} needs a letter, digit, "_" or "-"`),
 };
+
+/**
+ * What a script prints for an error it did not expect: the message, or the stack trace when the
+ * `DEBUG` environment variable is set (README, Environment variables).
+ */
+export function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return process.env.DEBUG ? (error.stack ?? error.message) : error.message;
+}
 
 export interface RunCliOptions {
   /** Script name used as the message prefix, e.g. `upscale`. */
@@ -177,8 +188,7 @@ export async function runCli(options: RunCliOptions, main: (argv: readonly strin
         stderr.write(`${options.name}: ${error.message}\n\n${options.usage.trimEnd()}\n`);
         code = 2;
       } else {
-        const e = error as Error;
-        stderr.write(`${options.name}: ${process.env.DEBUG ? (e.stack ?? e.message) : (e.message ?? String(e))}\n`);
+        stderr.write(`${options.name}: ${errorText(error)}\n`);
         code = 1;
       }
     }

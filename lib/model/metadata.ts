@@ -20,6 +20,16 @@ export type Encoding = (typeof ENCODINGS)[number];
 /** `lab-ab` stores a*, b* divided by this. */
 export const LAB_AB_SCALE = 110;
 
+/**
+ * What a variant name may be: the API and the app address a variant as `?variant=NAME`, and the
+ * server accepts only this form there (`variantSchema` in lib/server/inference.ts), so a model with
+ * any other variant could be listed but never asked for.
+ */
+export const VARIANT_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** {@link VARIANT_PATTERN}'s rule in words, for error messages. */
+export const VARIANT_RULE = 'a lowercase letter, then up to 31 lowercase letters, digits or "-" (e.g. "sharp")';
+
 export const metadataSchema = z.object({
   formatVersion: z.literal(1),
   name: z.string().min(1),
@@ -54,7 +64,7 @@ export const metadataSchema = z.object({
   metrics: z.record(z.string(), z.number()),
   createdAt: z.string(),
   /** Extra names the app shows, e.g. "faithful" or "sharp". */
-  variant: z.string().optional(),
+  variant: z.string().regex(VARIANT_PATTERN, `must be ${VARIANT_RULE}`).optional(),
   description: z.string().optional(),
   /**
    * Set when the weights are the mean of other models' (`npm run average`): each source's name, its

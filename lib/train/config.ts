@@ -6,67 +6,127 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
+import { flag, shellWord } from '@/lib/cli/args';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
 import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
 import { runsDir as defaultRunsDir } from '@/lib/server/runs';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
 import { DEFAULT_CLASS_REBALANCE, GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
 
-const positiveInt = z.coerce.number().int().positive();
+/**
+ * A decimal number as typed ("3", "0.5", "2e-4", "-1"). `Number()` alone would also take "" and " "
+ * (0), "0x10" (16), "0b1" and "Infinity": an empty `--lambda-l1 ''` would silently train without L1.
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+interface NumberRule {
+  int?: boolean;
+  min?: number;
+  /** Exclusive lower bound. */
+  above?: number;
+  max?: number;
+}
+
+/**
+ * A numeric flag: a {@link DECIMAL} string from the command line, or a number from code (tests,
+ * scripts that build flags), checked against `rule`. Messages leave the flag's name to the caller
+ * (scripts/train.ts puts `--flag:` before them).
+ */
+function numberFlag(rule: NumberRule = {}) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const n = typeof value === 'number' ? value : DECIMAL.test(value.trim()) ? Number(value) : NaN;
+    const { int = false, min, above, max } = rule;
+    const problem = !Number.isFinite(n)
+      ? `must be ${int ? 'a whole number' : 'a number'}${typeof value === 'string' ? ` (got "${value}")` : ''}`
+      : int && !Number.isInteger(n)
+        ? `must be a whole number (got ${n})`
+        : min !== undefined && n < min
+          ? `must be at least ${min}`
+          : above !== undefined && n <= above
+            ? `must be above ${above}`
+            : max !== undefined && n > max
+              ? `must be at most ${max}`
+              : undefined;
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+const positiveInt = numberFlag({ int: true, min: 1 });
+
+/** `a, b or c`. */
+const oneOf = (values: readonly string[]) => `${values.slice(0, -1).join(', ')}${values.length > 1 ? ' or ' : ''}${values.at(-1) ?? ''}`;
+
+/** One of `values`, with the choices spelled out instead of zod's `Invalid option: expected one of "a"|"b"`. */
+function choice<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { message: `must be ${oneOf(values)}` });
+}
+
+/** A folder path: given empty it would otherwise silently mean the default folder (or the current one). */
+const folder = () => z.string().min(1, 'must not be empty');
 
 /** The flags `npm run train` accepts (kebab-case on the command line, camelCase here). */
 export const trainFlagsSchema = z
   .object({
-    task: z.enum(TASK_NAMES),
-    data: z.string().min(1),
-    run: z.string().regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only').optional(),
-    runsDir: z.string().optional(),
-    resume: z.string().optional(),
-    initFrom: z.string().min(1).optional(),
+    task: z.enum(TASK_NAMES, {
+      error: (issue) => (issue.input === undefined ? `--task is required: ${oneOf(TASK_NAMES)}` : `must be ${oneOf(TASK_NAMES)}`),
+    }),
+    data: z.string({ message: '--data is required: the folder of training images' }).min(1, 'must not be empty'),
+    // Run and model names become one path segment under --runs-dir / --models-dir: "." or ".."
+    // would put a run's files in (or beside) the runs folder itself, and a model beside the others.
+    run: flag.modelName('run').optional(),
+    runsDir: folder().optional(),
+    resume: flag.modelName('resume').optional(),
+    initFrom: folder().optional(),
     steps: positiveInt.optional(),
     batchSize: positiveInt.optional(),
     cropSize: positiveInt.optional(),
-    scale: z.coerce.number().int().refine((s) => s === 2 || s === 4, 'scale must be 2 or 4').optional(),
-    direction: z.enum(['AtoB', 'BtoA']).optional(),
-    valFraction: z.coerce.number().min(0).max(0.5).optional(),
+    scale: numberFlag({ int: true })
+      .refine((s) => s === 2 || s === 4, 'must be 2 or 4')
+      .optional(),
+    direction: choice(['AtoB', 'BtoA']).optional(),
+    valFraction: numberFlag({ min: 0, max: 0.5 }).optional(),
     ngf: positiveInt.optional(),
-    depth: z.coerce.number().int().min(2).max(9).optional(),
-    norm: z.enum(NORMS).optional(),
-    dropout: z.coerce.number().min(0).max(0.9).optional(),
+    depth: numberFlag({ int: true, min: 2, max: 9 }).optional(),
+    norm: choice(NORMS).optional(),
+    dropout: numberFlag({ min: 0, max: 0.9 }).optional(),
     features: positiveInt.optional(),
-    blocks: z.coerce.number().int().min(0).optional(),
-    expansion: z.coerce.number().int().min(0).max(8).optional(),
-    head: z.enum(['direct', 'classes']).optional(),
-    abGrid: z.coerce.number().min(4).max(40).optional(),
-    temperature: z.coerce.number().gt(0).max(1).optional(),
-    rebalance: z.coerce.number().min(0).max(1).optional(),
+    blocks: numberFlag({ int: true, min: 0 }).optional(),
+    expansion: numberFlag({ int: true, min: 0, max: 8 }).optional(),
+    head: choice(['direct', 'classes']).optional(),
+    abGrid: numberFlag({ min: 4, max: 40 }).optional(),
+    temperature: numberFlag({ above: 0, max: 1 }).optional(),
+    rebalance: numberFlag({ min: 0, max: 1 }).optional(),
     ndf: positiveInt.optional(),
-    nLayers: z.coerce.number().int().min(1).max(6).optional(),
-    gan: z.enum(GAN_MODES).optional(),
-    pixelLoss: z.enum(PIXEL_LOSSES).optional(),
-    lambdaL1: z.coerce.number().min(0).optional(),
-    lambdaGan: z.coerce.number().min(0).optional(),
-    lr: z.coerce.number().positive().optional(),
-    beta1: z.coerce.number().min(0).max(1).optional(),
-    decaySteps: z.coerce.number().int().min(0).optional(),
+    nLayers: numberFlag({ int: true, min: 1, max: 6 }).optional(),
+    gan: choice(GAN_MODES).optional(),
+    pixelLoss: choice(PIXEL_LOSSES).optional(),
+    lambdaL1: numberFlag({ min: 0 }).optional(),
+    lambdaGan: numberFlag({ min: 0 }).optional(),
+    lr: numberFlag({ above: 0 }).optional(),
+    beta1: numberFlag({ min: 0, max: 1 }).optional(),
+    decaySteps: numberFlag({ int: true, min: 0 }).optional(),
     sampleEvery: positiveInt.optional(),
     valEvery: positiveInt.optional(),
     logEvery: positiveInt.optional(),
-    checkpointMinutes: z.coerce.number().positive().optional(),
-    seed: z.coerce.number().int().min(0).optional(),
-    valSeed: z.coerce.number().int().min(0).optional(),
-    maxMinutes: z.coerce.number().positive().optional(),
-    export: z.string().regex(/^[\w.-]+$/).optional(),
-    modelsDir: z.string().optional(),
-    degradeBlur: z.coerce.number().min(0).max(5).optional(),
-    degradeNoise: z.coerce.number().min(0).max(50).optional(),
-    degradeJpeg: z.coerce.number().int().min(10).max(95).optional(),
-    downscale: z.enum(['bicubic', 'area']).optional(),
+    checkpointMinutes: numberFlag({ above: 0 }).optional(),
+    seed: numberFlag({ int: true, min: 0 }).optional(),
+    valSeed: numberFlag({ int: true, min: 0 }).optional(),
+    maxMinutes: numberFlag({ above: 0 }).optional(),
+    export: flag.modelName('export').optional(),
+    modelsDir: folder().optional(),
+    degradeBlur: numberFlag({ min: 0, max: 5 }).optional(),
+    degradeNoise: numberFlag({ min: 0, max: 50 }).optional(),
+    degradeJpeg: numberFlag({ int: true, min: 10, max: 95 }).optional(),
+    downscale: choice(['bicubic', 'area']).optional(),
     imageSide: positiveInt.optional(),
     hrScales: z
       .string()
       .transform((text, ctx) => {
-        const values = text.split(',').map((part) => Number(part.trim()));
+        const values = text.split(',').map((part) => (DECIMAL.test(part.trim()) ? Number(part) : NaN));
         if (values.some((v) => !(v > 0 && v < 1))) {
           ctx.addIssue({ code: 'custom', message: 'a comma-separated list of factors between 0 and 1 (exclusive), e.g. 0.8,0.6' });
           return z.NEVER;
@@ -74,7 +134,7 @@ export const trainFlagsSchema = z
         return values;
       })
       .optional(),
-    hrOriginals: z.enum(['true', 'false'], { message: 'true or false' }).transform((v) => v === 'true').optional(),
+    hrOriginals: z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true').optional(),
   })
   .strict();
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -261,7 +321,7 @@ const flagName = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.to
 export async function resolveConfigWithInit(flags: TrainFlags, now = new Date()): Promise<TrainConfig> {
   if (!flags.initFrom) return resolveConfig(flags, now);
   const metadata = await readMetadata(path.resolve(flags.initFrom));
-  if (metadata.task !== flags.task) throw new Error(`--init-from ${flags.initFrom} is a ${metadata.task} model, not ${flags.task}`);
+  if (metadata.task !== flags.task) throw new Error(`--init-from ${flags.initFrom} is a ${metadata.task === 'sr' ? 'super-resolution' : metadata.task} model, not ${flags.task === 'sr' ? 'super-resolution' : flags.task}`);
   // An sr model may start a run at another --scale (its tail then starts fresh); by default its own.
   const filled: TrainFlags = { ...flags, ...(flags.task === 'sr' ? { scale: flags.scale ?? (metadata.scale as TrainFlags['scale']) } : {}) };
   const architecture: Record<string, unknown> = { ...metadata.architecture };
@@ -319,17 +379,35 @@ const SAVED_VALUE: { [K in Exclude<keyof TrainFlags, (typeof RESUMABLE_FLAGS)[nu
 };
 
 /**
+ * The step of a run's newest checkpoint; undefined without one, or when its state cannot be read
+ * (resuming then reports that, with the checkpoint's path).
+ */
+async function checkpointStep(runDir: string): Promise<number | undefined> {
+  // Imported here, not at the top: checkpoint.ts imports this module.
+  const { findCheckpoint } = await import('./checkpoint');
+  const dir = await findCheckpoint(runDir);
+  if (!dir) return undefined;
+  try {
+    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { step?: unknown };
+    return typeof state.step === 'number' ? state.step : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The config of `--resume <run>`: the run's saved `config.json` with the flags a resumed run may
  * change ({@link RESUMABLE_FLAGS}: steps, schedule, reporting, export) applied. Any other flag must
  * repeat the saved value (so the original command line plus `--resume` works): the model, its data
  * and its optimiser come from the checkpoint, and a changed value would otherwise be ignored.
  *
  * @param raw the command line's flags, camelCase, values as typed (validated here).
- * @throws Error naming the missing run, or each flag that would change the run and its saved value.
+ * @throws Error naming the missing run, each flag that would change the run and its saved value, or
+ *   a `--steps` (given, or the run's own) that is not above the step the run's checkpoint is at.
  */
 export async function resolveResumeConfig(raw: Record<string, unknown>): Promise<TrainConfig> {
   const flags = trainFlagsSchema.partial().parse(raw);
-  if (!flags.resume) throw new Error('resolveResumeConfig: no --resume');
+  if (!flags.resume) throw new Error('--resume needs the name of the run to continue');
   const runsDir = flags.runsDir ? path.resolve(flags.runsDir) : defaultRunsDir();
   const file = path.join(runsDir, flags.resume, 'config.json');
   const text = await fs.readFile(file, 'utf8').catch(() => {
@@ -352,6 +430,16 @@ export async function resolveResumeConfig(raw: Record<string, unknown>): Promise
     );
   }
   const steps = flags.steps ?? saved.steps;
+  const at = await checkpointStep(path.join(runsDir, flags.resume));
+  if (at !== undefined && steps <= at) {
+    // The loop would train nothing and report "done" as if it had; say what to do instead.
+    const runsDirFlag = runsDir === defaultRunsDir() ? '' : ` --runs-dir ${shellWord(runsDir)}`;
+    throw new Error(
+      `--resume ${flags.resume}: the run is already at step ${at}, so ` +
+        (flags.steps === undefined ? `its --steps ${steps} are done` : `--steps ${steps} would train nothing`) +
+        `: give --steps above ${at} to train on, or export it as it is with \`npm run export -- --run ${shellWord(flags.resume)}${runsDirFlag} --name NAME\``,
+    );
+  }
   return {
     ...saved,
     // Where the run is now, should its folder have moved since it started.

@@ -152,7 +152,7 @@ describe('training loop', () => {
     await expect(train(wider, quiet)).rejects.toThrow(/architecture/);
     const shallower = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, blocks: 0, initFrom: source.exportedTo, run: 'init-bad2' }));
     await expect(train(shallower, quiet)).rejects.toThrow(/architecture/);
-    await expect(resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/is a sr model/);
+    await expect(resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/is a super-resolution model, not colorize/);
   });
 
   it('--init-from an sr model at another --scale copies all but the tail, which starts fresh (EDSR: x4 from x2)', async () => {

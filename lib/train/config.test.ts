@@ -1,0 +1,92 @@
+/** The train flags' validation and `--resume`'s checks, without training (see loop.test.ts for runs). */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
+import { resolveConfig, resolveResumeConfig, trainFlagsSchema } from './config';
+
+/** The messages of a failed parse, one per issue. */
+function messages(flags: Record<string, unknown>): string[] {
+  const result = trainFlagsSchema.safeParse({ task: 'sr', data: 'photos', ...flags });
+  return result.success ? [] : result.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`);
+}
+
+describe('train flags', () => {
+  it('run, resume and export names are one folder name: not empty, ".", ".." or a path', () => {
+    for (const key of ['run', 'resume', 'export']) {
+      expect(messages({ [key]: 'sr-x4_v1.2' }), key).toEqual([]);
+      expect(messages({ [key]: '..' })).toEqual([`${key}: --${key} needs a letter, digit, "_" or "-"`]);
+      expect(messages({ [key]: '.' })).toEqual([`${key}: --${key} needs a letter, digit, "_" or "-"`]);
+      expect(messages({ [key]: '' })).toEqual([`${key}: --${key} must not be empty`]);
+      expect(messages({ [key]: 'a/b' })).toEqual([`${key}: --${key} may contain letters, digits, "_", "." and "-" only`]);
+    }
+  });
+
+  it('numbers are decimal: an empty, blank, hex or infinite value is refused, not read as 0, 16 or Infinity', () => {
+    const cases: [string, string, string][] = [
+      ['lambdaL1', '', 'must be a number (got "")'],
+      ['valFraction', '', 'must be a number (got "")'],
+      ['blocks', '', 'must be a whole number (got "")'],
+      ['seed', ' ', 'must be a whole number (got " ")'],
+      ['decaySteps', '', 'must be a whole number (got "")'],
+      ['steps', '0x10', 'must be a whole number (got "0x10")'],
+      ['steps', '1.5', 'must be a whole number (got 1.5)'],
+      ['lr', 'Infinity', 'must be a number (got "Infinity")'],
+      ['lr', '0', 'must be above 0'],
+      ['valFraction', '0.6', 'must be at most 0.5'],
+      ['lambdaGan', '-1', 'must be at least 0'],
+    ];
+    for (const [key, value, message] of cases) expect(messages({ [key]: value }), `${key} ${JSON.stringify(value)}`).toEqual([`${key}: ${message}`]);
+    const flags = trainFlagsSchema.parse({ task: 'sr', data: 'photos', lr: '2e-4', lambdaL1: '.5', valFraction: '0', steps: '1e3', seed: 3 });
+    expect(flags).toMatchObject({ lr: 2e-4, lambdaL1: 0.5, valFraction: 0, steps: 1000, seed: 3 });
+  });
+
+  it('a missing --task or --data, a bad choice and an empty folder say so in plain words', () => {
+    const missing = trainFlagsSchema.safeParse({});
+    expect(missing.error?.issues.map((issue) => issue.message).sort()).toEqual(['--data is required: the folder of training images', '--task is required: colorize, sr or paired']);
+    expect(messages({ task: 'nope' })).toEqual(['task: must be colorize, sr or paired']);
+    expect(messages({ gan: 'gan' })).toEqual(['gan: must be vanilla, lsgan, wgangp or none']);
+    expect(messages({ runsDir: '' })).toEqual(['runsDir: must not be empty']);
+    expect(messages({ scale: '3' })).toEqual(['scale: must be 2 or 4']);
+  });
+});
+
+describe('resolveResumeConfig', () => {
+  let runsDir: string;
+
+  /** A run folder as training leaves it: config.json, and a checkpoint whose state is at `step`. */
+  async function fakeRun(name: string, step: number, steps: number): Promise<void> {
+    const config = resolveConfig(trainFlagsSchema.parse({ task: 'sr', data: 'photos', run: name, runsDir, steps }));
+    await fs.mkdir(path.join(runsDir, name, 'checkpoint'), { recursive: true });
+    await fs.writeFile(path.join(runsDir, name, 'config.json'), JSON.stringify(config));
+    await fs.writeFile(path.join(runsDir, name, 'checkpoint', 'state.json'), JSON.stringify({ step, elapsedSec: 1, config }));
+  }
+
+  beforeAll(async () => {
+    runsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'train-config-'));
+  });
+  afterAll(async () => {
+    await fs.rm(runsDir, { recursive: true, force: true });
+  });
+
+  it('refuses --steps that are not above the step the run is at (it would train nothing and say "done")', async () => {
+    await fakeRun('at-67', 67, 100);
+    await expect(resolveResumeConfig({ resume: 'at-67', runsDir, steps: '3' })).rejects.toThrow(
+      /--resume at-67: the run is already at step 67, so --steps 3 would train nothing: give --steps above 67 to train on, or export it as it is with `npm run export -- --run at-67 --runs-dir \S+ --name NAME`/,
+    );
+    await expect(resolveResumeConfig({ resume: 'at-67', runsDir, steps: '67' })).rejects.toThrow(/already at step 67/);
+    await expect(resolveResumeConfig({ resume: 'at-67', runsDir, steps: '68' })).resolves.toMatchObject({ steps: 68 });
+    await expect(resolveResumeConfig({ resume: 'at-67', runsDir })).resolves.toMatchObject({ steps: 100 });
+    // A finished run, resumed as it was: its own --steps are done.
+    await fakeRun('done', 50, 50);
+    await expect(resolveResumeConfig({ resume: 'done', runsDir })).rejects.toThrow(/already at step 50, so its --steps 50 are done: give --steps above 50/);
+  });
+
+  it('refuses an empty or path-like --resume in plain words', async () => {
+    await expect(resolveResumeConfig({ resume: '', runsDir })).rejects.toThrow(ZodError);
+    await expect(resolveResumeConfig({ resume: '', runsDir })).rejects.toThrow(/--resume must not be empty/);
+    await expect(resolveResumeConfig({ resume: '..', runsDir })).rejects.toThrow(/--resume needs a letter, digit/);
+    await expect(resolveResumeConfig({ runsDir })).rejects.toThrow('--resume needs the name of the run to continue');
+  });
+});
