@@ -54,4 +54,24 @@ describe('npm run average', () => {
     expect(mismatch.stderr).toContain('Cannot average these models: scale differs');
     await expect(fs.access(path.join(dir, 'x'))).rejects.toThrow();
   }, 120_000);
+
+  it('says what is wrong with --weights once, and refuses a model folder given twice (exit 2)', async () => {
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    const nan = await run([a, b, '--name', 'x', '--weights', 'a,b']);
+    expect(nan.code).toBe(2);
+    expect(nan.stderr.split('\n')[0]).toBe('average: --weights must be positive numbers separated by commas; got "a,b"');
+    expect(nan.stderr.match(/--weights must/g)).toHaveLength(1);
+    const twice = await run([a, a, '--name', 'x']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr.split('\n')[0]).toBe(`average: ${a} is given twice; give each model folder once (--weights sets how much each counts)`);
+    await expect(fs.access(path.join(dir, 'x'))).rejects.toThrow();
+  }, 120_000);
+
+  it('takes huge weights by their ratio instead of failing on an infinite sum', async () => {
+    const result = await run([path.join(dir, 'a'), path.join(dir, 'b'), '--name', 'huge', '--weights', '1e308,1e308']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('mean of a (0.50), b (0.50)');
+  }, 120_000);
 });

@@ -4,9 +4,10 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { flag, parseCli, runCli } from '@/lib/cli/args';
+import { flag, parseCli, runCli, UsageError } from '@/lib/cli/args';
 import { defaultModelsDir } from '@/lib/infer/models';
-import { averageModels } from '@/lib/model/average';
+import { averageModels, describeRepeat, repeatedFolder } from '@/lib/model/average';
+import { VARIANT_PATTERN, VARIANT_RULE } from '@/lib/model/metadata';
 
 const USAGE = `Usage: npm run average -- <model folder> <model folder> [...] --name NAME [--models-dir DIR] [--weights W1,W2,...]
 
@@ -15,7 +16,8 @@ faithful than each of them, at the same speed. Evaluate the result (npm run eval
 
   --name NAME         the new model's name; it is written to <models-dir>/NAME
   --models-dir DIR    where to write (default: $MODELS_DIR or ./models)
-  --weights LIST      one positive weight per model, comma-separated (default: equal)
+  --weights LIST      one positive weight per model, comma-separated (default: equal); only
+                      their ratios matter (2,1 = 0.67, 0.33)
   --variant V         variant name for the app (default: the first model's)
   --description TEXT  description (default: the first model's)
   --help              this text`;
@@ -26,10 +28,17 @@ const schema = z
     'models-dir': flag.text('models-dir').optional(),
     weights: flag
       .text('weights')
-      .transform((v) => v.split(',').map(Number))
-      .pipe(z.array(z.number().positive('--weights must be positive numbers').finite()))
+      .transform((value, ctx) => {
+        const weights = value.split(',').map((w) => (w.trim() === '' ? NaN : Number(w)));
+        // One message for the whole list, however many entries are wrong.
+        if (weights.some((w) => !(w > 0) || !Number.isFinite(w))) {
+          ctx.addIssue({ code: 'custom', message: `--weights must be positive numbers separated by commas; got "${value}"` });
+          return z.NEVER;
+        }
+        return weights;
+      })
       .optional(),
-    variant: flag.text('variant').optional(),
+    variant: flag.text('variant').regex(VARIANT_PATTERN, `--variant must be ${VARIANT_RULE}`).optional(),
     description: flag.text('description').optional(),
     positionals: z.array(z.string()).min(2, 'give at least two model folders to average'),
   })
@@ -46,6 +55,8 @@ async function main(argv: readonly string[]): Promise<number> {
     },
     schema,
   });
+  const repeated = await repeatedFolder(flags.positionals);
+  if (repeated) throw new UsageError(`${describeRepeat(repeated)}; give each model folder once (--weights sets how much each counts)`);
   const out = path.resolve(flags['models-dir'] ?? defaultModelsDir(), flags.name);
   const metadata = await averageModels(flags.positionals, out, {
     name: flags.name,

@@ -36,6 +36,20 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, 'data', 'b.png'), png);
   await fs.writeFile(path.join(dir, 'data', 'cut.png'), png.subarray(0, 50));
   await fs.writeFile(path.join(dir, 'data', 'notes.png'), 'not an image\n');
+  // Too small for x2 (16 px a side) next to one that can be scored.
+  await fs.mkdir(path.join(dir, 'small'));
+  await fs.writeFile(path.join(dir, 'small', 'a.png'), png);
+  for (const [name, width, height] of [['long', 200, 10], ['one', 1, 1], ['tall', 10, 200]] as const) {
+    await fs.writeFile(path.join(dir, 'small', `${name}.png`), await sharp({ create: { width, height, channels: 3, background: '#3080c0' } }).png().toBuffer());
+  }
+  // A colour photo and a black-and-white one (stored as RGB, as most are).
+  await fs.mkdir(path.join(dir, 'photos'));
+  const photo = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#c06030' } })
+    .composite([{ input: await sharp({ create: { width: 12, height: 10, channels: 3, background: '#2050d0' } }).png().toBuffer(), left: 4, top: 6 }])
+    .png()
+    .toBuffer();
+  await fs.writeFile(path.join(dir, 'photos', 'colour.png'), photo);
+  await fs.writeFile(path.join(dir, 'photos', 'old.jpg'), await sharp(photo).grayscale().toColourspace('srgb').jpeg().toBuffer());
 });
 
 afterAll(async () => {
@@ -66,6 +80,37 @@ describe('npm run eval', () => {
   it('a repeated flag is a usage error', async () => {
     const { code, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', 'a', '--data', 'b']);
     expect(stderr.split('\n')[0]).toBe('eval: --data is given twice (a, b); give it once');
+    expect(code).toBe(2);
+  });
+
+  it('skips images too small to score, named with their size, and scores the rest (exit 0)', async () => {
+    const { code, stdout, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', path.join(dir, 'small'), '--peers', 'none', '--model', path.join(dir, 'sr-x2')]);
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr).toContain('[eval] skipped one.png: too small to score (1x1; x2 needs at least 16 x 16 px)');
+    expect(code).toBe(0);
+    expect(stdout).toContain('(1 images,');
+    expect(stdout).toContain('Note: 3 images too small to score skipped (x2 needs at least 16 x 16 px): long.png (200x10), one.png (1x1), tall.png (10x200).');
+  });
+
+  it('colorize: leaves out a black-and-white photo instead of averaging an infinite PSNR', async () => {
+    const args = ['--task', 'colorize', '--data', path.join(dir, 'photos'), '--model', path.join(dir, 'my-colorizer')];
+    const { code, stdout, stderr } = await evalCli([...args, '--verbose']);
+    expect(code).toBe(0);
+    expect(stderr).toContain("[eval] skipped old.jpg: no colour to compare with (every pixel's a* and b* round to 0)");
+    expect(stdout).toContain('(1 images,');
+    expect(stdout).not.toContain('| inf |');
+    expect(stdout).not.toContain('old.jpg |');
+    expect(stdout).toContain("Note: 1 image without colour skipped (every pixel's a* and b* round to 0: the gray input would score as a perfect colorization): old.jpg.");
+    const json = await evalCli([...args, '--json']);
+    expect(json.code).toBe(0);
+    expect(json.stdout).not.toContain('Infinity');
+    expect(JSON.parse(json.stdout).rows[0].psnr).toBeGreaterThan(0);
+  });
+
+  it('the same --model twice is a usage error, not two identical rows', async () => {
+    const model = path.join(dir, 'sr-x2');
+    const { code, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', path.join(dir, 'data'), '--peers', 'none', '--model', model, '--model', model]);
+    expect(stderr.split('\n')[0]).toBe(`eval: --model ${model} is given twice; give each model once`);
     expect(code).toBe(2);
   });
 });

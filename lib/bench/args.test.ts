@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@/lib/cli/args';
-import { parseBenchArgs } from './args';
+import { parseBenchArgs, USAGE } from './args';
 
 describe('parseBenchArgs', () => {
   it('has the documented defaults', () => {
@@ -10,6 +10,10 @@ describe('parseBenchArgs', () => {
   it('reads every flag', () => {
     const args = parseBenchArgs(['--size', '64', '--ngf', '16', '--depth', '6', '--batch', '2', '--ndf', '32', '--steps', '3', '--warmup', '0', '--backends', 'cpu, WASM,cpu', '--no-cpu', '--json']);
     expect(args).toEqual({ size: 64, ngf: 16, depth: 6, batch: 2, ndf: 32, steps: 3, warmup: 0, backends: ['cpu', 'wasm'], cpuReference: false, json: true });
+  });
+
+  it('says in --help that the cpu reference runs unless --no-cpu is given', () => {
+    expect(USAGE).toMatch(/--no-cpu\s+skip the cpu reference of the speed-up column, which runs by default/);
   });
 
   it.each([

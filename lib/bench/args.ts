@@ -22,10 +22,11 @@ large tf.matMul measured on the same backend; and the speed-up over the cpu back
   --warmup N     untimed steps before timing (default 2)
   --backends L   comma-separated: ${BACKEND_NAMES.join(', ')} (default: every available one except cpu,
                  which is slow and measured separately as the speed-up reference)
-  --no-cpu       skip the cpu reference: one step (no warm-up: first-call costs are nothing next to
-                 a step of many minutes) of a size 64, ngf 32, depth 6, batch 4 model on the cpu
-                 backend. SLOW: 17 minutes per step measured on one 2020s core before the G step
-                 stopped computing D's filter gradients, nearly all in tfjs-backend-cpu's
+  --no-cpu       skip the cpu reference of the speed-up column, which runs by default, after the
+                 other backends: one step (no warm-up: first-call costs are nothing next to a step
+                 of many minutes) of a size 64, ngf 32, depth 6, batch 4 model on the cpu backend.
+                 SLOW: 17 minutes per step measured on one 2020s core before the G step stopped
+                 computing D's filter gradients, nearly all in tfjs-backend-cpu's
                  Conv2DBackpropFilter
   --json         print one JSON object instead of the table`;
 

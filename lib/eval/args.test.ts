@@ -65,4 +65,12 @@ describe('parseEvalArgs', () => {
       model: ['A', 'B', 'C'],
     });
   });
+
+  it('refuses one --model folder twice, or two of one name (rows and the service know models by folder name)', () => {
+    const base = ['--task', 'sr', '--scale', '2', '--data', 'd'];
+    fails([...base, '--model', 'models/sr-x2', '--model', 'models/sr-x2'], /^--model models\/sr-x2 is given twice; give each model once$/);
+    fails([...base, '--model', 'models/sr-x2', '--model', './models/sr-x2/'], /^--model models\/sr-x2 and --model \.\/models\/sr-x2\/ are the same folder/);
+    fails([...base, '--model', 'a/sr-x2', '--model', 'b/sr-x2'], /^--model a\/sr-x2 and --model b\/sr-x2 are both named sr-x2: /);
+    expect(parseEvalArgs([...base, '--model', 'a/sr-x2', '--model', 'a/sr-x2-sharp'])).toMatchObject({ model: ['a/sr-x2', 'a/sr-x2-sharp'] });
+  });
 });

@@ -2,6 +2,7 @@
  * `npm run eval` flags: parsed strictly (unknown flags fail), validated with zod, with messages
  * that say which flag is wrong and what it accepts.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { rejectRepeatedFlags, UsageError, type FlagToken } from '@/lib/cli/args';
@@ -17,15 +18,16 @@ export const USAGE = `Usage:
   --scale     2 or 4 (sr only)
   --data      folder of images: those directly inside, in name order, that this build of sharp
               decodes (${describeImageExtensions()});
-              an unreadable one is named and skipped
+              one that is unreadable, too small to score or (colorize) without colour is
+              named and skipped
   --model     an exported model folder (model.json, weights.bin, metadata.json); repeat for
-              several rows (the only flag that may be given twice); default: the model the app
-              would use from MODELS_DIR or models/
+              several rows (the only flag that may be given twice, with folders of different
+              names); default: the model the app would use from MODELS_DIR or models/
   --peers     UpscalerJS ESRGAN models to compare with (sr only; default slim,medium,thick; none)
   --gray      how single-channel files are scored (sr only): y = BT.601 Y like colour files
               (BasicSR; default), stored = their stored intensities (the MATLAB-era Set14 tables)
   --ensemble  also score each of our models with the 8-way self-ensemble (sr only; one more row each)
-  --limit     only the first N images
+  --limit     only the first N images that can be scored
   --backend   tensorflow, wasm or cpu (default: TF_BACKEND, else the best available)
   --json      print one JSON object instead of the markdown table
   --verbose   per-image rows too`;
@@ -130,5 +132,30 @@ export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
   const defined = Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && k !== 'help'));
   const parsed = (task === 'sr' ? srSchema : colorizeSchema).safeParse(defined);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
+  rejectSameModelName(parsed.data.model ?? []);
   return parsed.data;
+}
+
+/**
+ * Refuses two `--model` folders of one name. The inference service and the rows know a model by
+ * its folder name, so a folder given twice would be scored twice as two identical rows, and two
+ * folders of one name (`a/sr-x2`, `b/sr-x2`) would both run one of them under the other's label.
+ * A usage error rather than a silent de-duplication: a repeated folder is almost always a slip in
+ * a long command, and the user should know which rows to expect.
+ *
+ * @throws UsageError naming both values.
+ */
+function rejectSameModelName(dirs: readonly string[]): void {
+  const byName = new Map<string, string>();
+  for (const dir of dirs) {
+    const name = path.basename(path.resolve(dir));
+    const earlier = byName.get(name);
+    if (earlier === undefined) {
+      byName.set(name, dir);
+    } else if (path.resolve(earlier) === path.resolve(dir)) {
+      throw new UsageError(earlier === dir ? `--model ${dir} is given twice; give each model once` : `--model ${earlier} and --model ${dir} are the same folder; give each model once`);
+    } else {
+      throw new UsageError(`--model ${earlier} and --model ${dir} are both named ${name}: models are told apart by folder name, so give one of them another name (a copy or a link)`);
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rgbToL } from '@/lib/image/lab';
-import { evaluateColorizeMethod, grayBaseline, makeColorizePair } from './colorize';
-import { createImage, quantize, toBytes, type FloatImage } from './image';
+import { evaluateColorizeMethod, grayBaseline, isColourless, makeColorizePair } from './colorize';
+import { createImage, fromBytes, quantize, toBytes, type FloatImage } from './image';
 import type { Method } from './methods';
 
 function photo(width: number, height: number, tint: [number, number, number]): FloatImage {
@@ -53,5 +53,22 @@ describe('colorize evaluation', () => {
     };
     const row = await evaluateColorizeMethod(sepia, [pairs[1]!], { warmUp: false });
     expect(row.meanB).toBeGreaterThan(pairs[1]!.meanB + 20);
+  });
+
+  it('tells black-and-white originals (every a*, b* rounds to 0) from colour ones', async () => {
+    // A gray ramp, and pixels one level off gray whose a*, b* stay under 0.5: nothing 8-bit Lab would keep.
+    const gray = fromBytes(Array.from({ length: 16 * 12 }, (_, i) => [i % 256, i % 256, i % 256]).flat(), 16, 12, 3);
+    expect(isColourless(gray)).toBe(true);
+    expect(isColourless(fromBytes([10, 10, 11, 255, 255, 254, 10, 9, 9], 3, 1, 3))).toBe(true);
+    // Its own gray input scores infinite PSNR: the reason such originals are not scored.
+    const pair = makeColorizePair('bw.png', gray);
+    expect((await evaluateColorizeMethod(grayBaseline, [pair], { warmUp: false })).psnr).toBe(Infinity);
+
+    expect(isColourless(pairs[0]!.original)).toBe(false);
+    expect(isColourless(pairs[1]!.original)).toBe(false);
+    // One coloured pixel is enough for a colour image (a red flower in a gray street).
+    const flower = { ...gray, data: gray.data.slice() };
+    flower.data.set([1, 0, 0], (5 * 16 + 7) * 3);
+    expect(isColourless(flower)).toBe(false);
   });
 });

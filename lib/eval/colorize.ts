@@ -5,7 +5,7 @@
  * show a cast, e.g. the sepia/brown a regressed colorizer drifts to (b* well above the original's).
  */
 import { performance } from 'node:perf_hooks';
-import { lAbToRgb, rgbToL } from '@/lib/image/lab';
+import { lAbToRgb, rgbToL, rgbToLab } from '@/lib/image/lab';
 import { fromBytes, toBytes, quantize, type FloatImage } from './image';
 import type { Method } from './methods';
 import { colourfulness, meanAb, psnr, ssim } from './metrics';
@@ -68,6 +68,29 @@ export function makeColorizePair(name: string, original: FloatImage): ColorizePa
   const gray = fromBytes(lAbToRgb(l, new Float32Array(n * 2), n), original.width, original.height, 3);
   const ab = meanAb(original);
   return { name, original, gray, colourfulness: colourfulness(original), meanA: ab.a, meanB: ab.b };
+}
+
+// Half a unit of a* or b*: what rounds to 0 where Lab is stored as integers (8-bit Lab, ICC).
+const AB_ROUNDING = 0.5;
+
+/**
+ * Whether `image` is black and white: every pixel's CIE a* and b* round to 0, so 8-bit Lab would
+ * store it without any colour. Such an original is (nearly) its own gray input and says nothing
+ * about a colorizer: the gray baseline scores infinite PSNR on an exactly gray one. The tolerance
+ * takes float error and tiny channel differences; one colourful pixel makes a photo count as colour.
+ */
+export function isColourless(image: FloatImage): boolean {
+  if (image.channels !== 3) throw new Error(`isColourless: expected 3 channels, got ${image.channels}`);
+  const bytes = toBytes(image);
+  const rowLength = image.width * 3;
+  // Row by row: a colour photo is told apart in its first rows, without converting all of it.
+  for (let y = 0; y < image.height; y++) {
+    const lab = rgbToLab(bytes.subarray(y * rowLength, (y + 1) * rowLength), image.width);
+    for (let i = 0; i < image.width; i++) {
+      if (Math.abs(lab[i * 3 + 1]!) >= AB_ROUNDING || Math.abs(lab[i * 3 + 2]!) >= AB_ROUNDING) return false;
+    }
+  }
+  return true;
 }
 
 function mean(values: number[]): number {

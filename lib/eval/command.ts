@@ -18,8 +18,9 @@ export interface EvalCommandIO {
  * Parses `argv` (without node and the script), evaluates, prints the table (or JSON) on stdout
  * and progress on stderr.
  *
- * @returns the exit code: 0 done, 2 for a problem with `--data` (missing, no images, none
- *   readable), printed as one `eval: ...` line.
+ * @returns the exit code: 0 done (files that cannot be scored are skipped and named in the
+ *   report), 2 for a problem with `--data` (missing, no images, none that can be scored),
+ *   printed as one `eval: ...` line.
  * @throws UsageError for bad flags or an unusable `--model` (the caller's runCli prints it, exit 2).
  */
 export async function runEvalCommand(argv: readonly string[], io: EvalCommandIO = {}): Promise<number> {

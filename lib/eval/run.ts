@@ -10,6 +10,7 @@ import {
   colorizeReference,
   evaluateColorizeMethod,
   grayBaseline,
+  isColourless,
   makeColorizePair,
   type ColorizeReference,
   type ColorizeRow,
@@ -72,42 +73,150 @@ async function runEach<Row>(factories: MethodFactory[], evaluate: (method: Metho
   return rows;
 }
 
-/** The readable images of a data folder, and the files that were skipped. */
+/** Why a file of the data folder was left out; the report gives one note per kind. */
+export type SkipKind = 'unreadable' | 'too small' | 'no colour';
+
+/** A file of the data folder that is not scored. */
+export interface SkippedFile {
+  /** File name (no folder). */
+  name: string;
+  kind: SkipKind;
+  /** unreadable: the decoder's message; too small: the size (`1x1`); no colour: why it counts as gray. */
+  reason: string;
+}
+
+/** What the task can score, checked on each readable image. */
+export interface ImageFilter {
+  /** Why `image` cannot be scored (undefined: it can). */
+  check: (image: FloatImage) => { kind: Exclude<SkipKind, 'unreadable'>; reason: string } | undefined;
+  /** The size rule, for messages: `x2 needs at least 16 x 16 px`. */
+  sizeRule: string;
+}
+
+/** The scorable images of a data folder, and the files that were skipped. */
 export interface LoadedImages {
   images: { name: string; image: FloatImage; grayFile: boolean }[];
-  /** File names (no folder) that could not be read or decoded, in name order. */
-  skipped: string[];
+  /** The files left out (unreadable, or refused by the filter), in name order. */
+  skipped: SkippedFile[];
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** `2 unreadable, 1 too small`: how many of each kind. */
+function countSkipped(skipped: readonly SkippedFile[]): string {
+  const labels: [SkipKind, string][] = [['unreadable', 'unreadable'], ['too small', 'too small'], ['no colour', 'without colour']];
+  return labels
+    .map(([kind, label]) => [skipped.filter((s) => s.kind === kind).length, label] as const)
+    .filter(([n]) => n > 0)
+    .map(([n, label]) => `${n} ${label}`)
+    .join(', ');
 }
 
 /**
- * Reads the images of `data` in name order, at most `limit` readable ones. A file that cannot be
- * read or decoded is logged once (`skipped <name>: <why>`) and left out.
+ * One note per kind of skipped file, naming each file (the report's "which were skipped").
  *
- * @throws DataError when the folder is missing or has no image, or none of them can be read.
+ * @param sizeRule - the task's size rule, quoted in the note on images too small to score.
  */
-export async function loadImages(data: string, limit: number | undefined, log: Log): Promise<LoadedImages> {
+export function skippedNotes(skipped: readonly SkippedFile[], sizeRule?: string): string[] {
+  const of = (kind: SkipKind) => skipped.filter((s) => s.kind === kind);
+  const unreadable = of('unreadable');
+  const small = of('too small');
+  const gray = of('no colour');
+  return [
+    ...(unreadable.length ? [`${plural(unreadable.length, 'unreadable file')} skipped: ${unreadable.map((s) => s.name).join(', ')}.`] : []),
+    ...(small.length
+      ? [`${plural(small.length, 'image')} too small to score skipped${sizeRule ? ` (${sizeRule})` : ''}: ${small.map((s) => `${s.name} (${s.reason})`).join(', ')}.`]
+      : []),
+    ...(gray.length
+      ? [
+          `${plural(gray.length, 'image')} without colour skipped (every pixel's a* and b* round to 0: the gray input would score ` +
+            `as a perfect colorization): ${gray.map((s) => s.name).join(', ')}.`,
+        ]
+      : []),
+  ];
+}
+
+const SKIP_LOG: Record<Exclude<SkipKind, 'unreadable'>, string> = { 'too small': 'too small to score', 'no colour': 'no colour to compare with' };
+
+/**
+ * Reads the images of `data` in name order, at most `limit` scorable ones. A file that cannot be
+ * read or decoded, or that `filter` refuses, is logged once (`skipped <name>: <why>`) and left out.
+ *
+ * @throws DataError when the folder is missing or has no image, or none of them can be scored.
+ */
+export async function loadImages(data: string, limit: number | undefined, log: Log, filter?: ImageFilter): Promise<LoadedImages> {
   const files = await listImages(data);
   const images: LoadedImages['images'] = [];
-  const skipped: string[] = [];
+  const skipped: SkippedFile[] = [];
   for (const file of files) {
     if (limit !== undefined && images.length >= limit) break;
     const name = path.basename(file);
+    let item: { image: FloatImage; grayFile: boolean };
     try {
-      images.push({ name, ...(await readImageFile(file)) });
+      item = await readImageFile(file);
     } catch (error) {
       if (!(error instanceof ImageFileError)) throw error;
-      skipped.push(name);
+      skipped.push({ name, kind: 'unreadable', reason: error.reason });
       log(`skipped ${name}: ${error.reason}`);
+      continue;
     }
+    // Checked while reading, so that --limit counts the images that are scored.
+    const refused = filter?.check(item.image);
+    if (filter && refused) {
+      skipped.push({ name, ...refused });
+      const rule = refused.kind === 'too small' ? `; ${filter.sizeRule}` : '';
+      log(`skipped ${name}: ${SKIP_LOG[refused.kind]} (${refused.reason}${rule})`);
+      continue;
+    }
+    images.push({ name, ...item });
   }
-  if (images.length === 0) throw new DataError(`No readable images in ${data}: ${skipped.length} image files, none could be decoded`);
-  log(`${images.length} images from ${data}${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}`);
+  if (images.length === 0) {
+    if (skipped.every((s) => s.kind === 'unreadable')) {
+      throw new DataError(`No readable images in ${data}: ${skipped.length} image files, none could be decoded`);
+    }
+    throw new DataError(`No image in ${data} can be scored. ${skippedNotes(skipped, filter?.sizeRule).join(' ')}`);
+  }
+  log(`${images.length} images from ${data}${skipped.length ? ` (${countSkipped(skipped)}, skipped)` : ''}`);
   return { images, skipped };
 }
 
-function skippedNote(skipped: readonly string[]): string[] {
-  return skipped.length ? [`${skipped.length} unreadable file${skipped.length === 1 ? '' : 's'} skipped: ${skipped.join(', ')}.`] : [];
+// SSIM's Gaussian window is 11 x 11: the smallest image, after any shave, that it can score.
+const SSIM_WINDOW = 11;
+
+/**
+ * The smallest side the SR protocol can score at `scale`: after the crop to a multiple of the
+ * scale and the shave of `scale` pixels at each border, SSIM's window must still fit.
+ */
+export function minSrSide(scale: number): number {
+  return Math.ceil((SSIM_WINDOW + 2 * scale) / scale) * scale;
 }
+
+function sizeOf(image: FloatImage): string {
+  return `${image.width}x${image.height}`;
+}
+
+/** What the SR protocol can score at `scale`: images of at least {@link minSrSide} on each side. */
+export function srFilter(scale: number): ImageFilter {
+  const side = minSrSide(scale);
+  return {
+    sizeRule: `x${scale} needs at least ${side} x ${side} px`,
+    check: (image) => (image.width < side || image.height < side ? { kind: 'too small', reason: sizeOf(image) } : undefined),
+  };
+}
+
+/** What the colorize protocol can score: images SSIM's window fits in, with some colour. */
+export const colorizeFilter: ImageFilter = {
+  sizeRule: `SSIM needs at least ${SSIM_WINDOW} x ${SSIM_WINDOW} px`,
+  check: (image) => {
+    if (image.width < SSIM_WINDOW || image.height < SSIM_WINDOW) return { kind: 'too small', reason: sizeOf(image) };
+    // A black-and-white original equals its own gray input: the baseline would score infinite
+    // PSNR, and any colour a model adds would count as error.
+    if (isColourless(image)) return { kind: 'no colour', reason: "every pixel's a* and b* round to 0" };
+    return undefined;
+  },
+};
 
 const SR_PROTOCOL =
   'HR cropped to a multiple of the scale (top-left); LR = MATLAB imresize bicubic (antialiased, 8-bit); ' +
@@ -118,15 +227,14 @@ const SR_PROTOCOL =
 
 /** Super-resolution: bicubic, ours, then the peers, on every image of `args.data`. */
 export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> {
-  const { images, skipped } = await loadImages(args.data, args.limit, log);
+  const filter = srFilter(args.scale);
+  const { images, skipped } = await loadImages(args.data, args.limit, log, filter);
   const backend = await initBackend(args.backend);
   log(describeBackend(backend));
   const pairs = images.map((item) => makeSrPair(item, args.scale));
-  const tooSmall = pairs.filter((p) => p.hr.width - 2 * args.scale < 11 || p.hr.height - 2 * args.scale < 11);
-  if (tooSmall.length > 0) throw new DataError(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
   log('loading our models');
   const ours = await loadOurMethods('sr', args.scale, args.model ?? [], args.backend, args.ensemble);
-  const notes = [...skippedNote(skipped), ...ours.notes];
+  const notes = [...skippedNotes(skipped, filter.sizeRule), ...ours.notes];
   const factories: MethodFactory[] = [
     { name: 'bicubic', load: async () => bicubicMethod(args.scale) },
     ...ours.methods.map((m) => ({ name: m.name, load: async () => m })),
@@ -168,15 +276,13 @@ const COLORIZE_PROTOCOL =
 
 /** Colorization: the gray input itself, then ours, on every image of `args.data`. */
 export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<ColorizeEvaluation> {
-  const { images, skipped } = await loadImages(args.data, args.limit, log);
+  const { images, skipped } = await loadImages(args.data, args.limit, log, colorizeFilter);
   const backend = await initBackend(args.backend);
   log(describeBackend(backend));
   const pairs = images.map((item) => makeColorizePair(item.name, item.image));
-  const tooSmall = pairs.filter((p) => p.original.width < 11 || p.original.height < 11);
-  if (tooSmall.length > 0) throw new DataError(`Too small to score: ${tooSmall.map((p) => p.name).join(', ')}`);
   log('loading our models');
   const ours = await loadOurMethods('colorize', 1, args.model ?? [], args.backend);
-  const notes = [...skippedNote(skipped), ...ours.notes];
+  const notes = [...skippedNotes(skipped, colorizeFilter.sizeRule), ...ours.notes];
   const factories: MethodFactory[] = [
     { name: grayBaseline.name, load: async () => grayBaseline },
     ...ours.methods.map((m) => ({ name: m.name, load: async () => m })),

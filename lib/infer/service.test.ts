@@ -146,6 +146,13 @@ describe('InferenceService', () => {
     await expect(service.upscale(input, { scale: 3 as 2 })).rejects.toThrow(/scale must be 2 or 4/);
   });
 
+  it('names the task of a wrong model as it names the one asked for (not "a sr x2")', async () => {
+    const input = await png(5, 5);
+    await expect(service.upscale(input, { scale: 4, model: 'sr-x2' })).rejects.toThrow('Model "sr-x2" is a super-resolution x2 model, not super-resolution x4.');
+    await expect(service.colorize(input, { model: 'sr-x2' })).rejects.toThrow('Model "sr-x2" is a super-resolution x2 model, not colorize.');
+    await expect(service.upscale(input, { scale: 2, model: 'colorize' })).rejects.toThrow('Model "colorize" is a colorize model, not super-resolution x2.');
+  });
+
   it('colorizes to the same size and keeps alpha', async () => {
     const input = await png(11, 6, 4, 3);
     const result = await service.colorize(input);

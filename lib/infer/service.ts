@@ -121,7 +121,9 @@ export async function createInferenceService(options: InferenceServiceOptions = 
         );
       }
       if (m.metadata.task !== task || (task === 'sr' && m.metadata.scale !== scale)) {
-        throw new ModelUnavailableError(`Model "${requested}" is a ${m.metadata.task} x${m.metadata.scale} model, not ${label}.`);
+        // Named as the label names tasks ("a super-resolution x2"), which also avoids "a sr".
+        const actual = m.metadata.task === 'sr' ? `super-resolution x${m.metadata.scale}` : m.metadata.task;
+        throw new ModelUnavailableError(`Model "${requested}" is a ${actual} model, not ${label}.`);
       }
       return m;
     }

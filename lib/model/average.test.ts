@@ -60,7 +60,9 @@ describe('averageModels', () => {
   });
 
   it('gives back the same network when every source is the same', async () => {
-    await averageModels([path.join(dir, 'a'), path.join(dir, 'a'), path.join(dir, 'a')], path.join(dir, 'same'), { name: 'same' });
+    // Copies: one folder given twice is refused (below).
+    for (const copy of ['a-copy1', 'a-copy2']) await fs.cp(path.join(dir, 'a'), path.join(dir, copy), { recursive: true });
+    await averageModels([path.join(dir, 'a'), path.join(dir, 'a-copy1'), path.join(dir, 'a-copy2')], path.join(dir, 'same'), { name: 'same' });
     const [a, same] = await Promise.all([weightsOf(path.join(dir, 'a')), weightsOf(path.join(dir, 'same'))]);
     for (let t = 0; t < a.length; t++) for (let i = 0; i < a[t]!.length; i++) expect(same[t]![i]).toBeCloseTo(a[t]![i]!, 6);
   });
@@ -77,9 +79,24 @@ describe('averageModels', () => {
     await expect(averageModels([a, path.join(dir, 'b')], a, { name: 'a' })).rejects.toThrow(/one of the models being averaged/);
     await expect(averageModels([a, path.join(dir, 'missing')], path.join(dir, 'bad5'), { name: 'bad5' })).rejects.toThrow(/Cannot read .*missing/);
     await expect(averageModels([a, path.join(dir, 'b')], path.join(dir, 'bad6'), { name: 'bad6', coefficients: [1, -1] })).rejects.toThrow(/positive/);
+    // One folder twice, however it is written or linked, would silently count double.
+    await fs.symlink(a, path.join(dir, 'a-link'));
+    await expect(averageModels([a, path.join(dir, 'b'), a], path.join(dir, 'bad7'), { name: 'bad7' })).rejects.toThrow(`${a} is given twice; give each model once`);
+    await expect(averageModels([a, `${a}/`], path.join(dir, 'bad8'), { name: 'bad8' })).rejects.toThrow(`${a} and ${a}/ are the same folder`);
+    await expect(averageModels([a, path.join(dir, 'a-link')], path.join(dir, 'bad9'), { name: 'bad9' })).rejects.toThrow(/are the same folder/);
     // Nothing half-written for a refused average, and the sources are untouched.
     await expect(fs.access(path.join(dir, 'bad1'))).rejects.toThrow();
     expect((await readModelFolder(a)).metadata.name).toBe('a');
+  });
+});
+
+describe('averageModels weights', () => {
+  it('takes only the ratios of the weights, also when their sum overflows', async () => {
+    const meta = await averageModels([path.join(dir, 'a'), path.join(dir, 'b')], path.join(dir, 'huge'), { name: 'huge', coefficients: [1e308, 1e308] });
+    expect(meta.averagedFrom?.map((s) => s.weight)).toEqual([0.5, 0.5]);
+    const [a, b, huge] = await Promise.all(['a', 'b', 'huge'].map((n) => weightsOf(path.join(dir, n))));
+    const expected = a![0]!.map((v, i) => 0.5 * v + 0.5 * b![0]![i]!);
+    expect(Math.max(...expected.map((v, i) => Math.abs(v - huge![0]![i]!)))).toBeLessThan(1e-6);
   });
 });
 
@@ -92,6 +109,13 @@ describe('averageWeightBuffers', () => {
     new Int32Array(b, 8, 1).set([int]);
     return b;
   };
+
+  it('weights 1e308 : 1.5e308 as 2 : 3 (their sum is past the largest double: scaled, not Infinity)', () => {
+    const out = averageWeightBuffers([floatSpec, intSpec], [buffer([10, 0], 7), buffer([0, 10], 7)], [1e308, 1.5e308]);
+    const [first, second] = new Float32Array(out, 0, 2);
+    expect(first).toBeCloseTo(4, 5);
+    expect(second).toBeCloseTo(6, 5);
+  });
 
   it('averages floats, copies equal integers and refuses differing ones', () => {
     const out = averageWeightBuffers([floatSpec, intSpec], [buffer([1, 2], 7), buffer([3, 6], 7)]);

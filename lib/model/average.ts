@@ -51,11 +51,31 @@ export function incompatibility(a: ModelFolder, b: ModelFolder): string | undefi
 
 /** Each model's share of the mean: `coefficients` (default equal) scaled to sum 1, checked. */
 function normalisedCoefficients(models: number, coefficients?: readonly number[]): number[] {
-  const weights = coefficients ?? Array.from({ length: models }, () => 1);
-  if (weights.length !== models) throw new Error(`${weights.length} coefficients for ${models} models`);
-  if (weights.some((w) => !(w > 0) || !Number.isFinite(w))) throw new Error(`Coefficients must be positive numbers, got ${weights.join(', ')}`);
+  const given = coefficients ?? Array.from({ length: models }, () => 1);
+  if (given.length !== models) throw new Error(`${given.length} coefficients for ${models} models`);
+  if (given.some((w) => !(w > 0) || !Number.isFinite(w))) throw new Error(`Coefficients must be positive numbers, got ${given.join(', ')}`);
+  // Only the ratios matter: weights whose sum overflows (1e308, 1e308) are scaled down by the
+  // largest first; others are used as given, so that their shares stay exactly as before.
+  const largest = Math.max(...given);
+  const weights = Number.isFinite(given.reduce((s, w) => s + w, 0)) ? given : given.map((w) => w / largest);
   const total = weights.reduce((s, w) => s + w, 0);
   return weights.map((w) => w / total);
+}
+
+/**
+ * The first folder of `dirs` that names the same folder as an earlier one (after resolving links:
+ * `models/a`, `./models/a/` and a link to it are one model), with that earlier one.
+ * A folder that cannot be resolved is left to the reading, which says what is wrong with it.
+ */
+export async function repeatedFolder(dirs: readonly string[]): Promise<{ first: string; again: string } | undefined> {
+  const seen = new Map<string, string>();
+  for (const dir of dirs) {
+    const real = await fs.realpath(dir).catch(() => path.resolve(dir));
+    const first = seen.get(real);
+    if (first !== undefined) return { first, again: dir };
+    seen.set(real, dir);
+  }
+  return undefined;
 }
 
 /**
@@ -109,6 +129,11 @@ export interface AverageOptions {
   description?: string;
 }
 
+/** `models/a is given twice` or `models/a and ./models/a/ are the same folder`. */
+export function describeRepeat({ first, again }: { first: string; again: string }): string {
+  return first === again ? `${again} is given twice` : `${first} and ${again} are the same folder`;
+}
+
 /**
  * Averages the weights of compatible model folders (same task, encodings, architecture and weight
  * layout) into a new folder `out`. The metadata is the first model's with its name, the sources
@@ -119,6 +144,9 @@ export async function averageModels(dirs: readonly string[], out: string, option
   if (dirs.length < 2) throw new Error(`Averaging needs at least two models, got ${dirs.length}`);
   const resolvedOut = path.resolve(out);
   if (dirs.some((d) => path.resolve(d) === resolvedOut)) throw new Error(`The output ${out} is one of the models being averaged; choose another name`);
+  // A model given twice would silently count double ("mean of x (0.50), x (0.50)"); weights say that.
+  const repeated = await repeatedFolder(dirs);
+  if (repeated) throw new Error(`${describeRepeat(repeated)}; give each model once (its coefficient sets how much it counts)`);
   const folders = await Promise.all(dirs.map(readModelFolder));
   const first = folders[0]!;
   for (const other of folders.slice(1)) {

@@ -15,6 +15,12 @@ export interface CardInputs {
   notes?: string;
 }
 
+/**
+ * The smallest sample side a card takes: an SR sample is cut to a multiple of the scale (a side
+ * below it would leave no low-res pixel), and below this even a colorize sample shows nothing.
+ */
+export const MIN_SAMPLE_SIDE = 16;
+
 function formatDuration(seconds: number): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.round((seconds % 3600) / 60);
