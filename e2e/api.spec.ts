@@ -26,6 +26,8 @@ test('GET /api/health reports backend, models and version', async ({ request }) 
   expect(body.status).toBe('ok');
   expect(['wasm', 'cpu', 'tensorflow']).toContain(body.backend);
   expect(body.models.length).toBeGreaterThan(0);
+  // Model folders that failed to load (none in the shipped models folder).
+  expect(body.problems).toEqual([]);
   expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
   expect(body.limits.maxUploadBytes).toBe(E2E_LIMITS.MAX_UPLOAD_BYTES);
   expect(body.limits.maxInputPixels).toBe(E2E_LIMITS.MAX_INPUT_PIXELS);
@@ -121,6 +123,8 @@ test('405 with Allow for a wrong method and 404 for an unknown API path, both in
   await expectError(await request.post('/api/health'), 405, 'method_not_allowed');
   expect((await request.fetch('/api/upscale', { method: 'OPTIONS' })).headers()['allow']).toBe('POST, OPTIONS');
   await expectError(await request.get('/api/colourise'), 404, 'not_found');
+  // `/api` itself is no endpoint either (the catch-all route needs a segment).
+  await expectError(await request.get('/api'), 404, 'not_found');
   await expectError(await request.post('/api/jobs/00000000-0000-4000-8000-000000000000/result/extra'), 404, 'not_found');
   // The real endpoints still win over the catch-all.
   expect((await request.get('/api/health')).status()).toBe(200);
@@ -152,7 +156,7 @@ test('413 for too many bytes, too many input pixels and too many output pixels',
   expect(overOutput.message).toMatch(/limit/);
 });
 
-test('415 for files that are not images, 422 for an image cut short', async ({ request }) => {
+test('415 for files that are not images, 422 for an image cut short or an empty file', async ({ request }) => {
   await expectError(await request.post('/api/colorize', { multipart: { image: await file(NOT_AN_IMAGE, 'text/plain') } }), 415, 'unsupported_image');
   const photo = await fs.readFile(SMALL_PHOTO);
   const truncated = photo.subarray(0, Math.floor(photo.length / 2));
@@ -162,11 +166,12 @@ test('415 for files that are not images, 422 for an image cut short', async ({ r
     'unusable_image',
   );
   expect(cut.message).toMatch(/JPEG image is damaged or incomplete/);
-  await expectError(
+  const empty = await expectError(
     await request.post('/api/colorize', { multipart: { image: { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) } } }),
-    415,
-    'unsupported_image',
+    422,
+    'unusable_image',
   );
+  expect(empty.message).toBe('The file is empty.');
 });
 
 test('jobs: create, poll to done, fetch the result; unknown ids are 404', async ({ request }) => {

@@ -154,13 +154,18 @@ function warmUp(loaded: LoadedModel): void {
   });
 }
 
-/** Model folders (those with a `metadata.json`) directly inside `modelsDir`, sorted by name. */
+/** Model folders (those with a `metadata.json`) directly inside `modelsDir`, sorted by name; none (and a warning) when it does not exist. */
 export async function listModelDirs(modelsDir: string): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(modelsDir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // No models is a valid state for a fresh checkout, but a mistyped MODELS_DIR must not pass
+      // unnoticed: say which folder was looked for.
+      console.warn(`[infer] the models folder ${modelsDir} does not exist; no models loaded from it (set MODELS_DIR to the folder that holds them)`);
+      return [];
+    }
     throw error;
   }
   const dirs: string[] = [];

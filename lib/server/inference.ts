@@ -2,15 +2,18 @@
  * The app's one path to the inference core: validates which tool is asked for, checks that a model
  * for it is loaded, applies the limits and runs it through the process-wide queue.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
-import { getInferenceService } from '@/lib/infer/service';
-import type { InferenceResult, InferenceService, ModelSummary, Progress } from '@/lib/infer/types';
+import { getInferenceService, type LoadedInferenceService } from '@/lib/infer/service';
+import type { InferenceResult, ModelSummary, Progress } from '@/lib/infer/types';
+import { VARIANT_PATTERN } from '@/lib/model/metadata';
 import { ApiError } from './errors';
 import { serverLimits } from './limits';
 import { InferenceQueue } from './queue';
 
 /** A model variant label as models declare it in `metadata.variant` (e.g. `sharp`). */
-export const variantSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'variant must be a short lowercase name such as "sharp"');
+export const variantSchema = z.string().regex(VARIANT_PATTERN, 'variant must be a short lowercase name such as "sharp"');
 
 export const toolSchema = z.discriminatedUnion('task', [
   z.object({
@@ -49,7 +52,7 @@ export function appQueue(): InferenceQueue {
 }
 
 /** The inference service, or a 503 when its models could not be loaded. */
-export async function inferenceService(): Promise<InferenceService> {
+export async function inferenceService(): Promise<LoadedInferenceService> {
   try {
     return await getInferenceService();
   } catch (error) {
@@ -58,6 +61,46 @@ export async function inferenceService(): Promise<InferenceService> {
       'Retry-After': '30',
     });
   }
+}
+
+/** A loader's message may run to many lines (a stack, a JSON excerpt): health shows one, this long at most. */
+const MAX_PROBLEM_CHARS = 300;
+
+/**
+ * The service's model folders that failed to load, as `<folder name>: <first line of the reason>`
+ * (the models folder itself is named once, in the health message, not in every line).
+ */
+export function modelProblems(service: Pick<LoadedInferenceService, 'problems' | 'source'>): string[] {
+  const prefix = service.source + path.sep;
+  return service.problems.map((problem) => {
+    const relative = problem.startsWith(prefix) ? problem.slice(prefix.length) : problem;
+    const firstLine = relative.split('\n', 1)[0]!.trim();
+    return firstLine.length > MAX_PROBLEM_CHARS ? `${firstLine.slice(0, MAX_PROBLEM_CHARS - 1)}…` : firstLine;
+  });
+}
+
+/**
+ * Why the service can serve nothing at all (no model loaded), naming the models folder; undefined
+ * when at least one model loaded. The service is loaded once per process, so the fix needs a restart.
+ */
+export function noModelsMessage(service: Pick<LoadedInferenceService, 'models' | 'problems' | 'source'>): string | undefined {
+  if (service.models.length > 0) return undefined;
+  const folder = service.source;
+  if (service.problems.length > 0) {
+    const one = service.problems.length === 1;
+    const which = one ? 'its one model folder' : `all ${service.problems.length} of its model folders`;
+    return `No model could be loaded from ${folder}: ${which} failed to load (see problems). Fix ${one ? 'it' : 'them'} and restart the server.`;
+  }
+  if (!existsSync(/*turbopackIgnore: true*/ folder)) {
+    return `No model could be loaded: the models folder ${folder} does not exist. Set MODELS_DIR to the folder that holds the models and restart the server.`;
+  }
+  return `No model could be loaded: the models folder ${folder} has no model folders (model.json, weights.bin, metadata.json). Add one and restart the server.`;
+}
+
+/** The 503 for a server with no model at all (rather than 404 "none for this tool"), or undefined. */
+export function noModelsError(service: Pick<LoadedInferenceService, 'models' | 'problems' | 'source'>): ApiError | undefined {
+  const message = noModelsMessage(service);
+  return message ? new ApiError(503, 'model_unavailable', message, { 'Retry-After': '30' }) : undefined;
 }
 
 /** The variant `tool` names beyond the default (absent and `faithful` both mean the default model). */
@@ -81,6 +124,7 @@ export function resultFileName(baseName: string, tool: ToolRequest): string {
   return tool.task === 'colorize' ? `${baseName}-colorized${suffix}.png` : `${baseName}-x${tool.scale}${suffix}.png`;
 }
 
+/** "Colorize", "Upscale ×4 (sharp)": the tool as messages name it. */
 export function toolLabel(tool: ToolRequest): string {
   const variant = extraVariant(tool);
   const suffix = variant ? ` (${variant})` : '';
@@ -96,20 +140,32 @@ export interface RunToolOptions {
    * The already loaded service: with it, the task enters the queue synchronously within this call, so
    * that a capacity check just before it still holds (no other request can take the place in between).
    */
-  service?: InferenceService;
+  service?: LoadedInferenceService;
+}
+
+/**
+ * The 503 when the server has no model at all, else the 404 when none serves `tool`, else the model.
+ * @throws ApiError
+ */
+export function requireModel(service: LoadedInferenceService, tool: ToolRequest): ModelSummary {
+  const model = modelFor(service.models, tool);
+  if (model) return model;
+  throw noModelsError(service) ?? new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);
+}
+
+/** An ensemble runs the model 8 times (flips and rotations), so it holds the queue about 8x as long. */
+export function toolCost(tool: ToolRequest): number {
+  return tool.task === 'upscale' && tool.ensemble ? 8 : 1;
 }
 
 /**
  * Runs one tool on encoded image bytes through the queue.
- * @throws ApiError 404 when no model for the tool is loaded; QueueFullError when the queue is full;
- *   InputError for bad images; AbortError when cancelled.
+ * @throws ApiError 404 when no model for the tool is loaded (503 when none loaded at all);
+ *   QueueFullError when the queue is full; InputError for bad images; AbortError when cancelled.
  */
 export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunToolOptions = {}): Promise<InferenceResult> {
   const service = options.service ?? (await inferenceService());
-  const model = modelFor(service.models, tool);
-  if (!model) {
-    throw new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);
-  }
+  const model = requireModel(service, tool);
   const limits = serverLimits();
   const common = {
     signal: options.signal,
@@ -120,7 +176,7 @@ export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunTool
   };
   return appQueue().run(
     () => (tool.task === 'colorize' ? service.colorize(bytes, common) : service.upscale(bytes, { ...common, scale: tool.scale, ensemble: tool.ensemble ?? false })),
-    { signal: options.signal, onStart: options.onStart, token: options.token },
+    { signal: options.signal, onStart: options.onStart, token: options.token, cost: toolCost(tool) },
   );
 }
 

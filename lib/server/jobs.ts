@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { InferenceResult, Progress } from '@/lib/infer/types';
-import { ApiError, describeError, type ApiErrorCode } from './errors';
-import { appQueue, inferenceService, modelFor, resultFileName, runTool, toolLabel, type ToolRequest } from './inference';
+import { describeError, type ApiErrorCode } from './errors';
+import { formatBytes } from './limits';
+import { appQueue, inferenceService, requireModel, resultFileName, runTool, type ToolRequest } from './inference';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -18,6 +19,8 @@ export interface Job {
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
+  /** Set when the result PNG was sent at least once: such a job may go before unfetched ones. */
+  fetchedAt?: number;
   progress?: Progress;
   result?: InferenceResult;
   error?: { status: number; code: ApiErrorCode; message: string };
@@ -40,11 +43,38 @@ export interface JobView {
   error?: { error: ApiErrorCode; message: string; status: number };
 }
 
-const FINISHED_TTL_MS = 10 * 60_000;
-const MAX_FINISHED = 12;
+/** A finished job is kept this long at most. */
+export const FINISHED_TTL_MS = 10 * 60_000;
+/** ...and, whatever the memory pressure, at least this long, so a page polling every second sees it. */
+export const FINISHED_MIN_KEEP_MS = 60_000;
+/** Result PNGs kept in memory beyond which the oldest finished jobs go early (fetched ones first). */
+export const MAX_RESULT_BYTES = 256 * 1024 ** 2;
+/** Finished jobs kept beyond which the oldest go early (a failed job holds no PNG but still counts). */
+export const MAX_FINISHED = 500;
+
+/** The rule above in words, for the 404 of a job that is gone. */
+export const RETENTION_RULE = `finished jobs are kept for ten minutes (at least one minute when more than ${formatBytes(MAX_RESULT_BYTES)} of results or ${MAX_FINISHED} jobs are kept)`;
+
+/** How long and how many finished jobs a {@link JobStore} keeps (defaults: the constants above). */
+export interface RetentionOptions {
+  ttlMs?: number;
+  minKeepMs?: number;
+  maxResultBytes?: number;
+  maxFinished?: number;
+}
 
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
+  private readonly retention: Required<RetentionOptions>;
+
+  constructor(retention: RetentionOptions = {}) {
+    this.retention = {
+      ttlMs: retention.ttlMs ?? FINISHED_TTL_MS,
+      minKeepMs: retention.minKeepMs ?? FINISHED_MIN_KEEP_MS,
+      maxResultBytes: retention.maxResultBytes ?? MAX_RESULT_BYTES,
+      maxFinished: retention.maxFinished ?? MAX_FINISHED,
+    };
+  }
 
   /**
    * Starts a job; it runs when the queue reaches it.
@@ -53,9 +83,7 @@ export class JobStore {
   async create(tool: ToolRequest, bytes: Buffer, baseName: string): Promise<Job> {
     this.evict();
     const service = await inferenceService();
-    if (!modelFor(service.models, tool)) {
-      throw new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);
-    }
+    requireModel(service, tool);
     appQueue().assertCapacity();
     const job: Job = {
       id: randomUUID(),
@@ -89,8 +117,9 @@ export class JobStore {
         job.finishedAt = Date.now();
       },
       (error: unknown) => {
-        job.finishedAt = Date.now();
+        // A cancelled job finished when it was cancelled (its elapsedMs must not grow afterwards).
         if (job.status === 'cancelled') return;
+        job.finishedAt = Date.now();
         const described = describeError(error);
         if (described.status >= 500 && described.status !== 503) console.error(`[jobs] ${job.id} failed:`, error);
         job.status = described.code === 'cancelled' ? 'cancelled' : 'failed';
@@ -100,9 +129,15 @@ export class JobStore {
     return job;
   }
 
+  /** The job with this id (ids are lowercase UUIDs), unless it finished long enough ago to be dropped. */
   get(id: string): Job | undefined {
     this.evict();
     return this.jobs.get(id);
+  }
+
+  /** Records that the job's result was sent, which lets it be dropped before unfetched results. */
+  markFetched(job: Job, now = Date.now()): void {
+    job.fetchedAt ??= now;
   }
 
   /** Cancels a queued or running job; finished jobs are left as they are. */
@@ -117,6 +152,7 @@ export class JobStore {
     return job;
   }
 
+  /** What `GET /api/jobs/:id` answers for the job (times in whole milliseconds). */
   view(job: Job): JobView {
     const position = appQueue().position(job.token);
     const view: JobView = {
@@ -127,22 +163,42 @@ export class JobStore {
       elapsedMs: (job.finishedAt ?? Date.now()) - job.createdAt,
     };
     if ((job.status === 'queued' || job.status === 'running') && position >= 0) view.queuePosition = position;
-    if (job.progress) view.progress = job.progress;
+    if (job.progress) view.progress = { ...job.progress, elapsedMs: Math.round(job.progress.elapsedMs) };
     if (job.result) {
       const { png, ...details } = job.result;
-      view.result = { ...details, bytes: png.byteLength, fileName: job.fileName };
+      view.result = { ...details, ms: Math.round(details.ms), bytes: png.byteLength, fileName: job.fileName };
     }
     if (job.error) view.error = { error: job.error.code, message: job.error.message, status: job.error.status };
     return view;
   }
 
-  /** Drops finished jobs after a while and keeps only the newest few results in memory. */
-  private evict(now = Date.now()): void {
-    const finished = [...this.jobs.values()].filter((j) => j.finishedAt !== undefined);
-    finished.sort((a, b) => b.finishedAt! - a.finishedAt!);
-    finished.forEach((job, index) => {
-      if (index >= MAX_FINISHED || now - job.finishedAt! > FINISHED_TTL_MS) this.jobs.delete(job.id);
-    });
+  /**
+   * Applies {@link RETENTION_RULE}: finished jobs older than the TTL go; then, while the kept results
+   * are over the byte budget or the finished jobs over the count, the oldest go, fetched ones before
+   * unfetched ones, but none that finished less than the minimum keep time ago.
+   * A count cap alone dropped a result nobody had fetched seconds after it was made.
+   */
+  evict(now = Date.now()): void {
+    const { ttlMs, minKeepMs, maxResultBytes, maxFinished } = this.retention;
+    const finished: Job[] = [];
+    for (const job of this.jobs.values()) {
+      if (job.finishedAt === undefined) continue;
+      if (now - job.finishedAt > ttlMs) this.jobs.delete(job.id);
+      else finished.push(job);
+    }
+    let bytes = finished.reduce((sum, job) => sum + (job.result?.png.byteLength ?? 0), 0);
+    let count = finished.length;
+    const over = () => bytes > maxResultBytes || count > maxFinished;
+    if (!over()) return;
+    const candidates = finished
+      .filter((job) => now - job.finishedAt! >= minKeepMs)
+      .sort((a, b) => Number(a.fetchedAt === undefined) - Number(b.fetchedAt === undefined) || a.finishedAt! - b.finishedAt!);
+    for (const job of candidates) {
+      if (!over()) break;
+      this.jobs.delete(job.id);
+      bytes -= job.result?.png.byteLength ?? 0;
+      count--;
+    }
   }
 }
 

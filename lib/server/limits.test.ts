@@ -28,12 +28,25 @@ describe('readLimits', () => {
     expect(() => readLimits({ MAX_OUTPUT_PIXELS: '0' })).toThrow(/MAX_OUTPUT_PIXELS/);
     expect(() => readLimits({ MAX_QUEUE_LENGTH: '-1' })).toThrow(/MAX_QUEUE_LENGTH/);
   });
+
+  it('refuses a unit of the wrong kind (pixels for bytes, bytes for pixels)', () => {
+    expect(() => readLimits({ MAX_UPLOAD_BYTES: '16MP' })).toThrow('MAX_UPLOAD_BYTES="16MP" is not valid: MP is a unit of pixels, not bytes');
+    expect(() => readLimits({ MAX_INPUT_PIXELS: '16MiB' })).toThrow('MAX_INPUT_PIXELS="16MiB" is not valid: MiB is a unit of bytes, not pixels');
+    expect(() => readLimits({ MAX_OUTPUT_PIXELS: '8mb' })).toThrow(/^MAX_OUTPUT_PIXELS="8mb" is not valid: mb is a unit of bytes/);
+    // Bare SI prefixes fit both.
+    expect(readLimits({ MAX_UPLOAD_BYTES: '5M', MAX_INPUT_PIXELS: '4M' })).toMatchObject({ maxUploadBytes: 5_000_000, maxInputPixels: 4_000_000 });
+  });
 });
 
 describe('formatBytes', () => {
-  it('chooses a readable unit', () => {
-    expect(formatBytes(20 * 1024 * 1024)).toBe('20 MB');
-    expect(formatBytes(1536)).toBe('1.5 kB');
+  it('shows a limit back in the unit it was set in, and labels binary multiples as such', () => {
+    expect(formatBytes(readLimits({ MAX_UPLOAD_BYTES: '5MB' }).maxUploadBytes)).toBe('5 MB');
+    expect(formatBytes(readLimits({ MAX_UPLOAD_BYTES: '20MiB' }).maxUploadBytes)).toBe('20 MiB');
+    expect(formatBytes(DEFAULT_LIMITS.maxUploadBytes)).toBe('20 MiB');
+    expect(formatBytes(3_000_000)).toBe('3 MB');
+    expect(formatBytes(2.5 * 1024 ** 2)).toBe('2.5 MiB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(4_812_345)).toBe('4.59 MiB');
     expect(formatBytes(12)).toBe('12 bytes');
   });
 });

@@ -29,7 +29,8 @@ const ENV_NAMES: Record<keyof ServerLimits, string> = {
   maxQueueLength: 'MAX_QUEUE_LENGTH',
 };
 
-const UNITS: Record<string, number> = {
+/** Units of a byte count (decimal k/M/G and binary KiB/MiB/GiB). */
+const BYTE_UNITS: Record<string, number> = {
   '': 1,
   k: 1e3,
   kb: 1e3,
@@ -37,27 +38,56 @@ const UNITS: Record<string, number> = {
   m: 1e6,
   mb: 1e6,
   mib: 1024 ** 2,
-  mp: 1e6,
   g: 1e9,
   gb: 1e9,
   gib: 1024 ** 3,
 };
 
-/** `20000000`, `20_000_000`, `20MB`, `20MiB`, `16MP` (case-insensitive) -> a number. */
-const sizeSchema = z
-  .string()
-  .trim()
-  .regex(/^\d[\d_]*(\.\d+)?\s*[a-z]*$/i, 'expected a number, optionally with a unit such as 20MB or 16MP')
-  .transform((text, ctx) => {
-    const match = /^([\d_.]+)\s*([a-z]*)$/i.exec(text);
-    const factor = UNITS[(match?.[2] ?? '').toLowerCase()];
-    if (!match || factor === undefined) {
-      ctx.addIssue({ code: 'custom', message: `unknown unit in "${text}" (use k, MB, MiB, MP, GB)` });
-      return z.NEVER;
-    }
-    return Math.round(Number(match[1]!.replaceAll('_', '')) * factor);
-  })
-  .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
+/** Units of a pixel count: `16MP`, or a bare SI prefix (`16M`). */
+const PIXEL_UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  m: 1e6,
+  mp: 1e6,
+  g: 1e9,
+};
+
+/**
+ * `20000000`, `20_000_000`, `20MB`, `20MiB` (bytes) or `16MP` (pixels), case-insensitive -> a number.
+ * A unit of the other kind is refused: `MAX_UPLOAD_BYTES=16MP` is a mistake, not 16 million bytes.
+ */
+function sizeSchema(kind: 'bytes' | 'pixels') {
+  const units = kind === 'bytes' ? BYTE_UNITS : PIXEL_UNITS;
+  const example = kind === 'bytes' ? 'such as 20MB or 20MiB' : 'such as 16MP';
+  return z
+    .string()
+    .trim()
+    .regex(/^\d[\d_]*(\.\d+)?\s*[a-z]*$/i, `expected a number, optionally with a unit ${example}`)
+    .transform((text, ctx) => {
+      const match = /^([\d_.]+)\s*([a-z]*)$/i.exec(text);
+      const unit = match?.[2] ?? '';
+      const factor = units[unit.toLowerCase()];
+      if (!match || factor === undefined) {
+        const otherKind = kind === 'bytes' ? PIXEL_UNITS : BYTE_UNITS;
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            otherKind[unit.toLowerCase()] !== undefined
+              ? `${unit} is a unit of ${kind === 'bytes' ? 'pixels' : 'bytes'}, not ${kind} (use a unit ${example})`
+              : `unknown unit in "${text}" (use a unit ${example})`,
+        });
+        return z.NEVER;
+      }
+      return Math.round(Number(match[1]!.replaceAll('_', '')) * factor);
+    })
+    .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
+}
+
+const SCHEMAS = {
+  maxUploadBytes: sizeSchema('bytes'),
+  maxInputPixels: sizeSchema('pixels'),
+  maxOutputPixels: sizeSchema('pixels'),
+} as const;
 
 const queueSchema = z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(0).max(1000));
 
@@ -71,7 +101,7 @@ export function readLimits(env: Record<string, string | undefined> = process.env
     const name = ENV_NAMES[key];
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') continue;
-    const parsed = (key === 'maxQueueLength' ? queueSchema : sizeSchema).safeParse(raw);
+    const parsed = (key === 'maxQueueLength' ? queueSchema : SCHEMAS[key]).safeParse(raw);
     if (!parsed.success) {
       throw new Error(`${name}="${raw}" is not valid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
@@ -108,11 +138,26 @@ export function limitsOrExit(
   }
 }
 
-/** 20971520 -> "20 MB" for messages people read. */
+/**
+ * A byte count for messages people read, labelled in the unit family it was most likely set in so
+ * that a limit shows back as configured: 20971520 -> "20 MiB", 5000000 -> "5 MB", 1536 -> "1.5 KiB".
+ * Binary multiples are never labelled "MB" (the 1024² / "MB" mix-up made 5MB show as "4.8 MB").
+ */
 export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 2) return `${+(bytes / 1024 ** 2).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} kB`;
-  return `${bytes} bytes`;
+  const units: [number, string][] =
+    bytes % 1024 !== 0 && bytes % 1000 === 0
+      ? [
+          [1e9, 'GB'],
+          [1e6, 'MB'],
+          [1e3, 'kB'],
+        ]
+      : [
+          [1024 ** 3, 'GiB'],
+          [1024 ** 2, 'MiB'],
+          [1024, 'KiB'],
+        ];
+  const unit = units.find(([size]) => bytes >= size);
+  return unit ? `${+(bytes / unit[0]).toFixed(2)} ${unit[1]}` : `${bytes} bytes`;
 }
 
 /** 16000000 -> "16 megapixels". */

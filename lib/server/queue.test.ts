@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InferenceQueue, QueueFullError } from './queue';
 import { describeError } from './errors';
 
@@ -90,6 +90,28 @@ describe('InferenceQueue', () => {
     await first;
     expect(await b).toBe('b');
     expect(startedA).toBe(false);
+  });
+
+  it('bases Retry-After on successful tasks only, weighted by each task\'s cost', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const queue = new InferenceQueue({ concurrency: 1, maxWaiting: 1, initialTaskSeconds: 4 });
+      // A refused image ends at once: it says nothing about how long an image takes.
+      for (let i = 0; i < 5; i++) await expect(queue.run(async () => Promise.reject(new Error('not an image')))).rejects.toThrow();
+      // An 8-run ensemble that took 32 s is 4 s per unit of cost, as the initial guess.
+      await queue.run(async () => vi.advanceTimersByTime(32_000), { cost: 8 });
+      const gate = deferred();
+      const running = queue.run(() => gate.promise, { cost: 8 });
+      const waiting = queue.run(() => Promise.resolve(), { cost: 1 });
+      const refused = await queue.run(async () => undefined).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(QueueFullError);
+      // 8 + 1 units ahead at 4 s each.
+      expect((refused as QueueFullError).retryAfterSeconds).toBe(36);
+      gate.resolve();
+      await Promise.all([running, waiting]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('frees the slot when a task throws', async () => {

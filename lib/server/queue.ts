@@ -26,13 +26,14 @@ function abortError(signal: AbortSignal): Error {
 
 interface Waiter {
   token: object;
+  cost: number;
   start: () => void;
 }
 
 export interface QueueOptions {
   concurrency?: number;
   maxWaiting: number;
-  /** Used for Retry-After before any task has finished. */
+  /** Used for Retry-After before any task has finished (seconds per unit of cost). */
   initialTaskSeconds?: number;
 }
 
@@ -42,6 +43,11 @@ export interface RunOptions {
   /** Identifies the task for {@link InferenceQueue.position}. */
   token?: object;
   onStart?: () => void;
+  /**
+   * How long this task holds its slot relative to an ordinary one (default 1; e.g. 8 for an 8-run
+   * ensemble), so that Retry-After counts the work ahead, not just the number of tasks.
+   */
+  cost?: number;
 }
 
 export class InferenceQueue {
@@ -49,7 +55,9 @@ export class InferenceQueue {
   readonly maxWaiting: number;
   private runningCount = 0;
   private readonly waiters: Waiter[] = [];
-  private readonly runningTokens = new Set<object>();
+  /** The cost of each running task, by token. */
+  private readonly runningTokens = new Map<object, number>();
+  /** Moving average of successful tasks' seconds per unit of cost. */
   private averageSeconds: number;
 
   constructor(options: QueueOptions) {
@@ -73,9 +81,11 @@ export class InferenceQueue {
     return index < 0 ? -1 : index + 1;
   }
 
-  /** Seconds until a newly refused request could expect a free slot (>= 1). */
+  /** Seconds until a newly refused request could expect a free slot (>= 1), from the cost of the work ahead. */
   retryAfterSeconds(): number {
-    const ahead = this.runningCount + this.waiters.length;
+    let ahead = 0;
+    for (const cost of this.runningTokens.values()) ahead += cost;
+    for (const waiter of this.waiters) ahead += waiter.cost;
     return Math.min(600, Math.max(1, Math.ceil((this.averageSeconds * ahead) / this.concurrency)));
   }
 
@@ -104,19 +114,22 @@ export class InferenceQueue {
   run<T>(task: () => Promise<T>, options: RunOptions = {}): Promise<T> {
     const { signal, onStart } = options;
     const token = options.token ?? {};
+    const cost = options.cost !== undefined && Number.isFinite(options.cost) && options.cost > 0 ? options.cost : 1;
     if (signal?.aborted) return Promise.reject(abortError(signal));
 
     const execute = async (): Promise<T> => {
       this.runningCount++;
-      this.runningTokens.add(token);
+      this.runningTokens.set(token, cost);
       const started = performance.now();
       try {
         onStart?.();
-        return await task();
+        const result = await task();
+        // Moving average so that Retry-After follows the images people actually send. Only tasks
+        // that finished count: a refused or cancelled image ends at once and would drag it down.
+        const secondsPerCost = (performance.now() - started) / 1000 / cost;
+        this.averageSeconds = 0.7 * this.averageSeconds + 0.3 * secondsPerCost;
+        return result;
       } finally {
-        const seconds = (performance.now() - started) / 1000;
-        // Moving average so that Retry-After follows the images people actually send.
-        this.averageSeconds = 0.7 * this.averageSeconds + 0.3 * seconds;
         this.runningTokens.delete(token);
         this.runningCount--;
         this.next();
@@ -129,6 +142,7 @@ export class InferenceQueue {
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
         token,
+        cost,
         start: () => {
           signal?.removeEventListener('abort', onAbort);
           execute().then(resolve, reject);

@@ -3,37 +3,60 @@
  * e2e tests cannot provoke against real models (422 unusable images, 503 when the queue is full,
  * 404 for a missing model), and cancellation of a queued job.
  */
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InputError, type InferenceResult, type InferenceService, type ModelSummary } from '@/lib/infer/types';
 
 /** What the fake service does with the next calls; tests set it. */
 const fake = vi.hoisted(() => ({
-  behaviour: undefined as undefined | ((signal?: AbortSignal) => Promise<unknown>),
+  behaviour: undefined as undefined | ((signal?: AbortSignal, options?: { onProgress?: (p: { done: number; total: number; elapsedMs: number }) => void }) => Promise<unknown>),
   models: [] as ModelSummary[],
   lastUpscaleOptions: undefined as undefined | { ensemble?: boolean },
   loadError: undefined as undefined | Error,
+  source: '/srv/models',
+  problems: [] as string[],
 }));
 
 vi.mock('@/lib/infer/service', () => ({
-  getInferenceService: async (): Promise<InferenceService> => {
+  getInferenceService: async (): Promise<InferenceService & { source: string; problems: string[] }> => {
     if (fake.loadError) throw fake.loadError;
     return {
       backend: 'cpu',
       get models() {
         return fake.models;
       },
-      colorize: (_input, options) => fake.behaviour!(options?.signal) as Promise<InferenceResult>,
+      get source() {
+        return fake.source;
+      },
+      get problems() {
+        return fake.problems;
+      },
+      colorize: (_input, options) => fake.behaviour!(options?.signal, options) as Promise<InferenceResult>,
       upscale: (_input, options) => {
         fake.lastUpscaleOptions = options;
-        return fake.behaviour!(options?.signal) as Promise<InferenceResult>;
+        return fake.behaviour!(options?.signal, options) as Promise<InferenceResult>;
       },
     };
   },
 }));
 
-const { allowedMethods, handleHealth, handleToolRequest, handleCreateJob, handleGetJob, handleCancelJob, handleUnknownApiPath, guarded, methodNotAllowed, parseColorizeQuery, parseUpscaleQuery } =
-  await import('./routes');
-const { appQueue, modelFor } = await import('./inference');
+const {
+  allowedMethods,
+  handleHealth,
+  handleToolRequest,
+  handleCreateJob,
+  handleGetJob,
+  handleCancelJob,
+  handleJobResult,
+  handleUnknownApiPath,
+  guarded,
+  methodNotAllowed,
+  parseColorizeQuery,
+  parseUpscaleQuery,
+} = await import('./routes');
+const { appQueue, modelFor, toolCost } = await import('./inference');
+const { JobStore } = await import('./jobs');
 
 const summary = (name: string, task: ModelSummary['task'], scale: number): ModelSummary => ({
   name,
@@ -68,6 +91,8 @@ function gate() {
 beforeEach(() => {
   fake.models = [summary('colorize', 'colorize', 1), summary('sr-x2', 'sr', 2)];
   fake.behaviour = async () => result();
+  fake.source = '/srv/models';
+  fake.problems = [];
 });
 afterEach(() => {
   expect(appQueue().running).toBe(0);
@@ -160,6 +185,36 @@ describe('health', () => {
       error.mockRestore();
     }
   });
+
+  it('answers 503 model_unavailable naming the models folder when no model loaded (a missing folder is no "ok")', async () => {
+    fake.models = [];
+    fake.source = path.join(os.tmpdir(), `no-such-models-${process.pid}`);
+    const missing = await handleHealth();
+    expect(missing.status).toBe(503);
+    const body = await missing.json();
+    expect(body).toMatchObject({ status: 'unavailable', error: 'model_unavailable', problems: [] });
+    expect(body.message).toContain(`the models folder ${fake.source} does not exist`);
+    // The tools say the same, not "no model for this tool".
+    const refused = await colorize(upload());
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).message).toContain(fake.source);
+    await expect(handleCreateJob(upload({ task: 'colorize' }))).rejects.toMatchObject({ status: 503, code: 'model_unavailable' });
+
+    fake.source = os.tmpdir();
+    fake.problems = [`${path.join(os.tmpdir(), 'broken')}: Cannot parse model.json: Unexpected token\n    at JSON.parse`];
+    const broken = await handleHealth();
+    expect(broken.status).toBe(503);
+    const brokenBody = await broken.json();
+    expect(brokenBody.message.startsWith(`No model could be loaded from ${os.tmpdir()}: its one model folder failed`)).toBe(true);
+    expect(brokenBody.problems).toEqual(['broken: Cannot parse model.json: Unexpected token']);
+  });
+
+  it('lists the model folders that failed to load while the others serve', async () => {
+    fake.problems = [`${fake.source}/half-copied: Cannot read weights.bin`];
+    const response = await handleHealth();
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', models: ['colorize', 'sr-x2'], problems: ['half-copied: Cannot read weights.bin'] });
+  });
 });
 
 describe('methods and paths that are no endpoint', () => {
@@ -191,12 +246,13 @@ describe('jobs', () => {
     return view;
   }
 
-  it('reports progress and cancels a running job through its signal', async () => {
+  it('reports progress and cancels a running job through its signal; its elapsedMs stops at the cancel', async () => {
     let seenSignal: AbortSignal | undefined;
     fake.behaviour = (signal) =>
       new Promise((_resolve, reject) => {
         seenSignal = signal;
-        signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+        // The core stops at the next tile, a moment after the cancel.
+        signal?.addEventListener('abort', () => setTimeout(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), 30));
       });
     const created = await handleCreateJob(upload({ task: 'upscale', scale: '2' }));
     expect(created.status).toBe(202);
@@ -207,6 +263,72 @@ describe('jobs', () => {
     expect(cancelled.status).toBe('cancelled');
     expect(seenSignal?.aborted).toBe(true);
     await vi.waitFor(() => expect(appQueue().running).toBe(0));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await (await handleGetJob(id)).json()).elapsedMs).toBe(cancelled.elapsedMs);
+  });
+
+  it('reports times in whole milliseconds', async () => {
+    fake.behaviour = async (_signal, options) => {
+      options?.onProgress?.({ done: 1, total: 2, elapsedMs: 12.3456 });
+      return result();
+    };
+    const { id } = await (await handleCreateJob(upload({ task: 'colorize' }))).json();
+    const view = (await waitForStatus(id, ['done'])) as { progress?: { elapsedMs: number }; result?: { ms: number } };
+    expect(view.progress?.elapsedMs).toBe(12);
+    expect(view.result?.ms).toBe(12);
+  });
+
+  it('finds a job by its id in upper case too', async () => {
+    const { id } = await (await handleCreateJob(upload({ task: 'colorize' }))).json();
+    await waitForStatus(id, ['done']);
+    const upper = await handleGetJob(String(id).toUpperCase());
+    expect(upper.status).toBe(200);
+    expect((await upper.json()).id).toBe(id);
+    expect((await handleJobResult(String(id).toUpperCase())).status).toBe(200);
+  });
+
+  it('keeps an unfetched result while more jobs finish, and says the rule when a job is gone', async () => {
+    const first = (await (await handleCreateJob(upload({ task: 'colorize' }))).json()).id as string;
+    await waitForStatus(first, ['done']);
+    for (let i = 0; i < 13; i++) {
+      const { id } = await (await handleCreateJob(upload({ task: 'colorize' }))).json();
+      await waitForStatus(id, ['done']);
+    }
+    expect((await handleJobResult(first)).status).toBe(200);
+    const gone = await guarded(handleGetJob)('00000000-0000-4000-8000-000000000000');
+    expect(gone.status).toBe(404);
+    expect((await gone.json()).message).toMatch(/^There is no such job; finished jobs are kept for ten minutes \(at least one minute when more than 256 MiB of results or 500 jobs are kept\)\.$/);
+  });
+
+  it('over its byte budget drops the oldest finished jobs, fetched ones first, but none within the minimum time', async () => {
+    const store = new JobStore({ ttlMs: 60_000, minKeepMs: 1_000, maxResultBytes: 12, maxFinished: 100 });
+    fake.behaviour = async () => ({ ...result(), png: Buffer.alloc(6) });
+    const [oldUnfetched, fetched, young] = [
+      await store.create({ task: 'colorize' }, Buffer.from([1]), 'a'),
+      await store.create({ task: 'colorize' }, Buffer.from([1]), 'b'),
+      await store.create({ task: 'colorize' }, Buffer.from([1]), 'c'),
+    ];
+    await vi.waitFor(() => expect([oldUnfetched, fetched, young].map((j) => j!.status)).toEqual(['done', 'done', 'done']));
+    const now = Date.now();
+    oldUnfetched!.finishedAt = now - 5_000;
+    fetched!.finishedAt = now - 4_000;
+    young!.finishedAt = now - 10;
+    store.markFetched(fetched!);
+    // 18 bytes over a budget of 12: dropping the fetched one is enough, although it is not the oldest.
+    store.evict(now);
+    expect([oldUnfetched, fetched, young].map((j) => store.get(j!.id) !== undefined)).toEqual([true, false, true]);
+    // Tighter: the young one stays even over budget.
+    const tight = new JobStore({ minKeepMs: 1_000, maxResultBytes: 1 });
+    const job = await tight.create({ task: 'colorize' }, Buffer.from([1]), 'd');
+    await vi.waitFor(() => expect(job.status).toBe('done'));
+    tight.evict(job.finishedAt! + 999);
+    expect(tight.get(job.id)).toBe(job);
+    tight.evict(job.finishedAt! + 1_001);
+    // After the minimum time the over-budget result goes.
+    expect(tight.get(job.id)).toBeUndefined();
+    // And after the TTL everything goes.
+    store.evict(now + 61_000);
+    expect(store.get(young!.id)).toBeUndefined();
   });
 
   it('runs a named variant when it is installed; 404 for a missing one, 400 for a malformed one', async () => {
@@ -253,6 +375,9 @@ describe('jobs', () => {
     await waitForStatus(plain.id, ['done']);
     expect(fake.lastUpscaleOptions?.ensemble).toBe(false);
     await expect(handleCreateJob(upload({ task: 'upscale', scale: '2', ensemble: 'yes' }))).rejects.toMatchObject({ status: 400 });
+    // The queue counts an ensemble as 8 images for Retry-After.
+    expect(toolCost({ task: 'upscale', scale: 2, ensemble: true })).toBe(8);
+    expect(toolCost({ task: 'upscale', scale: 2 })).toBe(1);
   });
 
   it('picks the faithful or unlabelled model by default, whatever the order', () => {
@@ -281,6 +406,13 @@ describe('jobs', () => {
     await expect(handleCreateJob(upload({ task: 'upscale', scale: '4' }))).rejects.toMatchObject({ status: 404 });
     await expect(handleCreateJob(upload({ task: 'upscale', scale: '3' }))).rejects.toMatchObject({ status: 400 });
     await expect(handleCreateJob(upload({}))).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('refuses upscaling options given to colorize (job fields and query) instead of ignoring them', async () => {
+    await expect(handleCreateJob(upload({ task: 'colorize', scale: '4' }))).rejects.toMatchObject({ status: 400, message: 'Colorizing takes no scale; that field applies to task=upscale only.' });
+    await expect(handleCreateJob(upload({ task: 'colorize', ensemble: 'true' }))).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/ensemble/) });
+    expect(() => parseColorizeQuery('http://x/api/colorize?ensemble=maybe&scale=9')).toThrow('Colorizing takes no ?scale=; it applies to /api/upscale only.');
+    expect(() => parseColorizeQuery('http://x/api/colorize?ensemble=true')).toThrow(/^Colorizing takes no \?ensemble=/);
   });
 
   it('keeps a failed job\'s error for the page', async () => {

@@ -7,8 +7,21 @@ import { z } from 'zod';
 import packageJson from '@/package.json';
 import { currentBackend } from '@/lib/tf/backend';
 import { ApiError, errorResponse, toErrorResponse } from './errors';
-import { appQueue, ensembleFlagSchema, inferenceService, resultFileName, resultHeaders, runTool, scaleSchema, toolSchema, variantSchema, type ToolRequest } from './inference';
-import { jobStore } from './jobs';
+import {
+  appQueue,
+  ensembleFlagSchema,
+  inferenceService,
+  modelProblems,
+  noModelsMessage,
+  resultFileName,
+  resultHeaders,
+  runTool,
+  scaleSchema,
+  toolSchema,
+  variantSchema,
+  type ToolRequest,
+} from './inference';
+import { jobStore, RETENTION_RULE } from './jobs';
 import { serverLimits } from './limits';
 import { samplePath } from './runs';
 import { readImageUpload } from './upload';
@@ -71,9 +84,15 @@ function parseVariant(params: URLSearchParams): string | undefined {
   return variant.data;
 }
 
-/** Parses the optional `?variant=` for the colorize endpoint. */
+/** Upscaling's options: given to colorize they would be ignored, so they are refused like an ambiguous one. */
+const UPSCALE_ONLY = ['scale', 'ensemble'] as const;
+
+/** Parses the optional `?variant=` for the colorize endpoint (400 for `?scale=` or `?ensemble=`). */
 export function parseColorizeQuery(url: string): ToolRequest {
-  const variant = parseVariant(new URL(url).searchParams);
+  const params = new URL(url).searchParams;
+  const misplaced = UPSCALE_ONLY.find((name) => params.has(name));
+  if (misplaced) throw new ApiError(400, 'bad_request', `Colorizing takes no ?${misplaced}=; it applies to /api/upscale only.`);
+  const variant = parseVariant(params);
   return { task: 'colorize', ...(variant ? { variant } : {}) };
 }
 
@@ -103,6 +122,10 @@ const jobFieldsSchema = z.union([
 /** `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale`) + `scale` -> 202 with the job. */
 export async function handleCreateJob(request: Request): Promise<Response> {
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
+  if (upload.fields.task === 'colorize') {
+    const misplaced = UPSCALE_ONLY.find((name) => Object.hasOwn(upload.fields, name));
+    if (misplaced) throw new ApiError(400, 'bad_request', `Colorizing takes no ${misplaced}; that field applies to task=upscale only.`);
+  }
   const fields = jobFieldsSchema.safeParse(upload.fields);
   if (!fields.success) {
     throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4 (and optionally a variant such as sharp or vivid, and ensemble=true for upscale).');
@@ -113,13 +136,14 @@ export async function handleCreateJob(request: Request): Promise<Response> {
   return Response.json(store.view(job), { status: 202, headers: { Location: `/api/jobs/${job.id}`, 'Cache-Control': 'no-store' } });
 }
 
-const jobIdSchema = z.uuid();
+// Ids are made by randomUUID (lowercase); a UUID is case-insensitive, so an uppercased one finds its job.
+const jobIdSchema = z.uuid().transform((id) => id.toLowerCase());
 
 function findJob(id: string) {
   const parsed = jobIdSchema.safeParse(id);
   if (!parsed.success) throw new ApiError(400, 'bad_request', 'That is not a job id.');
   const job = jobStore().get(parsed.data);
-  if (!job) throw new ApiError(404, 'not_found', 'There is no such job; finished jobs are kept for ten minutes.');
+  if (!job) throw new ApiError(404, 'not_found', `There is no such job; ${RETENTION_RULE}.`);
   return job;
 }
 
@@ -139,6 +163,7 @@ export async function handleCancelJob(id: string): Promise<Response> {
 export async function handleJobResult(id: string): Promise<Response> {
   const job = findJob(id);
   if (job.status === 'done' && job.result) {
+    jobStore().markFetched(job);
     return new Response(pngBody(job.result.png), { headers: resultHeaders(job.result, job.fileName) });
   }
   if (job.error) return errorResponse(job.error.status, job.error.code, job.error.message);
@@ -152,7 +177,11 @@ export async function handleModels(): Promise<Response> {
   return Response.json({ models: service.models }, { headers: { 'Cache-Control': 'no-store' } });
 }
 
-/** `GET /api/health`: 200 when models are loaded (503 otherwise), with backend, models, version, queue. */
+/**
+ * `GET /api/health`: 200 with backend, models, version, queue and the model folders that failed to
+ * load (`problems`); 503 model_unavailable when no model is loaded (naming the models folder) or the
+ * service could not start at all.
+ */
 export async function handleHealth(): Promise<Response> {
   const queue = appQueue();
   const base = {
@@ -160,16 +189,21 @@ export async function handleHealth(): Promise<Response> {
     queue: { running: queue.running, waiting: queue.waiting, maxWaiting: queue.maxWaiting },
     limits: serverLimits(),
   };
-  try {
-    const service = await inferenceService();
-    return Response.json(
-      { status: 'ok', backend: service.backend, backendDetails: currentBackend() ?? null, models: service.models.map((m) => m.name), ...base },
-      { headers: { 'Cache-Control': 'no-store' } },
+  const unavailable = (message: string, problems: string[]) =>
+    Response.json(
+      { status: 'unavailable', error: 'model_unavailable', message, problems, ...base },
+      { status: 503, headers: { 'Retry-After': '30', 'Cache-Control': 'no-store' } },
     );
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return Response.json({ status: 'unavailable', error: 'model_unavailable', message, ...base }, { status: 503, headers: { 'Retry-After': '30', 'Cache-Control': 'no-store' } });
-  }
+  const service = await inferenceService().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  if (service instanceof Error) return unavailable(service.message, []);
+  const problems = modelProblems(service);
+  // A server that loaded nothing cannot serve any tool: that is not healthy, even though nothing threw.
+  const noModels = noModelsMessage(service);
+  if (noModels) return unavailable(noModels, problems);
+  return Response.json(
+    { status: 'ok', backend: service.backend, backendDetails: currentBackend() ?? null, models: service.models.map((m) => m.name), problems, ...base },
+    { headers: { 'Cache-Control': 'no-store' } },
+  );
 }
 
 /** `GET /api/runs/:run/samples/:file`: a sample grid from the runs folder. */

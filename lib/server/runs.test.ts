@@ -126,6 +126,27 @@ describe('run folders', () => {
     expect(samplePath('colorize-old', 'step-00000100.png', dir)).toBe(path.join(dir, 'colorize-old', 'samples', 'step-00000100.png'));
   });
 
+  it('reads without waiting for the event loop, which a running inference holds between model runs', async () => {
+    // Each turn of the loop would cost the page a whole model run (seconds for an ensemble) while an
+    // image is being processed, so the training page must not chain awaits per file.
+    let turns = 0;
+    let stop = false;
+    const spin = () => {
+      if (stop) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    try {
+      const runs = await listRuns(dir, now);
+      await readRun(runs[0]!.name, dir, now);
+      expect(runs.length).toBeGreaterThan(0);
+      expect(turns).toBe(0);
+    } finally {
+      stop = true;
+    }
+  });
+
   it('treats a missing runs folder as empty and reads RUNS_DIR', async () => {
     expect(await listRuns(path.join(dir, 'missing'))).toEqual([]);
     expect(runsDir({ RUNS_DIR: '/x/y' })).toBe('/x/y');

@@ -39,6 +39,25 @@ describe('readImageUpload', () => {
     expect(await statusOf(readImageUpload(broken, 1000))).toBe(400);
   });
 
+  it('answers 400 for a field given twice (image too) instead of picking one', async () => {
+    const form = new FormData();
+    form.set('image', new Blob([new Uint8Array([1, 2, 3])]), 'a.png');
+    form.append('scale', '4');
+    form.append('scale', '2');
+    const error = await readImageUpload(formRequest(form), 1000).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, code: 'bad_request', message: 'Give the field "scale" only once.' });
+    const twoImages = new FormData();
+    twoImages.append('image', new Blob([new Uint8Array([1])]), 'a.png');
+    twoImages.append('image', new Blob([new Uint8Array([2])]), 'b.png');
+    await expect(readImageUpload(formRequest(twoImages), 1000)).rejects.toMatchObject({ status: 400, message: 'Give the field "image" only once.' });
+  });
+
+  it('answers 422 unusable_image for an empty file (not 415: it is no format at all)', async () => {
+    const form = new FormData();
+    form.set('image', new Blob([]), 'empty.jpg');
+    await expect(readImageUpload(formRequest(form), 1000)).rejects.toMatchObject({ status: 422, code: 'unusable_image', message: 'The file is empty.' });
+  });
+
   it('answers 413 over the byte limit, from the file size and from the declared length', async () => {
     const form = new FormData();
     form.set('image', new Blob([new Uint8Array(2000)]), 'big.png');

@@ -73,7 +73,8 @@ const fileSchema = z.instanceof(Blob, { message: 'The form has no file in the fi
 
 /**
  * Parses the upload.
- * @throws ApiError 400 (not multipart, no `image` file), 413 (over `maxBytes`).
+ * @throws ApiError 400 (not multipart, no `image` file, a field given twice), 413 (over `maxBytes`),
+ *   422 (an empty file).
  */
 export async function readImageUpload(request: Request, maxBytes: number): Promise<ImageUpload> {
   const contentType = request.headers.get('content-type') ?? '';
@@ -92,9 +93,19 @@ export async function readImageUpload(request: Request, maxBytes: number): Promi
     throw new ApiError(400, 'bad_request', 'The multipart form data could not be read.');
   }
 
+  // `scale=4&scale=2` or two files would otherwise be resolved silently (last or first wins): 400,
+  // as for a query parameter given twice.
+  const seen = new Set<string>();
+  for (const key of form.keys()) {
+    if (seen.has(key)) throw new ApiError(400, 'bad_request', `Give the field "${key.slice(0, 40)}" only once.`);
+    seen.add(key);
+  }
+
   const file = fileSchema.safeParse(form.get('image'));
   if (!file.success) throw new ApiError(400, 'bad_request', file.error.issues[0]?.message ?? 'No image in the form.');
   if (file.data.size > maxBytes) throw tooLarge(maxBytes);
+  // Said here, before the queue: the decoder would call it an unsupported format (415), which it is not.
+  if (file.data.size === 0) throw new ApiError(422, 'unusable_image', 'The file is empty.');
 
   const fields: Record<string, string> = {};
   for (const [key, value] of form.entries()) {
