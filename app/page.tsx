@@ -2,6 +2,7 @@ import { connection } from 'next/server';
 import type { ModelSummary } from '@/lib/infer/types';
 import { inferenceService, modelFor, variantSchema } from '@/lib/server/inference';
 import { formatBytes, formatPixels, serverLimits } from '@/lib/server/limits';
+import { queueHelp } from '@/lib/ui/wording';
 import { ImageTool, type ToolOption } from './components/ImageTool';
 
 /** Installed variants of a task beyond its default model (e.g. a GAN-trained "sharp" upscaler, a "vivid" colorizer). */
@@ -129,7 +130,7 @@ export default async function HomePage() {
               <li>Files up to {formatBytes(limits.maxUploadBytes)} (JPEG, PNG, WebP, GIF, AVIF, TIFF).</li>
               <li>Images up to {formatPixels(limits.maxInputPixels)}.</li>
               <li>Upscaled results up to {formatPixels(limits.maxOutputPixels)}.</li>
-              <li>One image is processed at a time; when {limits.maxQueueLength} are waiting, try again shortly.</li>
+              <li>{queueHelp(limits.maxQueueLength)}</li>
             </ul>
           </div>
           <div>

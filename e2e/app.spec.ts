@@ -3,7 +3,8 @@
  * error paths, after which the page must still work.
  */
 import { promises as fs } from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import sharp from 'sharp';
 import { E2E_LIMITS } from './limits';
 import {
   flatPng,
@@ -30,6 +31,12 @@ async function chooseFile(page: Page, file: string | { name: string; mimeType: s
 async function runTool(page: Page, tool: RegExp) {
   await toolRadio(page, tool).check();
   await runButton(page).click();
+}
+
+/** Jobs running and waiting on the server. */
+async function serverQueue(request: APIRequestContext) {
+  const { queue } = (await (await request.get('/api/health')).json()) as { queue: { running: number; waiting: number } };
+  return { running: queue.running, waiting: queue.waiting };
 }
 
 /** Waits for the result, downloads it and returns its bytes and suggested file name. */
@@ -151,6 +158,15 @@ test('accepts a pasted and a dropped image', async ({ page }) => {
     document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
   }, png);
   await expect(page.getByText('pasted.png')).toBeVisible();
+  // A pasted image often has no name: it is named after its type, not always "pasted.png".
+  const jpeg = (await fs.readFile(SMALL_PHOTO)).toString('base64');
+  await page.evaluate(async (base64) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], '', { type: 'image/jpeg' }));
+    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+  }, jpeg);
+  await expect(page.locator('.source-preview .file-name')).toHaveText('pasted.jpg');
   // Drop onto the drop zone.
   const dataTransfer = await page.evaluateHandle(async (base64) => {
     const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -161,6 +177,31 @@ test('accepts a pasted and a dropped image', async ({ page }) => {
   await page.locator('.dropzone').dispatchEvent('drop', { dataTransfer });
   await expect(page.getByText('dropped.png')).toBeVisible();
   await expect(runButton(page)).toBeEnabled();
+  // Dropped anywhere else on the page: taken too, and not left to the browser, which would open the
+  // file in the tab (leaving the app). A cancelled event is how the page tells the browser so.
+  const notHandled = await page.evaluate(async (base64) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], 'dropped-on-page.png', { type: 'image/png' }));
+    const target = document.querySelector('.hero')!;
+    const init = { dataTransfer: data, bubbles: true, cancelable: true };
+    return {
+      dragover: target.dispatchEvent(new DragEvent('dragover', init)),
+      drop: target.dispatchEvent(new DragEvent('drop', init)),
+    };
+  }, png);
+  expect(notHandled).toEqual({ dragover: false, drop: false });
+  await expect(page.locator('.source-preview .file-name')).toHaveText('dropped-on-page.png');
+  // The file's name carries through to the download.
+  await page.evaluate(async (base64) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], '', { type: 'image/jpeg' }));
+    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+  }, jpeg);
+  await runTool(page, /^Upscale ×2/);
+  const { name } = await downloadResult(page);
+  expect(name).toBe('pasted-x2.png');
 });
 
 test('a file that is not an image gives a clear error, and the page still works', async ({ page }, testInfo) => {
@@ -219,6 +260,15 @@ test('a long job shows tile progress and can be cancelled, from the keyboard too
   await expect(page.locator('.progress-text')).toContainText(/\d s$/);
   expect(await page.locator('.status').ariaSnapshot()).not.toMatch(/\d s\b/);
   await snapshot(page, testInfo, '11-progress');
+  // A file dropped on the page while working is refused, and kept from the browser (which would open it
+  // and so leave the page and the job).
+  const dropWhileBusy = await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(['x'], 'late.png', { type: 'image/png' }));
+    return document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  expect(dropWhileBusy).toBe(false);
+  await expect(page.locator('.source-preview .file-name')).toHaveText('large.png');
   await page.keyboard.press('Enter');
   await expect(page.getByText(/^Cancelled/)).toBeVisible();
   // Cancel is gone: focus is back on the run button, ready to try again.
@@ -243,7 +293,10 @@ test('the training page shows the runs with curves, samples and config', async (
   await expect(page.locator('.stats')).toContainText('300');
   await expect(page.getByText('1 log line was not readable and skipped.')).toBeVisible();
   // uPlot drew the loss and validation charts.
-  await expect(page.getByRole('img', { name: /Training losses/ }).locator('canvas')).toBeVisible();
+  // The fixture is a GAN run with every loss positive: all four curves, on a log axis.
+  const losses = page.getByRole('img', { name: 'Training losses of colorize-demo by step (log scale)' });
+  await expect(losses.locator('canvas')).toBeVisible();
+  for (const label of ['G total', 'G adversarial', 'G pixel loss', 'D']) await expect(losses.locator('.u-legend')).toContainText(label);
   await expect(page.getByRole('img', { name: /Validation psnr/ }).locator('canvas')).toBeVisible();
   await expect(page.getByRole('img', { name: /Validation chromaRatio/ }).locator('canvas')).toBeVisible();
   const sample = page.getByRole('img', { name: /Sample grid of colorize-demo at step 300/ });
@@ -252,4 +305,171 @@ test('the training page shows the runs with curves, samples and config', async (
   await expect(page.locator('pre.config')).toContainText('"batchSize": 4');
   await snapshot(page, testInfo, '13-training');
   console.expectNone();
+});
+
+test('Cancel while uploading also cancels the job the server has already made', async ({ page, request }, testInfo) => {
+  const console = watchConsole(page);
+  await openHome(page);
+  await chooseFile(page, { name: 'large.png', mimeType: 'image/png', buffer: await noisyPng(1400, 1400) });
+  await toolRadio(page, /^Upscale ×2/).check();
+  // Hold back the server's answer to the upload until Cancel has been pressed: the job exists on the
+  // server, but the page does not know its id yet and still says "Uploading…". That is the window a
+  // slow network leaves open.
+  let answered!: (status: number) => void;
+  const serverAnswered = new Promise<number>((resolve) => (answered = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/api/jobs', async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    const response = await route.fetch();
+    answered(response.status());
+    await released;
+    // The page may have given up on the request; then there is no one to answer.
+    await route.fulfill({ response }).catch(() => undefined);
+  });
+  await runButton(page).click();
+  expect(await serverAnswered).toBe(202);
+  await expect(page.locator('.progress-text')).toContainText('Uploading…');
+  const deleted = page.waitForRequest((r) => r.method() === 'DELETE' && /\/api\/jobs\/[\w-]+$/.test(r.url()));
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByText(/^Cancelled/)).toBeVisible();
+  await expect(runButton(page)).toBeEnabled();
+  release();
+  // The job stops at its next tile. The health check itself waits for the tile in progress (inference
+  // holds the event loop), which on a busy 2-core machine is a few seconds; the whole job is a minute.
+  await expect.poll(() => serverQueue(request), { timeout: 15_000 }).toEqual({ running: 0, waiting: 0 });
+  await deleted;
+  // The late answer did not bring the progress back.
+  await expect(page.getByText(/^Cancelled/)).toBeVisible();
+  await expect(page.locator('.progress-block')).toHaveCount(0);
+  await snapshot(page, testInfo, '14-cancelled-while-uploading');
+  await page.unroute('**/api/jobs');
+  // And the page works as before.
+  await chooseFile(page, SMALL_PHOTO);
+  await runTool(page, /^Upscale ×2/);
+  await expect(page.getByTestId('output-size')).toHaveText('128 × 96');
+  console.expectNone(EXPECTED_HTTP_ERRORS);
+});
+
+test('following a link to the Training page stops the running job', async ({ page, request }) => {
+  const console = watchConsole(page);
+  await openHome(page);
+  await chooseFile(page, { name: 'large.png', mimeType: 'image/png', buffer: await noisyPng(1400, 1400) });
+  await runTool(page, /^Upscale ×2/);
+  await expect(page.getByText(/tiles done/)).toBeVisible();
+  // A client-side navigation: no pagehide, the tool is only unmounted.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Training' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Training runs' })).toBeVisible();
+  await expect.poll(() => serverQueue(request), { timeout: 15_000 }).toEqual({ running: 0, waiting: 0 });
+  console.expectNone();
+});
+
+test('a photo the browser cannot show (TIFF) gets its result alone, not a broken comparison', async ({ page }, testInfo) => {
+  const console = watchConsole(page);
+  await openHome(page);
+  const tiff = await sharp(await fs.readFile(SMALL_PHOTO)).tiff().toBuffer();
+  await chooseFile(page, { name: 'scan.tif', mimeType: 'image/tiff', buffer: tiff });
+  await expect(page.getByText('No preview for this file')).toBeVisible();
+  await runTool(page, /^Upscale ×2/);
+  await expect(page.getByRole('heading', { name: 'Result' })).toBeVisible();
+  await expect(page.getByTestId('output-size')).toHaveText('128 × 96');
+  // No "Original" to compare with, so no comparison controls either; the result itself shows.
+  await expect(page.getByRole('img', { name: 'Original' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Side by side' })).toHaveCount(0);
+  await expect(page.getByRole('slider', { name: /Divider/ })).toHaveCount(0);
+  await expect(page.getByText(/cannot show the original/)).toBeVisible();
+  const result = page.getByRole('img', { name: 'Result' });
+  await expect(result).toBeVisible();
+  await expect.poll(() => result.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(128);
+  await snapshot(page, testInfo, '15-tiff-result');
+  const { name } = await downloadResult(page);
+  expect(name).toBe('scan-x2.png');
+  console.expectNone();
+});
+
+test('very wide and very tall results stay usable in the comparison', async ({ page }, testInfo) => {
+  const console = watchConsole(page);
+  await openHome(page);
+  for (const [width, height] of [
+    [3000, 2],
+    [2, 1500],
+  ] as const) {
+    await chooseFile(page, { name: `strip-${width}x${height}.png`, mimeType: 'image/png', buffer: await noisyPng(width, height) });
+    await runTool(page, /^Upscale ×2/);
+    await expect(page.getByTestId('output-size')).toHaveText(`${width * 2} × ${height * 2}`);
+    const compare = page.locator('.compare');
+    await compare.scrollIntoViewIfNeeded();
+    const box = (await compare.boundingBox())!;
+    // Big enough to grab, and no taller than the screen.
+    expect(box.height).toBeGreaterThanOrEqual(150);
+    expect(box.width).toBeGreaterThanOrEqual(150);
+    expect(box.height).toBeLessThanOrEqual(0.7 * 900 + 1);
+    // The knob and the Before/After tags stay inside the frame.
+    for (const part of ['.compare-knob', '.compare-tag-before', '.compare-tag-after']) {
+      const inner = (await page.locator(part).boundingBox())!;
+      expect(inner.x).toBeGreaterThanOrEqual(box.x - 0.5);
+      expect(inner.y).toBeGreaterThanOrEqual(box.y - 0.5);
+      expect(inner.x + inner.width).toBeLessThanOrEqual(box.x + box.width + 0.5);
+      expect(inner.y + inner.height).toBeLessThanOrEqual(box.y + box.height + 0.5);
+    }
+    // The divider follows the pointer.
+    await page.mouse.click(box.x + box.width * 0.25, box.y + box.height / 2);
+    const slider = page.getByRole('slider', { name: /Divider/ });
+    await expect.poll(async () => Math.abs(Number(await slider.inputValue()) - 25)).toBeLessThanOrEqual(5);
+    await snapshot(page, testInfo, `16-compare-${width}x${height}`);
+    // Side by side, fitted: panes of a usable size that stay in their column, the image inside them.
+    await page.getByRole('button', { name: 'Side by side' }).click();
+    const column = (await page.locator('.side-by-side').boundingBox())!;
+    for (const pane of await page.locator('.pane-viewport').all()) {
+      const paneBox = (await pane.boundingBox())!;
+      expect(paneBox.height).toBeGreaterThanOrEqual(100);
+      expect(paneBox.height).toBeLessThanOrEqual(0.7 * 900 + 1);
+      expect(paneBox.x + paneBox.width).toBeLessThanOrEqual(column.x + column.width + 0.5);
+      const image = (await pane.getByRole('img').boundingBox())!;
+      expect(image.height).toBeLessThanOrEqual(paneBox.height);
+      expect(image.width).toBeLessThanOrEqual(paneBox.width);
+    }
+    await page.getByRole('button', { name: 'Compare' }).click();
+  }
+  console.expectNone();
+});
+
+test('on a phone, the zoom buttons fit and the training page shows the run before the list', async ({ page }, testInfo) => {
+  const console = watchConsole(page);
+  await page.setViewportSize({ width: 375, height: 812 });
+  await openHome(page);
+  await chooseFile(page, SMALL_PHOTO);
+  await runTool(page, /^Upscale ×2/);
+  await page.getByRole('button', { name: 'Side by side' }).click();
+  // Every zoom button lies within the card's content (the button group clips what sticks out).
+  const content = (await page.locator('.side-by-side').boundingBox())!;
+  for (const label of ['Fit', '100%', '200%', '400%']) {
+    const button = (await page.getByRole('button', { name: label, exact: true }).boundingBox())!;
+    expect(button.x + button.width, label).toBeLessThanOrEqual(content.x + content.width + 0.5);
+  }
+  await page.getByRole('button', { name: '400%' }).click();
+  await expect(page.getByRole('img', { name: 'Result' })).toHaveCSS('width', '512px');
+  await snapshot(page, testInfo, '17-phone-side-by-side');
+
+  await page.goto('/training');
+  const heading = (await page.getByRole('heading', { level: 2, name: /colorize-demo/ }).boundingBox())!;
+  const list = (await page.getByRole('navigation', { name: 'Training runs' }).boundingBox())!;
+  expect(heading.y).toBeLessThan(list.y);
+  // The list is one tap away.
+  await page.getByRole('link', { name: /All runs/ }).click();
+  await expect(page.getByRole('navigation', { name: 'Training runs' })).toBeInViewport();
+  await snapshot(page, testInfo, '18-phone-training');
+  console.expectNone();
+});
+
+test('an unknown run is a 404 that still lists the runs', async ({ page }, testInfo) => {
+  const console = watchConsole(page);
+  const response = await page.goto('/training?run=nope');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'Run not found' })).toBeVisible();
+  await expect(page.getByText(/There is no run by that name/)).toBeVisible();
+  await expect(page.getByRole('link', { name: /colorize-demo/ })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+  await snapshot(page, testInfo, '19-training-404');
+  console.expectNone(EXPECTED_HTTP_ERRORS);
 });

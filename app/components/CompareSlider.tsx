@@ -9,9 +9,25 @@ import { useState } from 'react';
 interface Props {
   before: string;
   after: string;
-  /** The result's size; the original is stretched to it so that the two line up. */
+  /** The result's size; the frame takes its shape, and the original is fitted the same way so the two line up. */
   width: number;
   height: number;
+}
+
+/**
+ * The frame never gets smaller than this (CSS px), whatever the image's shape: a 3000 × 2 strip would
+ * otherwise make a frame under a pixel tall, with a divider nobody can grab and the knob and tags
+ * spilling out. The image is letterboxed inside instead (object-fit: contain in the CSS).
+ */
+export const MIN_FRAME = { width: 240, height: 160 } as const;
+
+/**
+ * Display width of an image `width` × `height`: small results enlarged up to 720 px, never wider than
+ * the column or taller than 70 % of the screen, and never narrower than {@link MIN_FRAME}.
+ */
+export function displayWidth(width: number, height: number): string {
+  const fitted = `min(100%, ${Math.max(width, 720)}px, calc(70vh * ${(width / height).toFixed(6)}))`;
+  return `max(min(100%, ${MIN_FRAME.width}px), ${fitted})`;
 }
 
 export function CompareSlider({ before, after, width, height }: Props) {
@@ -21,8 +37,8 @@ export function CompareSlider({ before, after, width, height }: Props) {
       className="compare"
       style={{
         aspectRatio: `${width} / ${height}`,
-        // Small results are shown enlarged (up to 720 px wide) but never taller than most of the screen.
-        width: `min(100%, ${Math.max(width, 720)}px, calc(70vh * ${(width / height).toFixed(4)}))`,
+        width: displayWidth(width, height),
+        minHeight: `min(${MIN_FRAME.height}px, 70vh)`,
       }}
     >
       <img className="compare-image" src={before} alt="Original" draggable={false} />

@@ -5,9 +5,10 @@
  * run it as a background job with progress and cancel, then compare and download the result.
  */
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
-import { CompareSlider } from './CompareSlider';
+import { CompareSlider, displayWidth } from './CompareSlider';
 import { SideBySide } from './SideBySide';
 import type { InferenceResult } from '@/lib/infer/types';
+import { pastedFileName } from '@/lib/ui/files';
 
 /** `colorize`, `x2`, `x4`, or `x4-sharp` / `colorize-vivid` style ids for model variants. */
 export type ToolId = string;
@@ -67,11 +68,29 @@ interface Result {
 
 type Phase = 'idle' | 'uploading' | 'queued' | 'running' | 'fetching';
 
+/** One press of the run button, from upload to result. */
+interface Run {
+  /** Stops polling and fetching the result. */
+  controller: AbortController;
+  /** Known once the server has answered the upload. */
+  jobId: string | null;
+  /** Cancel was pressed; the page already shows it, the run only tidies up on the server. */
+  cancelled: boolean;
+}
+
+const CANCELLED_NOTICE = 'Cancelled. Choose a tool and run it again whenever you like.';
+
+/** Asks the server to stop a job; a failure only means there is nothing left to stop. */
+function deleteJob(id: string, keepalive = false): void {
+  void fetch(`/api/jobs/${id}`, { method: 'DELETE', keepalive }).catch(() => undefined);
+}
+
 const POLL_MS = 300;
 
+// Binary units, labelled as such: the upload limit is shown as the server formats it (20 MiB).
 function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} kB`;
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
   return `${bytes} bytes`;
 }
 
@@ -114,8 +133,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
 
   const inputId = useId();
   const fileInput = useRef<HTMLInputElement>(null);
-  const runController = useRef<AbortController | null>(null);
-  const jobIdRef = useRef<string | null>(null);
+  const currentRun = useRef<Run | null>(null);
   const resultHeading = useRef<HTMLHeadingElement>(null);
   const errorBox = useRef<HTMLDivElement>(null);
   const runButton = useRef<HTMLButtonElement>(null);
@@ -182,27 +200,57 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       const file = item?.getAsFile();
       if (!file) return;
       event.preventDefault();
-      acceptFile(file.name ? file : new File([file], 'pasted.png', { type: file.type }));
+      acceptFile(file.name ? file : new File([file], pastedFileName(file.type), { type: file.type }));
     };
     document.addEventListener('paste', onPaste);
     return () => document.removeEventListener('paste', onPaste);
   }, [acceptFile]);
 
-  // Leaving the page cancels a running job so the server does not work for nobody.
+  // A file dropped anywhere on the page is the user's photo too. Left to the browser it would open in
+  // the tab, leaving the page and with it any running job, so the drop is always taken, even when busy
+  // (acceptFile then ignores it, as the drop zone does).
+  useEffect(() => {
+    const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes('Files') ?? false;
+    const onDragOver = (event: DragEvent) => {
+      if (carriesFiles(event)) event.preventDefault();
+    };
+    const onDrop = (event: DragEvent) => {
+      // Dropped on the drop zone: its own handler has taken the file already.
+      if (event.defaultPrevented || !carriesFiles(event)) return;
+      event.preventDefault();
+      acceptFile(event.dataTransfer?.files[0]);
+    };
+    window.addEventListener('dragover', onDragOver);
+    window.addEventListener('drop', onDrop);
+    return () => {
+      window.removeEventListener('dragover', onDragOver);
+      window.removeEventListener('drop', onDrop);
+    };
+  }, [acceptFile]);
+
+  // Leaving the page cancels a running job so the server does not work for nobody: closing the tab or
+  // going to another site (pagehide), or following a link within the app, which only unmounts this.
   useEffect(() => {
     const onLeave = () => {
-      const id = jobIdRef.current;
-      if (id) void fetch(`/api/jobs/${id}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
-      runController.current?.abort();
+      const current = currentRun.current;
+      if (!current) return;
+      // Before the job's id is known this makes the answer to the upload stop the job.
+      current.cancelled = true;
+      if (current.jobId) deleteJob(current.jobId, true);
+      current.controller.abort();
     };
     window.addEventListener('pagehide', onLeave);
-    return () => window.removeEventListener('pagehide', onLeave);
+    return () => {
+      window.removeEventListener('pagehide', onLeave);
+      onLeave();
+    };
   }, []);
 
   const run = async () => {
     if (!source || !tool || busy) return;
-    const controller = new AbortController();
-    runController.current = controller;
+    const state: Run = { controller: new AbortController(), jobId: null, cancelled: false };
+    const { signal } = state.controller;
+    currentRun.current = state;
     setError(null);
     setNotice(null);
     setResult(null);
@@ -217,34 +265,46 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       if (tool.scale) form.set('scale', String(tool.scale));
       if (tool.variant) form.set('variant', tool.variant);
       if (tool.scale && ensemble) form.set('ensemble', 'true');
-      const created = await fetch('/api/jobs', { method: 'POST', body: form, signal: controller.signal });
+      // Not aborted by Cancel: once the upload has reached the server the job exists, and only this
+      // answer says which job to stop. Aborting would leave it running for nobody.
+      const created = await fetch('/api/jobs', { method: 'POST', body: form });
+      if (state.cancelled) {
+        if (created.ok) {
+          const { id } = (await created.json()) as JobView;
+          deleteJob(id);
+        }
+        return;
+      }
       if (!created.ok) {
         const retry = created.headers.get('Retry-After');
         const message = await errorMessage(created);
         throw new ToolError(created.status === 503 ? 'The server is busy' : 'Could not process this image', retry ? `${message} (about ${retry} s)` : message);
       }
       let current = (await created.json()) as JobView;
-      jobIdRef.current = current.id;
+      state.jobId = current.id;
+      if (state.cancelled) return void deleteJob(current.id);
       setJob(current);
       while (current.status === 'queued' || current.status === 'running') {
         setPhase(current.status);
-        await sleep(POLL_MS, controller.signal);
-        const polled = await fetch(`/api/jobs/${current.id}`, { signal: controller.signal, cache: 'no-store' });
+        await sleep(POLL_MS, signal);
+        const polled = await fetch(`/api/jobs/${current.id}`, { signal, cache: 'no-store' });
         if (!polled.ok) throw new ToolError('Lost track of the job', await errorMessage(polled));
         current = (await polled.json()) as JobView;
+        if (state.cancelled) return;
         setJob(current);
       }
       if (current.status === 'cancelled') {
-        setNotice('Cancelled. Choose a tool and run it again whenever you like.');
+        setNotice(CANCELLED_NOTICE);
         return;
       }
       if (current.status === 'failed' || !current.result) {
         throw new ToolError('Could not process this image', current.error?.message ?? 'The job failed.');
       }
       setPhase('fetching');
-      const response = await fetch(`/api/jobs/${current.id}/result`, { signal: controller.signal, cache: 'no-store' });
+      const response = await fetch(`/api/jobs/${current.id}/result`, { signal, cache: 'no-store' });
       if (!response.ok) throw new ToolError('Could not fetch the result', await errorMessage(response));
       const blob = await response.blob();
+      if (state.cancelled) return;
       const details = current.result;
       setResult({
         url: URL.createObjectURL(blob),
@@ -259,25 +319,34 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         ms: details.ms,
       });
     } catch (caught) {
-      if (controller.signal.aborted) {
-        setNotice('Cancelled. Choose a tool and run it again whenever you like.');
-      } else if (caught instanceof ToolError) {
+      // After Cancel (or leaving the page) the page has moved on: nothing here is news to the user.
+      if (state.cancelled || signal.aborted) return;
+      if (caught instanceof ToolError) {
         setError({ title: caught.title, message: caught.message });
       } else {
         setError({ title: 'Something went wrong', message: 'The server could not be reached. Check your connection and try again.' });
       }
     } finally {
-      jobIdRef.current = null;
-      runController.current = null;
-      setPhase('idle');
-      setJob(null);
+      // A cancelled run has handed the page back already, possibly to a newer run.
+      if (currentRun.current === state) {
+        currentRun.current = null;
+        setPhase('idle');
+        setJob(null);
+      }
     }
   };
 
+  // The page is free again at once; the run finishes tidying up on the server on its own.
   const cancel = () => {
-    const id = jobIdRef.current;
-    if (id) void fetch(`/api/jobs/${id}`, { method: 'DELETE' }).catch(() => undefined);
-    runController.current?.abort();
+    const state = currentRun.current;
+    if (!state) return;
+    state.cancelled = true;
+    if (state.jobId) deleteJob(state.jobId);
+    state.controller.abort();
+    currentRun.current = null;
+    setPhase('idle');
+    setJob(null);
+    setNotice(CANCELLED_NOTICE);
   };
 
   const onDrop = (event: React.DragEvent) => {
@@ -460,21 +529,34 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
               Result
             </h2>
             <div className="result-actions">
-              <div className="segmented" role="group" aria-label="View">
-                <button type="button" aria-pressed={view === 'compare'} onClick={() => setView('compare')}>
-                  Compare
-                </button>
-                <button type="button" aria-pressed={view === 'side'} onClick={() => setView('side')}>
-                  Side by side
-                </button>
-              </div>
+              {!source.noPreview && (
+                <div className="segmented" role="group" aria-label="View">
+                  <button type="button" aria-pressed={view === 'compare'} onClick={() => setView('compare')}>
+                    Compare
+                  </button>
+                  <button type="button" aria-pressed={view === 'side'} onClick={() => setView('side')}>
+                    Side by side
+                  </button>
+                </div>
+              )}
               <a className="button primary" href={result.url} download={result.fileName}>
                 Download PNG
               </a>
             </div>
           </div>
 
-          {view === 'compare' ? (
+          {source.noPreview ? (
+            // The browser cannot draw the original (e.g. TIFF), so there is nothing to compare with.
+            <figure className="result-single">
+              <img
+                src={result.url}
+                alt="Result"
+                draggable={false}
+                style={{ width: displayWidth(result.width, result.height), aspectRatio: `${result.width} / ${result.height}` }}
+              />
+              <figcaption className="muted small">This browser cannot show the original file, so only the result is shown.</figcaption>
+            </figure>
+          ) : view === 'compare' ? (
             <CompareSlider before={source.url} after={result.url} width={result.width} height={result.height} />
           ) : (
             <SideBySide before={source.url} after={result.url} width={result.width} height={result.height} />

@@ -7,17 +7,15 @@
 import { useEffect, useRef } from 'react';
 import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import type { ChartSeries } from '@/lib/ui/training-charts';
 
-export interface ChartSeries {
-  label: string;
-  /** One value per x, null where there is none. */
-  values: (number | null)[];
-}
+export type { ChartSeries };
 
 interface Props {
   /** Accessible name of the chart. */
   title: string;
   xLabel: string;
+  /** Ascending, as uPlot requires (see lib/ui/training-charts). */
   x: number[];
   series: ChartSeries[];
   height?: number;

@@ -37,6 +37,8 @@ export function SideBySide({ before, after, width, height }: Props) {
     requestAnimationFrame(() => (syncing.current = false));
   };
 
+  // Fit: the pane takes the image's shape, except that the CSS keeps it between a usable minimum
+  // height and most of the screen; an image of an extreme shape (a 3000 × 2 strip) is letterboxed.
   const imageStyle = zoom === 'fit' ? { width: '100%' } : { width: `${width * Number(zoom)}px`, maxWidth: 'none' };
   const pixelated = zoom !== 'fit' && zoom !== '1';
 
@@ -60,7 +62,7 @@ export function SideBySide({ before, after, width, height }: Props) {
           <figure key={pane.label} className="pane">
             <figcaption>{pane.label}</figcaption>
             <div
-              className="pane-viewport"
+              className={`pane-viewport${zoom === 'fit' ? ' is-fit' : ''}`}
               ref={panes[index]}
               onScroll={() => onScroll(index)}
               tabIndex={0}

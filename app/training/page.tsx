@@ -1,18 +1,13 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
+import { notFound } from 'next/navigation';
 import { connection } from 'next/server';
-import { listRuns, readRun, type RunDetail, type TrainPoint } from '@/lib/server/runs';
+import { listRuns, readRun, type RunDetail } from '@/lib/server/runs';
+import { lossCurves, valCurves } from '@/lib/ui/training-charts';
 import { AutoRefresh } from '../components/AutoRefresh';
-import { LossChart, type ChartSeries } from '../components/LossChart';
+import { LossChart } from '../components/LossChart';
+import { ago, RUN_LIST_ID, RunList, TrainingIntro } from '../components/TrainingRuns';
 
 export const metadata: Metadata = { title: 'Training' };
-
-const LOSS_FIELDS: { key: keyof TrainPoint; label: string }[] = [
-  { key: 'lossG', label: 'G total' },
-  { key: 'lossGGan', label: 'G adversarial' },
-  { key: 'lossGL1', label: 'G pixel loss' },
-  { key: 'lossD', label: 'D' },
-];
 
 function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined) return '–';
@@ -27,37 +22,23 @@ function formatNumber(value: number | undefined, digits = 4): string {
   return Math.abs(value) >= 1000 || (Math.abs(value) < 1e-3 && value !== 0) ? value.toExponential(2) : value.toPrecision(digits);
 }
 
-function ago(ms: number, now: number): string {
-  const seconds = Math.max(0, Math.round((now - ms) / 1000));
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-function lossSeries(run: RunDetail): ChartSeries[] {
-  return LOSS_FIELDS.filter(({ key }) => run.train.some((p) => p[key] !== undefined)).map(({ key, label }) => ({
-    label,
-    values: run.train.map((p) => (p[key] as number | undefined) ?? null),
-  }));
-}
-
-function metricNames(run: RunDetail): string[] {
-  return [...new Set(run.val.flatMap((v) => Object.keys(v.metrics)))];
-}
-
-function RunView({ run, now }: { run: RunDetail; now: number }) {
-  const series = lossSeries(run);
-  const metrics = metricNames(run);
+function RunView({ run, now, runCount }: { run: RunDetail; now: number; runCount: number }) {
+  const losses = lossCurves(run.train);
+  const validation = valCurves(run.val);
+  const metrics = validation.series.map((s) => s.label);
   const latestSample = run.samples.at(-1);
   const sampleStep = latestSample ? Number(latestSample.slice(5, 13)) : undefined;
   return (
-    <article className="card" aria-labelledby="run-title">
+    <article className="card run-detail" aria-labelledby="run-title">
       <header className="result-header">
         <h2 id="run-title">
           {run.name} {run.task && <span className="badge">{run.task}</span>}
         </h2>
         {run.live ? <AutoRefresh seconds={5} /> : <span className="badge">Finished or paused · {ago(run.modifiedAt, now)}</span>}
+        {/* Narrow screens show the run first and the list after it, a long scroll away. */}
+        <a className="runs-jump" href={`#${RUN_LIST_ID}`}>
+          All runs ({runCount})
+        </a>
       </header>
 
       <dl className="stats">
@@ -87,13 +68,13 @@ function RunView({ run, now }: { run: RunDetail; now: number }) {
       </dl>
 
       <h3>Losses</h3>
-      {series.length ? (
+      {losses.series.length ? (
         <LossChart
-          title={`Training losses of ${run.name} by step (log scale)`}
+          title={`Training losses of ${run.name} by step${losses.logScale ? ' (log scale)' : ''}`}
           xLabel="step"
-          x={run.train.map((p) => p.step)}
-          series={series}
-          logScale
+          x={losses.steps}
+          series={losses.series}
+          logScale={losses.logScale}
         />
       ) : (
         <p className="muted">No training steps logged yet.</p>
@@ -104,13 +85,13 @@ function RunView({ run, now }: { run: RunDetail; now: number }) {
           <h3>Validation</h3>
           {/* One chart per metric: PSNR in dB and ratios near 1 do not share an axis. */}
           <div className="chart-grid">
-            {metrics.map((name) => (
+            {validation.series.map((series) => (
               <LossChart
-                key={name}
-                title={`Validation ${name} of ${run.name} by step`}
+                key={series.label}
+                title={`Validation ${series.label} of ${run.name} by step`}
                 xLabel="step"
-                x={run.val.map((v) => v.step)}
-                series={[{ label: name, values: run.val.map((v) => v.metrics[name] ?? null) }]}
+                x={validation.steps}
+                series={[series]}
                 height={180}
               />
             ))}
@@ -129,7 +110,7 @@ function RunView({ run, now }: { run: RunDetail; now: number }) {
                 </tr>
               </thead>
               <tbody>
-                {run.val
+                {validation.points
                   .slice(-5)
                   .reverse()
                   .map((v) => (
@@ -187,17 +168,13 @@ export default async function TrainingPage({ searchParams }: { searchParams: Pro
   const requested = (await searchParams).run;
   const selected = typeof requested === 'string' ? requested : runs[0]?.name;
   const run = selected ? await readRun(selected, undefined, now) : undefined;
+  // Asked for a run that is not there: a real 404, whose page (not-found.tsx) still lists the runs.
+  if (selected && !run) notFound();
 
   return (
     <>
-      <section className="hero">
-        <h1>Training runs</h1>
-        <p className="lede">
-          Loss curves, validation metrics and sample grids of the training runs on this machine. Start one with{' '}
-          <code>npm run train -- --task colorize --data &lt;folder&gt;</code>; a live run refreshes here on its own.
-        </p>
-      </section>
-      {runs.length === 0 ? (
+      <TrainingIntro />
+      {runs.length === 0 || !run ? (
         <section className="card">
           <h2>No runs yet</h2>
           <p>
@@ -207,34 +184,9 @@ export default async function TrainingPage({ searchParams }: { searchParams: Pro
         </section>
       ) : (
         <div className="runs-layout">
-          <nav aria-label="Training runs">
-            <ul className="run-list">
-              {runs.map((r) => (
-                <li key={r.name}>
-                  <Link
-                    className="run-link"
-                    href={`/training?run=${encodeURIComponent(r.name)}`}
-                    aria-current={r.name === run?.name ? 'page' : undefined}
-                  >
-                    <span className="run-link-name">
-                      {r.name} {r.live && <span className="badge live">live</span>}
-                    </span>
-                    <span className="run-link-meta">
-                      {r.task ?? 'run'} · step {r.lastStep ?? 0} · {ago(r.modifiedAt, now)}
-                    </span>
-                  </Link>
-                </li>
-              ))}
-            </ul>
-          </nav>
-          {run ? (
-            <RunView run={run} now={now} />
-          ) : (
-            <section className="card">
-              <h2>Run not found</h2>
-              <p>There is no run called “{selected}”. Choose one from the list.</p>
-            </section>
-          )}
+          {/* The selected run comes first, so that on a phone it is not below the whole list. */}
+          <RunView run={run} now={now} runCount={runs.length} />
+          <RunList runs={runs} current={run.name} now={now} />
         </div>
       )}
     </>
