@@ -384,6 +384,21 @@ describe('training loop', () => {
     await expect(train(tinyConfig({ task: 'sr', data: missingData, modelsDir: path.join(file, 'sub'), export: 'm', run: 'g' }), quiet)).rejects.toThrow(TrainSetupError);
   });
 
+  it('an --export naming a folder that holds files but no model stops the run before the data is loaded, and the folder is kept', async () => {
+    const modelsDir = path.join(root, 'models-with-other');
+    const other = path.join(modelsDir, 'keep');
+    await fs.mkdir(other, { recursive: true });
+    await fs.writeFile(path.join(other, 'notes.txt'), 'mine');
+    const missingData = path.join(root, 'no-such-data');
+    await expect(train(tinyConfig({ task: 'sr', data: missingData, modelsDir, export: 'keep', run: 'h' }), quiet)).rejects.toThrow(
+      new TrainSetupError(`--export: ${other} is a folder but not a model (no metadata.json), and the export would replace it whole: choose another name`),
+    );
+    expect(await fs.readFile(path.join(other, 'notes.txt'), 'utf8')).toBe('mine');
+    // An empty folder of that name is fine to replace: the run gets as far as the data.
+    await fs.mkdir(path.join(modelsDir, 'empty'));
+    await expect(train(tinyConfig({ task: 'sr', data: missingData, modelsDir, export: 'empty', run: 'i' }), quiet)).rejects.toThrow(DataError);
+  });
+
   it('fails before training on a missing or empty data folder', async () => {
     await expect(train(tinyConfig({ task: 'sr', data: path.join(root, 'nope'), run: 'x' }), quiet)).rejects.toThrow(DataError);
     const empty = path.join(root, 'empty');

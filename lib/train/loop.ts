@@ -2,7 +2,7 @@
  * The one training loop for every task: data from the task, models from the config, pix2pix step
  * functions, JSONL log, sample grids, validation, atomic checkpoints, resume, time box, export.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
@@ -255,6 +255,13 @@ export async function checkOutputs(config: TrainConfig, log: (line: string) => v
   if (!config.export) return;
   const target = path.join(config.modelsDir, config.export);
   await check(target, '--export: the model folder');
+  const targetStat = await fs.stat(target).catch(() => undefined);
+  if (targetStat && !targetStat.isDirectory()) throw new TrainSetupError(`--export: ${target} is a file, not a model folder: choose another name`);
+  // The export replaces the folder whole: hours of training must not end by deleting a folder of
+  // someone's files that merely shares the model's name.
+  if (targetStat && !existsSync(path.join(target, 'metadata.json')) && (await fs.readdir(target)).length > 0) {
+    throw new TrainSetupError(`--export: ${target} is a folder but not a model (no metadata.json), and the export would replace it whole: choose another name`);
+  }
   const existing = await readMetadata(target).catch(() => undefined);
   const from = existing?.training.config.run;
   if (existing && from !== config.run) log(`--export ${config.export}: will replace the model in ${target} (${typeof from === 'string' ? `from run ${from}` : 'of another run'}) when done`);
