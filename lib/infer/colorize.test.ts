@@ -108,6 +108,23 @@ describe('colorizeImage', () => {
     expect(Array.from(out.alpha!)).toEqual(Array.from(image.alpha!));
   });
 
+  it('the colour hidden under transparent pixels does not change the colours of the visible ones', async () => {
+    const base = randomImage(48, 40, 5, { gray: true });
+    const alpha = new Uint8Array(48 * 40).map((_, i) => (i % 48 < 24 ? 255 : 0));
+    const withHidden = (value: number) => {
+      const data = Uint8Array.from(base.data);
+      for (let i = 0; i < alpha.length; i++) if (alpha[i] === 0) data.fill(value, i * 3, i * 3 + 3);
+      return { ...base, data, alpha };
+    };
+    const [black, white] = [await colorizeImage(random, withHidden(0)), await colorizeImage(random, withHidden(255))];
+    let differing = 0;
+    for (let i = 0; i < alpha.length; i++) {
+      if (alpha[i] === 0) continue;
+      for (let c = 0; c < 3; c++) if (black.data[i * 3 + c] !== white.data[i * 3 + c]) differing++;
+    }
+    expect(differing).toBe(0);
+  });
+
   it('reports progress to 1 of 1, aborts with AbortError, leaks no tensors', async () => {
     await colorizeImage(random, randomImage(8, 8, 1));
     const before = tf.memory().numTensors;

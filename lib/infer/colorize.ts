@@ -14,6 +14,7 @@
  * whole working image, as in training.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fillTransparentRgb } from '@/lib/image/alpha';
 import type { DecodedImage } from '@/lib/image/decode';
 import { lAbToRgb, rgbToL } from '@/lib/image/lab';
 import { LAB_AB_SCALE } from '@/lib/model/metadata';
@@ -70,7 +71,10 @@ export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, op
 
   throwIfAborted(options.signal);
   report(0);
-  const small = await resizeBytes(image.data, width, height, 3, working.width, working.height);
+  // The generator sees the whole image at once: colour hidden under transparent pixels would
+  // change the colours it gives the visible ones.
+  const visibleRgb = image.alpha ? fillTransparentRgb(image.data, image.alpha, width, height) : image.data;
+  const small = await resizeBytes(visibleRgb, width, height, 3, working.width, working.height);
   const smallL = rgbToL(small, working.width * working.height);
   for (let i = 0; i < smallL.length; i++) smallL[i] = smallL[i]! / L_SCALE - 1;
   throwIfAborted(options.signal);

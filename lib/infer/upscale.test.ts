@@ -151,6 +151,28 @@ describe('upscaleImage', () => {
     expect(out.alpha![5 * 48 + 45]).toBe(255);
   });
 
+  it('colour hidden under transparent pixels does not show at the visible edges (white cut-out over transparent black)', async () => {
+    const width = 16;
+    const height = 10;
+    const data = new Uint8Array(width * height * 3);
+    const alpha = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        const visible = x >= 4 && x < 12 && y >= 3 && y < 7;
+        alpha[y * width + x] = visible ? 255 : 0;
+        data.fill(visible ? 240 : 0, (y * width + x) * 3, (y * width + x + 1) * 3);
+      }
+    // The nearest-neighbour model copies each input pixel, so only what is under the upscaled alpha matters.
+    const out = await upscaleImage(nearest3, { width, height, channels: 3, hasAlpha: true, data, alpha });
+    let edgePixels = 0;
+    for (let i = 0; i < out.width * out.height; i++) {
+      if (out.alpha![i] === 0) continue;
+      if (out.alpha![i]! < 255) edgePixels++;
+      expect([...out.data.subarray(i * 3, i * 3 + 3)]).toEqual([240, 240, 240]);
+    }
+    expect(edgePixels).toBeGreaterThan(0);
+  });
+
   it('reports progress from 0 to the number of tiles, in order', async () => {
     const seen: { done: number; total: number }[] = [];
     await upscaleImage(sr2, randomImage(30, 20, 2), { tileSize: 10, onProgress: (p) => seen.push({ done: p.done, total: p.total }) });

@@ -4,6 +4,7 @@
  * run alone (memory is bounded by the tile), cropped and placed. Alpha is upscaled apart (cubic).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fillTransparentRgb } from '@/lib/image/alpha';
 import type { DecodedImage } from '@/lib/image/decode';
 import { resizeBytes } from '@/lib/image/resize';
 import { extractWindow, planTiles, TileStitcher, type StitchTarget, type TilePlan } from '@/lib/image/tiling';
@@ -169,7 +170,10 @@ export async function upscaleImage(loaded: LoadedModel, image: DecodedImage, opt
   const outWidth = width * scale;
   const outHeight = height * scale;
   const output = new Uint8ClampedArray(outWidth * outHeight * 3);
-  await runTiles(loaded, image.data, width, height, output, rgbOutputTransform(loaded.metadata.outputEncoding), options);
+  // The network sees 18 px around each pixel and alpha is upscaled apart: colour hidden under
+  // transparent pixels would show at the visible edges.
+  const rgb = image.alpha ? fillTransparentRgb(image.data, image.alpha, width, height) : image.data;
+  await runTiles(loaded, rgb, width, height, output, rgbOutputTransform(loaded.metadata.outputEncoding), options);
   const alpha = image.alpha
     ? await resizeBytes(image.alpha, width, height, 1, outWidth, outHeight, 'cubic')
     : undefined;
