@@ -9,6 +9,7 @@ import { CompareSlider, displayWidth } from './CompareSlider';
 import { SideBySide } from './SideBySide';
 import type { InferenceResult } from '@/lib/infer/types';
 import { pastedFileName } from '@/lib/ui/files';
+import { formatBytes } from '@/lib/ui/format';
 
 /** `colorize`, `x2`, `x4`, or `x4-sharp` / `colorize-vivid` style ids for model variants. */
 export type ToolId = string;
@@ -86,13 +87,6 @@ function deleteJob(id: string, keepalive = false): void {
 }
 
 const POLL_MS = 300;
-
-// Binary units, labelled as such: the upload limit is shown as the server formats it (20 MiB).
-function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
-  return `${bytes} bytes`;
-}
 
 function formatSeconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
@@ -182,7 +176,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         setSource(null);
         setError({
           title: 'This file is too large',
-          message: `${file.name} is ${formatSize(file.size)}; the limit is ${limits.maxUploadLabel}. Try a smaller or more compressed copy.`,
+          message: `${file.name} is ${formatBytes(file.size, limits.maxUploadBytes)}; the limit is ${limits.maxUploadLabel}. Try a smaller or more compressed copy.`,
         });
         return;
       }
@@ -407,7 +401,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                 <span className="file-name">{source.file.name}</span>
                 <span className="muted">
                   {source.width && source.height ? `${source.width} × ${source.height} · ` : ''}
-                  {formatSize(source.file.size)}
+                  {formatBytes(source.file.size, limits.maxUploadBytes)}
                 </span>
               </figcaption>
             </figure>

@@ -3,6 +3,9 @@
  * a value that is set but malformed is a configuration error and fails loudly at start-up.
  */
 import { z } from 'zod';
+import { formatBytes } from '@/lib/ui/format';
+
+export { formatBytes };
 
 export interface ServerLimits {
   /** Largest accepted upload, in bytes (the encoded file). */
@@ -136,28 +139,6 @@ export function limitsOrExit(
     exit(1);
     return undefined;
   }
-}
-
-/**
- * A byte count for messages people read, labelled in the unit family it was most likely set in so
- * that a limit shows back as configured: 20971520 -> "20 MiB", 5000000 -> "5 MB", 1536 -> "1.5 KiB".
- * Binary multiples are never labelled "MB" (the 1024² / "MB" mix-up made 5MB show as "4.8 MB").
- */
-export function formatBytes(bytes: number): string {
-  const units: [number, string][] =
-    bytes % 1024 !== 0 && bytes % 1000 === 0
-      ? [
-          [1e9, 'GB'],
-          [1e6, 'MB'],
-          [1e3, 'kB'],
-        ]
-      : [
-          [1024 ** 3, 'GiB'],
-          [1024 ** 2, 'MiB'],
-          [1024, 'KiB'],
-        ];
-  const unit = units.find(([size]) => bytes >= size);
-  return unit ? `${+(bytes / unit[0]).toFixed(2)} ${unit[1]}` : `${bytes} bytes`;
 }
 
 /** 16000000 -> "16 megapixels". */
