@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { flag, parseCli, runCli, UsageError } from '@/lib/cli/args';
 import { defaultModelsDir } from '@/lib/infer/models';
+import { whyNotReplaceable } from '@/lib/model/io';
 import { VARIANT_PATTERN, VARIANT_RULE } from '@/lib/model/metadata';
 import { runsDir } from '@/lib/server/runs';
 import { initBackend } from '@/lib/tf/backend';
@@ -61,14 +62,10 @@ async function replacedModel(out: string): Promise<string | undefined> {
     if (stat && !stat.isDirectory()) throw new UsageError(`the models folder ${path.dirname(out)} cannot be made: ${p} is a file, not a folder`);
     if (stat || path.dirname(p) === p) break;
   }
-  const stat = await fs.stat(out).catch(() => undefined);
-  if (!stat) return undefined;
-  if (!stat.isDirectory()) throw new UsageError(`${out} is a file, not a model folder: choose another --name`);
+  const refusal = await whyNotReplaceable(out);
+  if (refusal) throw new UsageError(`${refusal}: choose another --name`);
   const text = await fs.readFile(path.join(out, 'metadata.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) {
-    if ((await fs.readdir(out)).length === 0) return undefined;
-    throw new UsageError(`${out} is a folder but not a model (no metadata.json), and the export would replace it whole: choose another --name`);
-  }
+  if (text === undefined) return undefined;
   let training: { config?: { run?: unknown }; steps?: unknown } | undefined;
   try {
     training = (JSON.parse(text) as { training?: typeof training }).training;

@@ -35,13 +35,41 @@ export async function replaceDirectory(ready: string, target: string, aside: str
   await fs.rm(aside, { recursive: true, force: true });
 }
 
+/** `dir` holds something that writing a model folder there would destroy. */
+export class NotAModelFolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotAModelFolderError';
+  }
+}
+
+/**
+ * Why a model folder must not be written at `dir` ({@link writeModelFolder} replaces it whole), or
+ * undefined when it may: nothing there, an empty folder, or a model (it has a `metadata.json`,
+ * readable or not: the app lists such a folder as a model). A file, or a folder of other files
+ * that merely shares the model's name, would be lost.
+ */
+export async function whyNotReplaceable(dir: string): Promise<string | undefined> {
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (!stat) return undefined;
+  if (!stat.isDirectory()) return `${dir} is a file, not a model folder`;
+  if (await fs.stat(path.join(dir, 'metadata.json')).then((s) => s.isFile(), () => false)) return undefined;
+  if ((await fs.readdir(dir)).length === 0) return undefined;
+  return `${dir} is a folder but not a model (no metadata.json), and writing the model would replace it whole`;
+}
+
 /**
  * Writes a model folder whole: `write` fills a hidden sibling folder (the app skips names starting
  * with "."), which then replaces `dir` ({@link replaceDirectory}). A loader never sees half a model,
  * nothing of a replaced model (its card, its samples) stays behind to describe new weights, and on
  * failure the partial folder is removed and `dir` is left as it was.
+ *
+ * @throws NotAModelFolderError when `dir` is a file or a folder of other files ({@link whyNotReplaceable}),
+ *   before anything is written.
  */
 export async function writeModelFolder(dir: string, write: (folder: string) => Promise<void>): Promise<void> {
+  const refusal = await whyNotReplaceable(dir);
+  if (refusal) throw new NotAModelFolderError(refusal);
   const parent = path.dirname(dir);
   const ready = path.join(parent, `.${path.basename(dir)}.writing-${process.pid}`);
   const aside = path.join(parent, `.${path.basename(dir)}.replaced-${process.pid}`);

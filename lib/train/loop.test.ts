@@ -391,7 +391,7 @@ describe('training loop', () => {
     await fs.writeFile(path.join(other, 'notes.txt'), 'mine');
     const missingData = path.join(root, 'no-such-data');
     await expect(train(tinyConfig({ task: 'sr', data: missingData, modelsDir, export: 'keep', run: 'h' }), quiet)).rejects.toThrow(
-      new TrainSetupError(`--export: ${other} is a folder but not a model (no metadata.json), and the export would replace it whole: choose another name`),
+      new TrainSetupError(`--export: ${other} is a folder but not a model (no metadata.json), and writing the model would replace it whole: choose another name`),
     );
     expect(await fs.readFile(path.join(other, 'notes.txt'), 'utf8')).toBe('mine');
     // An empty folder of that name is fine to replace: the run gets as far as the data.

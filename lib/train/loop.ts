@@ -2,7 +2,7 @@
  * The one training loop for every task: data from the task, models from the config, pix2pix step
  * functions, JSONL log, sample grids, validation, atomic checkpoints, resume, time box, export.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { shellWord } from '@/lib/cli/args';
 import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
+import { whyNotReplaceable } from '@/lib/model/io';
 import { runsDir as defaultRunsDir } from '@/lib/server/runs';
 import { abPrior, rebalancingWeights } from '@/lib/image/ab-classes';
 import { LAB_AB_SCALE } from '@/lib/model/metadata';
@@ -255,13 +256,9 @@ export async function checkOutputs(config: TrainConfig, log: (line: string) => v
   if (!config.export) return;
   const target = path.join(config.modelsDir, config.export);
   await check(target, '--export: the model folder');
-  const targetStat = await fs.stat(target).catch(() => undefined);
-  if (targetStat && !targetStat.isDirectory()) throw new TrainSetupError(`--export: ${target} is a file, not a model folder: choose another name`);
-  // The export replaces the folder whole: hours of training must not end by deleting a folder of
-  // someone's files that merely shares the model's name.
-  if (targetStat && !existsSync(path.join(target, 'metadata.json')) && (await fs.readdir(target)).length > 0) {
-    throw new TrainSetupError(`--export: ${target} is a folder but not a model (no metadata.json), and the export would replace it whole: choose another name`);
-  }
+  // Checked now as well as at the export: hours of training should not end in that refusal.
+  const refusal = await whyNotReplaceable(target);
+  if (refusal) throw new TrainSetupError(`--export: ${refusal}: choose another name`);
   const existing = await readMetadata(target).catch(() => undefined);
   const from = existing?.training.config.run;
   if (existing && from !== config.run) log(`--export ${config.export}: will replace the model in ${target} (${typeof from === 'string' ? `from run ${from}` : 'of another run'}) when done`);
