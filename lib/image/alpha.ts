@@ -10,23 +10,23 @@
  * Returns a copy of `rgb` in which every pixel with `alpha` 0 takes the mean colour of the visible
  * pixels (alpha > 0) nearest to it, by push-pull over a 2x pyramid: each level sums 2 x 2 blocks of
  * visible colour and count, and a pixel with nothing visible in its block takes its parent block's
- * mean. Pixels with alpha > 0 are unchanged. When no pixel is visible, the copy is unchanged.
+ * mean. Pixels with alpha > 0 are unchanged. When no pixel is hidden, or none is visible, `rgb`
+ * itself is returned (most RGBA files are opaque throughout: no copy for them).
  *
  * Memory: about 16 bytes per pixel of the half-size level (and a quarter of that for each next one).
  *
  * @param rgb interleaved RGB, `width * height * 3`, 0..255.
  * @param alpha `width * height`, 0..255.
- * @returns interleaved RGB of the same size; `rgb` itself is not modified.
+ * @returns interleaved RGB of the same size; `rgb` itself is never modified.
  */
 export function fillTransparentRgb(rgb: Uint8Array, alpha: Uint8Array, width: number, height: number): Uint8Array {
   const n = width * height;
   if (rgb.length !== n * 3 || alpha.length !== n) {
     throw new Error(`fillTransparentRgb: ${width}x${height} needs ${n * 3} RGB and ${n} alpha values, got ${rgb.length} and ${alpha.length}`);
   }
-  const out = Uint8Array.from(rgb);
   let hidden = 0;
   for (let i = 0; i < n; i++) if (alpha[i] === 0) hidden++;
-  if (hidden === 0 || hidden === n) return out;
+  if (hidden === 0 || hidden === n) return rgb;
 
   // Level 0 is read straight from the bytes; levels 1.. hold colour sums and visible counts.
   interface Level {
@@ -36,35 +36,33 @@ export function fillTransparentRgb(rgb: Uint8Array, alpha: Uint8Array, width: nu
     count: Float32Array;
   }
   const levels: Level[] = [];
+  // The level-0 "child" is the image itself: visible colours and a count of 1 per visible pixel.
   let childWidth = width;
   let childHeight = height;
-  const childColour = (x: number, y: number, c: number): number => {
-    const child = levels.at(-1);
-    if (!child) {
-      const i = y * width + x;
-      return alpha[i]! > 0 ? rgb[i * 3 + c]! : 0;
-    }
-    return child.sum[(y * child.width + x) * 3 + c]!;
-  };
-  const childCount = (x: number, y: number): number => {
-    const child = levels.at(-1);
-    return child ? child.count[y * child.width + x]! : alpha[y * width + x]! > 0 ? 1 : 0;
-  };
+  let childSum = new Float32Array(0);
+  let childCount = new Float32Array(0);
   while (childWidth > 1 || childHeight > 1) {
     const w = Math.ceil(childWidth / 2);
     const h = Math.ceil(childHeight / 2);
     const sum = new Float32Array(w * h * 3);
     const count = new Float32Array(w * h);
+    const fromImage = levels.length === 0;
     for (let y = 0; y < childHeight; y++) {
       for (let x = 0; x < childWidth; x++) {
+        const i = y * childWidth + x;
         const parent = (y >> 1) * w + (x >> 1);
-        count[parent]! += childCount(x, y);
-        for (let c = 0; c < 3; c++) sum[parent * 3 + c]! += childColour(x, y, c);
+        if (fromImage) {
+          if (alpha[i] === 0) continue;
+          count[parent]! += 1;
+          for (let c = 0; c < 3; c++) sum[parent * 3 + c]! += rgb[i * 3 + c]!;
+        } else {
+          count[parent]! += childCount[i]!;
+          for (let c = 0; c < 3; c++) sum[parent * 3 + c]! += childSum[i * 3 + c]!;
+        }
       }
     }
     levels.push({ width: w, height: h, sum, count });
-    childWidth = w;
-    childHeight = h;
+    [childWidth, childHeight, childSum, childCount] = [w, h, sum, count];
   }
 
   // Pull: from the top (1 x 1, which has visible pixels since some are visible) down, a block with
@@ -84,6 +82,7 @@ export function fillTransparentRgb(rgb: Uint8Array, alpha: Uint8Array, width: nu
       }
     }
   }
+  const out = Uint8Array.from(rgb);
   const first = levels[0]!;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
