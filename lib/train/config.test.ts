@@ -21,6 +21,13 @@ describe('train flags', () => {
       expect(messages({ [key]: '' })).toEqual([`${key}: --${key} must not be empty`]);
       expect(messages({ [key]: 'a/b' })).toEqual([`${key}: --${key} may contain letters, digits, "_", "." and "-" only`]);
     }
+    // A run the Training page would not list is refused when it is named.
+    for (const key of ['run', 'resume']) {
+      for (const name of ['.hidden', '-x', 'a..b', 'x'.repeat(129)]) {
+        expect(messages({ [key]: name }), name).toEqual([`${key}: --${key} must start with a letter, digit or "_", have no "..", and be at most 128 characters`]);
+      }
+      expect(messages({ [key]: 'x'.repeat(128) })).toEqual([]);
+    }
   });
 
   it('numbers are decimal: an empty, blank, hex or infinite value is refused, not read as 0, 16 or Infinity', () => {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { flag, shellWord } from '@/lib/cli/args';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
 import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
-import { runsDir as defaultRunsDir } from '@/lib/server/runs';
+import { isValidRunName, runsDir as defaultRunsDir } from '@/lib/server/runs';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
 import { DEFAULT_CLASS_REBALANCE, GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
 
@@ -65,6 +65,14 @@ function choice<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { message: `must be ${oneOf(values)}` });
 }
 
+/**
+ * A run's name: a folder name ({@link flag.modelName}) that the Training page also lists
+ * ({@link isValidRunName}: not starting with "." or "-", no "..", at most 128 characters).
+ */
+const runName = (name: string) =>
+  // Piped: checked only once the name passes the folder-name rule, so one message per problem.
+  flag.modelName(name).pipe(z.string().refine(isValidRunName, `--${name} must start with a letter, digit or "_", have no "..", and be at most 128 characters`));
+
 /** A folder path: given empty it would otherwise silently mean the default folder (or the current one). */
 const folder = () => z.string().min(1, 'must not be empty');
 
@@ -77,9 +85,9 @@ export const trainFlagsSchema = z
     data: z.string({ message: '--data is required: the folder of training images' }).min(1, 'must not be empty'),
     // Run and model names become one path segment under --runs-dir / --models-dir: "." or ".."
     // would put a run's files in (or beside) the runs folder itself, and a model beside the others.
-    run: flag.modelName('run').optional(),
+    run: runName('run').optional(),
     runsDir: folder().optional(),
-    resume: flag.modelName('resume').optional(),
+    resume: runName('resume').optional(),
     initFrom: folder().optional(),
     steps: positiveInt.optional(),
     batchSize: positiveInt.optional(),
