@@ -71,12 +71,13 @@ type Phase = 'idle' | 'uploading' | 'queued' | 'running' | 'fetching';
 
 /** One press of the run button, from upload to result. */
 interface Run {
-  /** Stops polling and fetching the result. */
+  /**
+   * Aborted by Cancel or by leaving the page: stops polling and fetching the result; the page
+   * already shows it, the run only tidies up on the server.
+   */
   controller: AbortController;
   /** Known once the server has answered the upload. */
   jobId: string | null;
-  /** Cancel was pressed; the page already shows it, the run only tidies up on the server. */
-  cancelled: boolean;
 }
 
 const CANCELLED_NOTICE = 'Cancelled. Choose a tool and run it again whenever you like.';
@@ -228,8 +229,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
     const onLeave = () => {
       const current = currentRun.current;
       if (!current) return;
-      // Before the job's id is known this makes the answer to the upload stop the job.
-      current.cancelled = true;
+      // Before the job's id is known, the abort makes the answer to the upload stop the job.
       if (current.jobId) deleteJob(current.jobId, true);
       current.controller.abort();
     };
@@ -242,7 +242,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
 
   const run = async () => {
     if (!source || !tool || busy) return;
-    const state: Run = { controller: new AbortController(), jobId: null, cancelled: false };
+    const state: Run = { controller: new AbortController(), jobId: null };
     const { signal } = state.controller;
     currentRun.current = state;
     setError(null);
@@ -262,7 +262,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       // Not aborted by Cancel: once the upload has reached the server the job exists, and only this
       // answer says which job to stop. Aborting would leave it running for nobody.
       const created = await fetch('/api/jobs', { method: 'POST', body: form });
-      if (state.cancelled) {
+      if (signal.aborted) {
         if (created.ok) {
           const { id } = (await created.json()) as JobView;
           deleteJob(id);
@@ -276,7 +276,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       }
       let current = (await created.json()) as JobView;
       state.jobId = current.id;
-      if (state.cancelled) return void deleteJob(current.id);
+      if (signal.aborted) return void deleteJob(current.id);
       setJob(current);
       while (current.status === 'queued' || current.status === 'running') {
         setPhase(current.status);
@@ -284,7 +284,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         const polled = await fetch(`/api/jobs/${current.id}`, { signal, cache: 'no-store' });
         if (!polled.ok) throw new ToolError('Lost track of the job', await errorMessage(polled));
         current = (await polled.json()) as JobView;
-        if (state.cancelled) return;
+        if (signal.aborted) return;
         setJob(current);
       }
       if (current.status === 'cancelled') {
@@ -298,7 +298,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       const response = await fetch(`/api/jobs/${current.id}/result`, { signal, cache: 'no-store' });
       if (!response.ok) throw new ToolError('Could not fetch the result', await errorMessage(response));
       const blob = await response.blob();
-      if (state.cancelled) return;
+      if (signal.aborted) return;
       const details = current.result;
       setResult({
         url: URL.createObjectURL(blob),
@@ -314,7 +314,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       });
     } catch (caught) {
       // After Cancel (or leaving the page) the page has moved on: nothing here is news to the user.
-      if (state.cancelled || signal.aborted) return;
+      if (signal.aborted) return;
       if (caught instanceof ToolError) {
         setError({ title: caught.title, message: caught.message });
       } else {
@@ -334,7 +334,6 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const cancel = () => {
     const state = currentRun.current;
     if (!state) return;
-    state.cancelled = true;
     if (state.jobId) deleteJob(state.jobId);
     state.controller.abort();
     currentRun.current = null;
