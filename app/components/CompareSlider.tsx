@@ -19,7 +19,7 @@ interface Props {
  * otherwise make a frame under a pixel tall, with a divider nobody can grab and the knob and tags
  * spilling out. The image is letterboxed inside instead (object-fit: contain in the CSS).
  */
-export const MIN_FRAME = { width: 240, height: 160 } as const;
+const MIN_FRAME = { width: 240, height: 160 } as const;
 
 /**
  * Display width of an image `width` × `height`: small results enlarged up to 720 px, never wider than
