@@ -9,7 +9,6 @@ import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ChartSeries } from '@/lib/ui/training-charts';
 
-
 interface Props {
   /** Accessible name of the chart. */
   title: string;
