@@ -11,7 +11,8 @@ import { flag, parseCli, runCli, shellWord, UsageError, wantsHelp } from './args
 import { processImages } from './batch';
 import { decodableExtensions, IMAGE_EXTENSIONS, isImageFileName } from '@/lib/image/formats';
 import { collectImageFiles, outputPaths } from './files';
-import { checkOutDir, cliPixelLimits, MAX_RESULT_PIXELS, runInferCommand, USAGE } from './infer-command';
+import { checkOutDir, cliPixelLimits, runInferCommand, USAGE } from './infer-command';
+import { MAX_RESULT_PIXELS } from '@/lib/image/decode';
 import { testMetadata } from '@/lib/infer/test-models';
 import { ProgressBar } from './progress';
 
@@ -469,14 +470,14 @@ describe('runInferCommand', () => {
 });
 
 describe('cliPixelLimits', () => {
-  it('keeps results within what sharp encodes unless MAX_INPUT_PIXELS / MAX_OUTPUT_PIXELS ask for less', () => {
+  it('takes MAX_INPUT_PIXELS / MAX_OUTPUT_PIXELS when set and no limit of its own otherwise (the service caps what cannot be written)', () => {
     // sharp's default limitInputPixels, which it also applies to the raw pixels encodePng hands it.
     expect(MAX_RESULT_PIXELS).toBe(16383 * 16383);
     // The result's RGBA copy (width * height * 4 bytes) must fit in one typed array.
     expect(MAX_RESULT_PIXELS * 4).toBeLessThanOrEqual(2 ** 32);
-    expect(cliPixelLimits({})).toEqual({ maxInputPixels: MAX_RESULT_PIXELS, maxOutputPixels: MAX_RESULT_PIXELS });
-    expect(cliPixelLimits({ MAX_OUTPUT_PIXELS: '16MP', MAX_INPUT_PIXELS: ' ' })).toEqual({ maxInputPixels: MAX_RESULT_PIXELS, maxOutputPixels: 16_000_000 });
-    expect(cliPixelLimits({ MAX_INPUT_PIXELS: '2_000_000', MAX_OUTPUT_PIXELS: '1G' })).toEqual({ maxInputPixels: 2_000_000, maxOutputPixels: MAX_RESULT_PIXELS });
+    expect(cliPixelLimits({})).toEqual({ maxInputPixels: Infinity, maxOutputPixels: Infinity });
+    expect(cliPixelLimits({ MAX_OUTPUT_PIXELS: '16MP', MAX_INPUT_PIXELS: ' ' })).toEqual({ maxInputPixels: Infinity, maxOutputPixels: 16_000_000 });
+    expect(cliPixelLimits({ MAX_INPUT_PIXELS: '2_000_000', MAX_OUTPUT_PIXELS: '1G' })).toEqual({ maxInputPixels: 2_000_000, maxOutputPixels: 1_000_000_000 });
     expect(() => cliPixelLimits({ MAX_OUTPUT_PIXELS: 'lots' })).toThrow(/^MAX_OUTPUT_PIXELS="lots" is not valid/);
   });
 });

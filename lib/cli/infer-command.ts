@@ -125,19 +125,10 @@ export async function checkOutDir(out: string): Promise<void> {
 }
 
 /**
- * The most pixels one result may have: sharp applies its default input limit (16383 x 16383) to
- * the raw pixels the PNG encoder is handed, so a larger upscale would fail only after all its
- * tiles had run. It also keeps the result's `width * height * 3` bytes (and 4 with alpha) inside
- * what one typed array holds.
- */
-export const MAX_RESULT_PIXELS = 0x3fff ** 2;
-
-/**
  * The pixel limits the CLIs pass to the inference service: `MAX_INPUT_PIXELS` and
- * `MAX_OUTPUT_PIXELS` when set (parsed as the server parses them), neither above
- * {@link MAX_RESULT_PIXELS} (a colorized result is the input's size). Unlike the server's 16 MP
- * defaults, an unset variable means "as large as can be written": a CLI user's own big photo is
- * not a stranger's upload.
+ * `MAX_OUTPUT_PIXELS` when set (parsed as the server parses them). Unlike the server's 16 MP
+ * defaults, an unset variable means no limit of the user's: a CLI user's own big photo is not a
+ * stranger's upload. The service still refuses what cannot be written (`MAX_RESULT_PIXELS`).
  *
  * @throws Error naming the variable when a value is malformed.
  */
@@ -145,8 +136,8 @@ export function cliPixelLimits(env: Record<string, string | undefined> = process
   const parsed = readLimits({ MAX_INPUT_PIXELS: env.MAX_INPUT_PIXELS, MAX_OUTPUT_PIXELS: env.MAX_OUTPUT_PIXELS });
   const isSet = (name: string) => (env[name]?.trim() ?? '') !== '';
   return {
-    maxInputPixels: Math.min(isSet('MAX_INPUT_PIXELS') ? parsed.maxInputPixels : Infinity, MAX_RESULT_PIXELS),
-    maxOutputPixels: Math.min(isSet('MAX_OUTPUT_PIXELS') ? parsed.maxOutputPixels : Infinity, MAX_RESULT_PIXELS),
+    maxInputPixels: isSet('MAX_INPUT_PIXELS') ? parsed.maxInputPixels : Infinity,
+    maxOutputPixels: isSet('MAX_OUTPUT_PIXELS') ? parsed.maxOutputPixels : Infinity,
   };
 }
 

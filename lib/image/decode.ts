@@ -153,6 +153,13 @@ function splitChannels(data: Uint8Array, width: number, height: number, channels
  * Encodes raw pixels as PNG. `alpha` (one byte per pixel) is attached as a fourth channel when given;
  * an RGBA or gray `raw` is encoded as is.
  */
+/**
+ * The most pixels one result may have: sharp applies its default input limit (16383 x 16383) to
+ * the raw pixels {@link encodePng} hands it, so a larger result could not be written. It also keeps
+ * the result's `width * height * 3` bytes (and 4 with alpha) inside what one typed array holds.
+ */
+export const MAX_RESULT_PIXELS = 0x3fff ** 2;
+
 export async function encodePng(raw: RawImage, alpha?: Uint8Array): Promise<Buffer> {
   const { width, height, channels } = raw;
   const n = width * height;

@@ -183,6 +183,17 @@ describe('InferenceService', () => {
     expect(inputOver.message).toMatch(/^The image is 20x10 = 200 pixels; the limit is 199 pixels/);
   });
 
+  it('refuses from the header, whatever limit the caller gives, a result larger than can be written (16383 x 16383)', async () => {
+    // A uniform 4100 x 4100 PNG is small; x4 it would be 16400 x 16400, just over what sharp encodes.
+    const big = await sharp({ create: { width: 4100, height: 4100, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toBuffer();
+    const start = performance.now();
+    const refused = await expectInputError(service.upscale(big, { scale: 4, maxOutputPixels: 1e12 }), 'too_large');
+    expect(refused.message).toContain('the limit is 268,402,689 pixels');
+    await expectInputError(service.upscale(big, { scale: 4 }), 'too_large');
+    // Refused before any tile ran (a 4100 px image takes minutes to upscale).
+    expect(performance.now() - start).toBeLessThan(5000);
+  });
+
   it('cancels with AbortError and reports progress up to the total', async () => {
     const seen: number[] = [];
     let total = 0;

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { decodeImage, encodePng, inputTooLarge, probeImage } from '@/lib/image/decode';
+import { decodeImage, encodePng, inputTooLarge, MAX_RESULT_PIXELS, probeImage } from '@/lib/image/decode';
 import { initBackend, type BackendName } from '@/lib/tf/backend';
 import { colorizeImage } from './colorize';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
@@ -161,7 +161,8 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       const start = performance.now();
       const model = pick('colorize', 1, opts.model);
       throwIfAborted(opts.signal);
-      const image = await decodeImage(input, { maxInputPixels: opts.maxInputPixels });
+      // The result is the input's size: what cannot be written is refused before any work.
+      const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
       const out = await colorizeImage(model, image, opts);
       const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
       return result(png, out, image, model, start);
@@ -179,17 +180,18 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       if (opts.maxInputPixels !== undefined && header.width * header.height > opts.maxInputPixels) {
         throw inputTooLarge(header.width, header.height, opts.maxInputPixels);
       }
-      if (opts.maxOutputPixels !== undefined) {
-        const outPixels = header.width * scale * header.height * scale;
-        if (outPixels > opts.maxOutputPixels) {
-          throw new InputError(
-            'too_large',
-            `Upscaling ${header.width}x${header.height} by ${scale} would give ${header.width * scale}x${header.height * scale} = ` +
-              `${describeLimit(outPixels)}; the limit is ${describeLimit(opts.maxOutputPixels)}.`,
-          );
-        }
+      // Whatever the caller's limit, a result that could not be written is refused before its tiles run.
+      const maxOutputPixels = Math.min(opts.maxOutputPixels ?? Infinity, MAX_RESULT_PIXELS);
+      const outPixels = header.width * scale * header.height * scale;
+      if (outPixels > maxOutputPixels) {
+        throw new InputError(
+          'too_large',
+          `Upscaling ${header.width}x${header.height} by ${scale} would give ${header.width * scale}x${header.height * scale} = ` +
+            `${describeLimit(outPixels)}; the limit is ${describeLimit(maxOutputPixels)}.`,
+        );
       }
-      const image = await decodeImage(input, { maxInputPixels: opts.maxInputPixels });
+      // The output cap above already bounds the input: this only keeps the limit finite for sharp.
+      const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
       const out = await upscaleImage(model, image, { ...opts, blend: options.blend });
       const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
       return result(png, out, image, model, start);
