@@ -12,7 +12,7 @@ import { whyNotReplaceable } from '@/lib/model/io';
 import { VARIANT_PATTERN, VARIANT_RULE } from '@/lib/model/metadata';
 import { runsDir } from '@/lib/server/runs';
 import { initBackend } from '@/lib/tf/backend';
-import { findCheckpoint, loadCheckpoint } from '@/lib/train/checkpoint';
+import { findCheckpoint, loadCheckpoint, readCheckpointState } from '@/lib/train/checkpoint';
 import { exportGenerator, summariseRunLog } from '@/lib/train/export';
 import { getTask } from '@/lib/tasks/registry';
 import { taskOptions } from '@/lib/train/loop';
@@ -104,12 +104,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const out = path.resolve(flags['models-dir'] ?? defaultModelsDir(), flags.name);
   // Checked before the weights are loaded: a mistake here should cost nothing.
   const replacing = await replacedModel(out);
+  const { generator: saved } = (await readCheckpointState(checkpointDir)).config;
+  if (flags.temperature !== undefined && !(saved.kind === 'unet' && saved.classHead)) {
+    throw new UsageError(`--temperature decodes a colour-class head (a run trained with --head classes); run ${flags.run} has none`);
+  }
   const backend = await initBackend();
   const checkpoint = await loadCheckpoint(checkpointDir);
   const { config } = checkpoint;
-  if (flags.temperature !== undefined && !(config.generator.kind === 'unet' && config.generator.classHead)) {
-    throw new UsageError(`--temperature decodes a colour-class head (a run trained with --head classes); run ${flags.run} has none`);
-  }
   const task = getTask(config.task);
   const runLog = summariseRunLog(await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8').catch(() => ''));
   const metadata = await exportGenerator(checkpoint.generator, out, {

@@ -74,9 +74,18 @@ export async function findCheckpoint(runDir: string): Promise<string | undefined
 }
 
 /** Reads a checkpoint's state and models; optimiser state is restored by {@link restoreOptimizers}. */
-export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+/**
+ * A checkpoint's state (step, config, RNG) without its weights: enough to check a request against
+ * the run before the (large) networks load.
+ */
+export async function readCheckpointState(dir: string): Promise<CheckpointState> {
   const raw = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
-  const config = trainConfigSchema.parse(raw.config);
+  return { ...raw, config: trainConfigSchema.parse(raw.config) };
+}
+
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  const raw = await readCheckpointState(dir);
+  const { config } = raw;
   const generator = await loadLayersFrom(path.join(dir, 'generator'));
   const hasD = await fs.stat(path.join(dir, 'discriminator', 'model.json')).then(() => true, () => false);
   const discriminator = hasD ? await loadLayersFrom(path.join(dir, 'discriminator')) : undefined;

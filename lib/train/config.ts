@@ -392,12 +392,11 @@ const SAVED_VALUE: { [K in Exclude<keyof TrainFlags, (typeof RESUMABLE_FLAGS)[nu
  */
 async function checkpointStep(runDir: string): Promise<number | undefined> {
   // Imported here, not at the top: checkpoint.ts imports this module.
-  const { findCheckpoint } = await import('./checkpoint');
+  const { findCheckpoint, readCheckpointState } = await import('./checkpoint');
   const dir = await findCheckpoint(runDir);
   if (!dir) return undefined;
   try {
-    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { step?: unknown };
-    return typeof state.step === 'number' ? state.step : undefined;
+    return (await readCheckpointState(dir)).step;
   } catch {
     return undefined;
   }
