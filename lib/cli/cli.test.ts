@@ -15,6 +15,7 @@ import { checkOutDir, cliPixelLimits, runInferCommand, USAGE } from './infer-com
 import { MAX_RESULT_PIXELS } from '@/lib/image/decode';
 import { testMetadata } from '@/lib/infer/test-models';
 import { ProgressBar } from './progress';
+import { lockFolders, makeSpecialEntries } from './test-fs';
 
 class Capture extends Writable {
   text = '';
@@ -25,20 +26,6 @@ class Capture extends Writable {
     this.text += chunk.toString();
     done();
   }
-}
-
-/**
- * Makes `fs.readdir` fail on `folders` as it does on chmod-000 folders for anyone but root: the
- * tests run as root, which reads any folder, so the refusal is put in its place.
- */
-function lockFolders(...folders: string[]) {
-  const readdir = fs.readdir.bind(fs);
-  return vi.spyOn(fs, 'readdir').mockImplementation(((p: string, options: never) => {
-    const folder = path.resolve(String(p));
-    return folders.includes(folder)
-      ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${folder}'`), { code: 'EACCES', syscall: 'scandir', path: folder }))
-      : readdir(p, options);
-  }) as typeof fs.readdir);
 }
 
 let dir: string;
@@ -187,15 +174,7 @@ describe('collectImageFiles / outputPaths', () => {
   });
 
   it('takes only regular files (and links to them) from folders, never a FIFO; a path named explicitly is taken as it is', async () => {
-    const root = path.join(dir, 'special');
-    await fs.mkdir(path.join(root, 'folder.png'), { recursive: true });
-    await fs.writeFile(path.join(root, 'a.png'), 'x');
-    await fs.writeFile(path.join(dir, 'elsewhere.jpg'), 'x');
-    // Opening a FIFO blocks until a writer comes: taken as an image it hung the CLI for good.
-    execFileSync('mkfifo', [path.join(root, 'p.png')]);
-    await fs.symlink(path.join(dir, 'elsewhere.jpg'), path.join(root, 'link.jpg'));
-    await fs.symlink(path.join(root, 'folder.png'), path.join(root, 'folder-link.png'));
-    await fs.symlink(path.join(dir, 'gone.png'), path.join(root, 'dangling.png'));
+    const root = await makeSpecialEntries(dir);
     const found = await collectImageFiles([root], { recursive: true });
     expect(found.files.map((f) => path.relative(root, f))).toEqual(['a.png', 'link.jpg']);
     expect(found.problems).toEqual([]);

@@ -1,25 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_EXTENSIONS } from '@/lib/image/formats';
+import { lockFolders, makeSpecialEntries } from '@/lib/cli/test-fs';
 import { DataError, listImageFiles, loadImageFolder } from './images';
-
-/**
- * Makes `fs.readdir` fail on `folders` as it does on chmod-000 folders for anyone but root: the
- * tests run as root, which reads any folder, so the refusal is put in its place.
- */
-function lockFolders(...folders: string[]) {
-  const readdir = fs.readdir.bind(fs);
-  return vi.spyOn(fs, 'readdir').mockImplementation(((p: string, options: never) => {
-    const folder = path.resolve(String(p));
-    return folders.includes(folder)
-      ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${folder}'`), { code: 'EACCES', syscall: 'scandir', path: folder }))
-      : readdir(p, options);
-  }) as typeof fs.readdir);
-}
 
 let dir: string;
 
@@ -52,15 +38,7 @@ describe('listImageFiles', () => {
   });
 
   it('takes regular files and links to them, never a FIFO, a link to a folder or a dangling link', async () => {
-    const root = path.join(dir, 'special');
-    await fs.mkdir(path.join(root, 'folder.png'), { recursive: true });
-    await fs.writeFile(path.join(root, 'a.png'), 'x');
-    await fs.writeFile(path.join(dir, 'elsewhere.jpg'), 'x');
-    // Opening a FIFO blocks until a writer comes: taken as an image it hung `npm run train` for good.
-    execFileSync('mkfifo', [path.join(root, 'p.png')]);
-    await fs.symlink(path.join(dir, 'elsewhere.jpg'), path.join(root, 'link.jpg'));
-    await fs.symlink(path.join(root, 'folder.png'), path.join(root, 'folder-link.png'));
-    await fs.symlink(path.join(dir, 'gone.png'), path.join(root, 'dangling.png'));
+    const root = await makeSpecialEntries(dir);
     expect((await listImageFiles(root)).map((f) => path.relative(root, f))).toEqual(['a.png', 'link.jpg']);
   });
 
