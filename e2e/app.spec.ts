@@ -147,25 +147,28 @@ test('"Extra quality" (the ensemble) is offered for upscaling only and gives the
   console.expectNone();
 });
 
+/** Pastes a file (base64 bytes) on the page as a clipboard paste does (`name` '' for an unnamed one, as screenshots come). */
+async function pasteFile(page: Page, base64: string, name: string, type: string): Promise<void> {
+  await page.evaluate(
+    async ({ base64, name, type }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], name, { type }));
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+    },
+    { base64, name, type },
+  );
+}
+
 test('accepts a pasted and a dropped image', async ({ page }) => {
   await openHome(page);
   const png = (await fs.readFile(GRAY_PHOTO)).toString('base64');
   // Paste anywhere on the page.
-  await page.evaluate(async (base64) => {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const data = new DataTransfer();
-    data.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
-    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
-  }, png);
+  await pasteFile(page, png, 'pasted.png', 'image/png');
   await expect(page.getByText('pasted.png')).toBeVisible();
   // A pasted image often has no name: it is named after its type, not always "pasted.png".
   const jpeg = (await fs.readFile(SMALL_PHOTO)).toString('base64');
-  await page.evaluate(async (base64) => {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const data = new DataTransfer();
-    data.items.add(new File([bytes], '', { type: 'image/jpeg' }));
-    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
-  }, jpeg);
+  await pasteFile(page, jpeg, '', 'image/jpeg');
   await expect(page.locator('.source-preview .file-name')).toHaveText('pasted.jpg');
   // Drop onto the drop zone.
   const dataTransfer = await page.evaluateHandle(async (base64) => {
@@ -193,12 +196,7 @@ test('accepts a pasted and a dropped image', async ({ page }) => {
   expect(notHandled).toEqual({ dragover: false, drop: false });
   await expect(page.locator('.source-preview .file-name')).toHaveText('dropped-on-page.png');
   // The file's name carries through to the download.
-  await page.evaluate(async (base64) => {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const data = new DataTransfer();
-    data.items.add(new File([bytes], '', { type: 'image/jpeg' }));
-    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
-  }, jpeg);
+  await pasteFile(page, jpeg, '', 'image/jpeg');
   await runTool(page, /^Upscale ×2/);
   const { name } = await downloadResult(page);
   expect(name).toBe('pasted-x2.png');
