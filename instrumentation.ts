@@ -12,7 +12,7 @@ export async function register(): Promise<void> {
     const service = await getInferenceService();
     console.log(
       `[startup] ${service.models.length} model(s) loaded (${service.models.map((m) => m.name).join(', ') || 'none'}) ` +
-        `on ${service.backend} in ${Date.now() - started} ms`,
+        `on ${service.backend}${service.inWorker ? ' in a worker thread' : ''} in ${Date.now() - started} ms`,
     );
   } catch (error) {
     // The app still serves its pages; the API answers 503 with the reason until it is fixed.

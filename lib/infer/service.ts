@@ -5,27 +5,24 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { decodeImage, encodePng, inputTooLarge, MAX_RESULT_PIXELS, probeImage } from '@/lib/image/decode';
-import { initBackend, type BackendName } from '@/lib/tf/backend';
+import { initBackend, nativeBackendWanted, type BackendName } from '@/lib/tf/backend';
 import { colorizeImage } from './colorize';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
 import { throwIfAborted } from './run';
 import { upscaleImage } from './upscale';
+import { createWorkerInferenceService, WorkerStartError } from './worker-service';
+
+export { ModelUnavailableError } from './types';
 import {
+  defaultCandidates,
   InputError,
+  ModelUnavailableError,
   type InferenceResult,
   type InferenceService,
   type InferOptions,
   type Limits,
   type ModelSummary,
 } from './types';
-
-/** No loaded model can serve the request (none installed for the task/scale, or a wrong name). */
-export class ModelUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelUnavailableError';
-  }
-}
 
 export interface InferenceServiceOptions {
   /** Folder whose subfolders are models; default `MODELS_DIR` or `<cwd>/models`. */
@@ -51,6 +48,8 @@ export interface LoadedInferenceService extends InferenceService {
   readonly source: string;
   /** Model folders that failed to load, one line each. */
   readonly problems: readonly string[];
+  /** True when the models run in a worker thread (`worker-service.ts`), not in the caller's. */
+  readonly inWorker: boolean;
   /** Frees the models' weights (tests; a long-lived server never calls it). */
   dispose(): void;
   /**
@@ -58,19 +57,6 @@ export interface LoadedInferenceService extends InferenceService {
    * first by name (what the app and the API default to).
    */
   defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined;
-}
-
-/** sr models for `scale`, best first: variant `faithful`, then no variant, then the rest by name. */
-function srCandidates(models: readonly LoadedModel[], scale: number): LoadedModel[] {
-  const rank = (m: LoadedModel) => (m.metadata.variant === 'faithful' ? 0 : m.metadata.variant === undefined ? 1 : 2);
-  return models
-    .filter((m) => m.metadata.task === 'sr' && m.metadata.scale === scale)
-    .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
-}
-
-function colorizeCandidates(models: readonly LoadedModel[]): LoadedModel[] {
-  const rank = (m: LoadedModel) => (m.metadata.variant === 'faithful' ? 0 : m.metadata.variant === undefined ? 1 : 2);
-  return models.filter((m) => m.metadata.task === 'colorize').sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
 /**
@@ -110,6 +96,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
   const source = options.modelDirs ? options.modelDirs.join(', ') : modelsDir;
   if (!options.quiet) for (const problem of problems) console.warn(`[infer] skipped model ${problem}`);
   const byName = new Map(models.map((m) => [m.name, m]));
+  const summaries = models.map((m): ModelSummary => m.summary);
 
   function pick(task: 'sr' | 'colorize', scale: number, requested?: string): LoadedModel {
     const label = task === 'colorize' ? 'colorize' : `super-resolution x${scale}`;
@@ -127,7 +114,8 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       }
       return m;
     }
-    const found = task === 'sr' ? srCandidates(models, scale)[0] : colorizeCandidates(models)[0];
+    const summary = defaultCandidates(summaries, task, scale)[0];
+    const found = summary && byName.get(summary.name);
     if (!found) throw new ModelUnavailableError(`No ${label} model is installed (looked in ${source}).`);
     return found;
   }
@@ -153,9 +141,10 @@ export async function createInferenceService(options: InferenceServiceOptions = 
 
   const service: LoadedInferenceService = {
     backend: backendInfo.name,
-    models: models.map((m): ModelSummary => m.summary),
+    models: summaries,
     source,
     problems,
+    inWorker: false,
 
     async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
       const start = performance.now();
@@ -202,10 +191,35 @@ export async function createInferenceService(options: InferenceServiceOptions = 
     },
 
     defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined {
-      return (task === 'sr' ? srCandidates(models, scale ?? 0) : colorizeCandidates(models))[0]?.summary;
+      return defaultCandidates(summaries, task, scale)[0];
     },
   };
   return service;
+}
+
+/**
+ * Whether the app's service runs in a worker thread: `INFERENCE_WORKER=0|1` decides; by default
+ * yes, except on the native backend, whose add-on is not known to load in a worker thread (and
+ * whose ops are fast enough not to hold the server up for long).
+ */
+export function inferenceInWorker(env: Record<string, string | undefined> = process.env): boolean {
+  const setting = env.INFERENCE_WORKER?.trim().toLowerCase();
+  if (setting === '0' || setting === 'false') return false;
+  if (setting === '1' || setting === 'true') return true;
+  if (setting) throw new Error(`INFERENCE_WORKER must be 0 or 1; got "${env.INFERENCE_WORKER}"`);
+  return !nativeBackendWanted();
+}
+
+/** The app's service: in a worker thread when {@link inferenceInWorker}, in this thread when the worker cannot start. */
+async function createAppInferenceService(): Promise<LoadedInferenceService> {
+  if (!inferenceInWorker()) return createInferenceService();
+  try {
+    return await createWorkerInferenceService();
+  } catch (error) {
+    if (!(error instanceof WorkerStartError)) throw error;
+    console.warn('[infer] running inference on the server thread (pages wait while a model runs):', error.message);
+    return createInferenceService();
+  }
 }
 
 // Next's dev server re-evaluates modules and bundles each route apart: one service per process
@@ -214,13 +228,14 @@ const SERVICE_KEY = Symbol.for('pix2pix-tfjs.infer.service');
 
 /**
  * The process-wide service over `MODELS_DIR` (default `<cwd>/models`), created on first call:
- * backend initialised, every model loaded and warmed. Later calls return the same instance.
+ * backend initialised, every model loaded and warmed, in a worker thread (see
+ * {@link inferenceInWorker}). Later calls return the same instance.
  */
 export function getInferenceService(): Promise<LoadedInferenceService> {
   const holder = globalThis as unknown as Record<symbol, Promise<LoadedInferenceService> | undefined>;
   const existing = holder[SERVICE_KEY];
   if (existing) return existing;
-  const created = createInferenceService().catch((error: unknown) => {
+  const created = createAppInferenceService().catch((error: unknown) => {
     if (holder[SERVICE_KEY] === created) holder[SERVICE_KEY] = undefined;
     throw error;
   });

@@ -53,6 +53,14 @@ export class InputError extends Error {
   }
 }
 
+/** No loaded model can serve the request (none installed for the task/scale, or a wrong name). */
+export class ModelUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelUnavailableError';
+  }
+}
+
 /** One loadable model as the app and CLIs list it (from its `metadata.json`). */
 export interface ModelSummary {
   /** Directory name under the models folder, e.g. `colorize`, `sr-x2`, `sr-x4`. */
@@ -64,6 +72,17 @@ export interface ModelSummary {
   variant?: string;
   description?: string;
   metrics: Record<string, number>;
+}
+
+/**
+ * The models serving `task` (at `scale`, for sr) in the order a default is chosen when none is
+ * named: variant `faithful`, then no variant, then the other variants, each by name.
+ */
+export function defaultCandidates<M extends ModelSummary>(models: readonly M[], task: 'sr' | 'colorize', scale?: number): M[] {
+  const rank = (m: M) => (m.variant === 'faithful' ? 0 : m.variant === undefined ? 1 : 2);
+  return models
+    .filter((m) => m.task === task && (task !== 'sr' || m.scale === scale))
+    .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
 /** Limits enforced by the core before any pixels are processed (shells choose the numbers). */

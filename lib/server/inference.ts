@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { getInferenceService, type LoadedInferenceService } from '@/lib/infer/service';
-import type { InferenceResult, ModelSummary, Progress } from '@/lib/infer/types';
+import { defaultCandidates, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
 import { VARIANT_PATTERN } from '@/lib/model/metadata';
 import { ApiError } from './errors';
 import { serverLimits } from './limits';
@@ -108,13 +108,11 @@ function extraVariant(tool: ToolRequest): string | undefined {
   return tool.variant !== 'faithful' ? tool.variant : undefined;
 }
 
-/** The model that would serve `tool`, if one is loaded. */
+/** The model that would serve `tool`, if one is loaded (the service's own choice when no variant is named). */
 export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): ModelSummary | undefined {
-  const candidates = tool.task === 'colorize' ? models.filter((m) => m.task === 'colorize') : models.filter((m) => m.task === 'sr' && m.scale === tool.scale);
+  const candidates = tool.task === 'colorize' ? defaultCandidates(models, 'colorize') : defaultCandidates(models, 'sr', tool.scale);
   const variant = extraVariant(tool);
-  if (variant) return candidates.find((m) => m.variant === variant);
-  // The same preference as the inference service: the faithful (or unlabelled) model before a variant.
-  return candidates.find((m) => m.variant === 'faithful') ?? candidates.find((m) => m.variant === undefined) ?? candidates[0];
+  return variant ? candidates.find((m) => m.variant === variant) : candidates[0];
 }
 
 /** "photo" + colorize -> "photo-colorized.png" ("photo-colorized-vivid.png"); + upscale x4 -> "photo-x4.png" ("photo-x4-sharp.png"). */

@@ -67,6 +67,24 @@ function tryLoadNative(fallbacks: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether {@link initBackend} would try the native backend first: TF_BACKEND=tensorflow, or no
+ * TF_BACKEND and a native package installed (resolved only, not loaded).
+ */
+export function nativeBackendWanted(explicit?: BackendName): boolean {
+  const requested = requestedBackend(explicit);
+  if (requested) return requested === 'tensorflow';
+  const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'));
+  return NATIVE_PACKAGES.some((pkg) => {
+    try {
+      requireFromRoot.resolve(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Keeps the listeners the wasm glue installs from turning any stray rejection into a crash. */
 async function withoutNewProcessListeners<T>(fn: () => Promise<T>): Promise<T> {
   const events = ['unhandledRejection', 'uncaughtException'];

@@ -1,0 +1,204 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@/lib/tf/backend';
+import { createInferenceService, inferenceInWorker, type LoadedInferenceService } from './service';
+import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
+import { InputError, ModelUnavailableError, type InferenceResult, type Progress } from './types';
+import { createWorkerInferenceService, WorkerStartError } from './worker-service';
+
+let dir: string;
+let modelsDir: string;
+let inThread: LoadedInferenceService;
+let viaWorker: LoadedInferenceService;
+
+async function png(width: number, height: number, channels: 3 | 4 = 3, seed = 1): Promise<Buffer> {
+  let a = seed;
+  const data = Buffer.alloc(width * height * channels).map(() => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256));
+  return sharp(data, { raw: { width, height, channels } }).png().toBuffer();
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error as Error,
+  );
+}
+
+/** The longest stretch, in ms, that this thread's timers could not run while `fn` ran. */
+async function longestStall(fn: () => Promise<unknown>): Promise<{ stallMs: number; runMs: number }> {
+  let last = performance.now();
+  let stallMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    stallMs = Math.max(stallMs, now - last);
+    last = now;
+  }, 5);
+  const start = performance.now();
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  return { stallMs: Math.max(stallMs, performance.now() - last), runMs: performance.now() - start };
+}
+
+beforeAll(async () => {
+  await initBackend();
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'infer-worker-'));
+  modelsDir = path.join(dir, 'models');
+  await saveTestModel(randomSrNet(2), path.join(modelsDir, 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
+  await saveTestModel(nearestSrNet(4), path.join(modelsDir, 'sr-x4'), testMetadata({ task: 'sr', scale: 4 }));
+  await saveTestModel(randomColorizer(), path.join(modelsDir, 'colorize'), testMetadata({ task: 'colorize', scale: 1 }));
+  await saveTestModel(randomSrNet(2), path.join(modelsDir, 'broken-meta'), testMetadata({ task: 'sr', scale: 2 }));
+  await fs.writeFile(path.join(modelsDir, 'broken-meta', 'metadata.json'), '{}');
+  inThread = await createInferenceService({ modelsDir, quiet: true });
+  viaWorker = await createWorkerInferenceService({ modelsDir, quiet: true });
+});
+
+afterAll(async () => {
+  inThread?.dispose();
+  viaWorker?.dispose();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('inference in a worker thread', () => {
+  it('lists the same models, problems and defaults as the service in this thread', () => {
+    expect(viaWorker.models).toEqual(inThread.models);
+    expect(viaWorker.problems).toEqual(inThread.problems);
+    expect(viaWorker.problems).toHaveLength(1);
+    expect(viaWorker.source).toBe(inThread.source);
+    expect(viaWorker.backend).toBe(inThread.backend);
+    expect([viaWorker.inWorker, inThread.inWorker]).toEqual([true, false]);
+    expect(viaWorker.defaultModel('sr', 4)?.name).toBe('sr-x4');
+    expect(viaWorker.defaultModel('colorize')?.name).toBe('colorize');
+    expect(viaWorker.defaultModel('sr', 3)).toBeUndefined();
+  });
+
+  it('gives the same PNG bytes as in this thread, with progress up to done = total', async () => {
+    const rgba = await png(37, 23, 4, 5);
+    const progress: Progress[] = [];
+    const pairs: [InferenceResult, InferenceResult][] = [
+      [await viaWorker.upscale(rgba, { scale: 2, onProgress: (p) => progress.push(p) }), await inThread.upscale(rgba, { scale: 2 })],
+      [await viaWorker.upscale(rgba, { scale: 4 }), await inThread.upscale(rgba, { scale: 4 })],
+      [await viaWorker.colorize(rgba), await inThread.colorize(rgba)],
+    ];
+    for (const [fromWorker, here] of pairs) {
+      expect(Buffer.isBuffer(fromWorker.png)).toBe(true);
+      expect(fromWorker.png.equals(here.png)).toBe(true);
+      expect({ ...fromWorker, png: undefined, ms: 0 }).toEqual({ ...here, png: undefined, ms: 0 });
+    }
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
+  });
+
+  it('leaves the caller its input buffer (only a copy crosses to the worker)', async () => {
+    const input = await png(16, 16);
+    const copy = Buffer.from(input);
+    await viaWorker.upscale(input, { scale: 2 });
+    expect(input.equals(copy)).toBe(true);
+  });
+
+  it('rebuilds the errors the shells map to statuses: InputError with its code, ModelUnavailableError', async () => {
+    const bad = await rejection(viaWorker.colorize(Buffer.from('not an image')));
+    expect(bad).toBeInstanceOf(InputError);
+    expect((bad as InputError).code).toBe('unsupported_image');
+    const tooLarge = await rejection(viaWorker.upscale(await png(40, 40), { scale: 4, maxOutputPixels: 1000 }));
+    expect((tooLarge as InputError).code).toBe('too_large');
+    const wrongModel = await rejection(viaWorker.upscale(await png(8, 8), { scale: 4, model: 'colorize' }));
+    expect(wrongModel).toBeInstanceOf(ModelUnavailableError);
+    expect(wrongModel.message).toBe('Model "colorize" is a colorize model, not super-resolution x4.');
+  });
+
+  it('stops a run between tiles when its signal aborts, and serves the next run', async () => {
+    const big = await png(400, 300);
+    const controller = new AbortController();
+    let tiles = 0;
+    const run = viaWorker.upscale(big, {
+      scale: 2,
+      signal: controller.signal,
+      onProgress: (p) => {
+        tiles = p.done;
+        if (p.done === 2) controller.abort();
+      },
+    });
+    const error = await rejection(run);
+    expect(error.name).toBe('AbortError');
+    expect(tiles).toBeLessThan(10);
+    const preAborted = await rejection(viaWorker.colorize(big, { signal: AbortSignal.abort() }));
+    expect(preAborted.name).toBe('AbortError');
+    const after = await viaWorker.upscale(await png(8, 8), { scale: 2 });
+    expect([after.width, after.height]).toEqual([16, 16]);
+  });
+
+  it("keeps this thread's timers running while a model runs (in this thread they wait for the whole run)", async () => {
+    // The shipped x4 model: one 256x256 run is about a second of synchronous work on wasm.
+    const shipped = path.resolve('models', 'sr-x4');
+    const worker = await createWorkerInferenceService({ modelDirs: [shipped], quiet: true });
+    const here = await createInferenceService({ modelDirs: [shipped], quiet: true });
+    try {
+      const input = await png(256, 256);
+      const inWorkerRun = await longestStall(() => worker.upscale(input, { scale: 4 }));
+      const hereRun = await longestStall(() => here.upscale(input, { scale: 4 }));
+      // Without the worker the timers stall for most of the run: the comparison shows the check can fail.
+      expect(hereRun.stallMs).toBeGreaterThan(300);
+      expect(inWorkerRun.runMs).toBeGreaterThan(300);
+      expect(inWorkerRun.stallMs).toBeLessThan(150);
+    } finally {
+      worker.dispose();
+      here.dispose();
+    }
+  });
+
+  it('fails the runs of a worker that dies and starts a new one for the next run', async () => {
+    // A stand-in worker that speaks the protocol: ready at once; the first worker started exits on
+    // its first run, later ones answer with a 1x1 PNG.
+    const counter = path.join(dir, 'starts');
+    const entry = path.join(dir, 'crashing-worker.mjs');
+    await fs.writeFile(
+      entry,
+      `import { parentPort } from 'node:worker_threads';
+import { appendFileSync, readFileSync } from 'node:fs';
+appendFileSync(${JSON.stringify(counter)}, 'x');
+const start = readFileSync(${JSON.stringify(counter)}, 'utf8').length;
+parentPort.postMessage({ type: 'ready', backend: 'cpu', models: [], source: 'stand-in', problems: [] });
+parentPort.on('message', (m) => {
+  if (start === 1) process.exit(3);
+  const png = new Uint8Array([1, 2, 3]);
+  parentPort.postMessage({ type: 'done', id: m.id, result: { png, width: 1, height: 1, inputWidth: 1, inputHeight: 1, model: 'm', backend: 'cpu', ms: 1 } }, [png.buffer]);
+});
+`,
+    );
+    const service = await createWorkerInferenceService({ workerEntry: entry });
+    try {
+      const crashed = await rejection(service.colorize(Buffer.from([0])));
+      expect(crashed.message).toBe('The inference worker stopped (exit code 3).');
+      const next = await service.colorize(Buffer.from([0]));
+      expect([...next.png]).toEqual([1, 2, 3]);
+      expect(await fs.readFile(counter, 'utf8')).toBe('xx');
+    } finally {
+      service.dispose();
+    }
+  });
+
+  it('tells a worker that cannot start (WorkerStartError) from models that fail to load in it', async () => {
+    const missing = await rejection(createWorkerInferenceService({ workerEntry: path.join(dir, 'no-such-entry.mjs') }));
+    expect(missing).toBeInstanceOf(WorkerStartError);
+    const noBackend = await rejection(createWorkerInferenceService({ modelsDir, backend: 'tensorflow' }));
+    expect(noBackend).not.toBeInstanceOf(WorkerStartError);
+    expect(noBackend.message).toMatch(/TensorFlow\.js backend "tensorflow" is not available here/);
+  });
+
+  it('INFERENCE_WORKER chooses; by default the worker unless the native backend is wanted', () => {
+    expect(inferenceInWorker({ INFERENCE_WORKER: '0' })).toBe(false);
+    expect(inferenceInWorker({ INFERENCE_WORKER: 'false' })).toBe(false);
+    expect(inferenceInWorker({ INFERENCE_WORKER: '1' })).toBe(true);
+    expect(() => inferenceInWorker({ INFERENCE_WORKER: 'yes' })).toThrow(/INFERENCE_WORKER must be 0 or 1/);
+    // No native package is installed on these machines: the default is the worker.
+    expect(inferenceInWorker({})).toBe(true);
+  });
+});
