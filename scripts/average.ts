@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { flag, parseCli, runCli, UsageError } from '@/lib/cli/args';
+import { flag, parseCli, parseDecimal, runCli, UsageError } from '@/lib/cli/args';
 import { defaultModelsDir } from '@/lib/infer/models';
 import { averageModels, describeRepeat, repeatedFolder } from '@/lib/model/average';
 import { VARIANT_PATTERN, VARIANT_RULE } from '@/lib/model/metadata';
@@ -29,7 +29,7 @@ const schema = z
     weights: flag
       .text('weights')
       .transform((value, ctx) => {
-        const weights = value.split(',').map((w) => (w.trim() === '' ? NaN : Number(w)));
+        const weights = value.split(',').map(parseDecimal);
         // One message for the whole list, however many entries are wrong.
         if (weights.some((w) => !(w > 0) || !Number.isFinite(w))) {
           ctx.addIssue({ code: 'custom', message: `--weights must be positive numbers separated by commas; got "${value}"` });

@@ -9,12 +9,12 @@ import { promises as fs } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { parseCli, runCli } from '@/lib/cli/args';
+import { flag, parseCli, runCli } from '@/lib/cli/args';
 
 const schema = z.object({
   url: z.string().url().default('http://localhost:3000'),
-  burst: z.coerce.number().int().min(1).max(200).default(20),
-  pid: z.coerce.number().int().positive().optional(),
+  burst: flag.number('burst', { int: true, min: 1, max: 200 }).default(20),
+  pid: flag.int('pid').optional(),
   json: z.boolean().default(false),
   positionals: z.array(z.string()).max(0),
 });

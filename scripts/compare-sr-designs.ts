@@ -17,7 +17,7 @@ const schema = z.object({
   data: z.string({ message: '--data is required' }),
   bench: z.string({ message: '--bench is required' }),
   scale: flag.int('scale', 2).pipe(z.union([z.literal(2), z.literal(4)], { message: '--scale must be 2 or 4' })).default(4),
-  'cpu-minutes': z.coerce.number({ message: '--cpu-minutes must be a number' }).positive().default(10),
+  'cpu-minutes': flag.number('cpu-minutes', { above: 0 }).default(10),
   evaluations: flag.int('evaluations', 1).default(4),
   'crop-size': flag.int('crop-size', 32).default(96),
   batch: flag.int('batch', 1).default(8),

@@ -42,11 +42,7 @@ const schema = z.object({
   // The app and the API ask for a variant as ?variant=NAME: any other form could never be asked for.
   variant: flag.text('variant').regex(VARIANT_PATTERN, `--variant must be ${VARIANT_RULE}`).optional(),
   description: flag.text('description').optional(),
-  temperature: flag
-    .text('temperature')
-    .transform(Number)
-    .pipe(z.number({ message: '--temperature must be a number' }).gt(0, '--temperature must be above 0').max(1, '--temperature must be at most 1'))
-    .optional(),
+  temperature: flag.number('temperature', { above: 0, max: 1 }).optional(),
 });
 
 /**

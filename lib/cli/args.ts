@@ -125,15 +125,61 @@ export function parseCli<Schema extends z.ZodType>(argv: readonly string[], spec
   return result.data;
 }
 
+/**
+ * A decimal number as typed ("3", "0.5", "2e-4", "-1"). `Number()` alone would also take "" and " "
+ * (0), "0x10" (16), "0b1" and "Infinity": an empty `--lambda-l1 ''` would silently train without L1.
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** The number `text` spells in decimal notation (surrounding spaces allowed), else NaN. */
+export function parseDecimal(text: string): number {
+  return DECIMAL.test(text.trim()) ? Number(text) : NaN;
+}
+
+/** What a numeric flag accepts. */
+export interface NumberRule {
+  int?: boolean;
+  min?: number;
+  /** Exclusive lower bound. */
+  above?: number;
+  max?: number;
+}
+
+/**
+ * A numeric value from the command line (a {@link DECIMAL} string) or from code (a number),
+ * checked against `rule`. The messages start with `label` when given (`--steps must be ...`), else
+ * with "must be" for a caller that names the flag itself.
+ */
+export function numberSchema(rule: NumberRule = {}, label?: string) {
+  const prefix = label ? `${label} ` : '';
+  return z.union([z.number(), z.string()], { message: `${prefix}needs a value`.trim() }).transform((value, ctx) => {
+    const n = typeof value === 'number' ? value : parseDecimal(value);
+    const { int = false, min, above, max } = rule;
+    const problem = !Number.isFinite(n)
+      ? `must be ${int ? 'a whole number' : 'a number'}${typeof value === 'string' ? ` (got "${value}")` : ''}`
+      : int && !Number.isInteger(n)
+        ? `must be a whole number (got ${n})`
+        : min !== undefined && n < min
+          ? `must be at least ${min}`
+          : above !== undefined && n <= above
+            ? `must be above ${above}`
+            : max !== undefined && n > max
+              ? `must be at most ${max}`
+              : undefined;
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: prefix + problem });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
 /** zod helpers for flag values, which arrive as strings. */
 export const flag = {
+  /** A decimal number within `rule` (see {@link numberSchema}). */
+  number: (name: string, rule: NumberRule = {}) => numberSchema(rule, `--${name}`),
   /** A whole number >= `min`. */
-  int: (name: string, min = 1) =>
-    z
-      .string({ message: `--${name} needs a value` })
-      .regex(/^-?\d+$/, `--${name} must be a whole number`)
-      .transform(Number)
-      .pipe(z.number().min(min, `--${name} must be at least ${min}`)),
+  int: (name: string, min = 1) => numberSchema({ int: true, min }, `--${name}`),
   /** One of `choices`. */
   choice: <const T extends readonly [string, ...string[]]>(name: string, choices: T) =>
     z.enum(choices, { message: `--${name} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}` }),

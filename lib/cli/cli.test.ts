@@ -7,7 +7,7 @@ import { z } from 'zod';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError, type InferenceResult } from '@/lib/infer/types';
-import { flag, parseCli, runCli, shellWord, UsageError, wantsHelp } from './args';
+import { flag, parseCli, parseDecimal, runCli, shellWord, UsageError, wantsHelp } from './args';
 import { processImages } from './batch';
 import { decodableExtensions, IMAGE_EXTENSIONS, isImageFileName } from '@/lib/image/formats';
 import { collectImageFiles, outputPaths } from './files';
@@ -92,6 +92,22 @@ describe('parseCli', () => {
     expect(parseCli(['--n', '5'], { options: { n: { type: 'string' } }, schema })).toEqual({ n: 5, positionals: [] });
     expect(() => parseCli(['--n', '1'], { options: { n: { type: 'string' } }, schema })).toThrow('--n must be at least 2');
     expect(() => parseCli(['--n', '1.5'], { options: { n: { type: 'string' } }, schema })).toThrow('--n must be a whole number');
+  });
+
+  it('flag.number takes decimal notation only, within its bounds, and names the flag', () => {
+    const schema = z.object({ t: flag.number('t', { above: 0, max: 1 }), positionals: z.array(z.string()) });
+    const parse = (...argv: string[]) => parseCli(argv, { options: { t: { type: 'string' } }, schema });
+    expect(parse('--t', '2e-1')).toEqual({ t: 0.2, positionals: [] });
+    expect(parse('--t', ' .5 ')).toEqual({ t: 0.5, positionals: [] });
+    // What Number() would have taken: "" and " " as 0, hex, binary, Infinity.
+    for (const bad of ['', ' ', '0x1', '0b1', 'Infinity', '1,5', 'half']) {
+      expect(() => parse('--t', bad)).toThrow(`--t must be a number (got "${bad}")`);
+    }
+    expect(() => parse('--t', '0')).toThrow('--t must be above 0');
+    expect(() => parse('--t', '1.5')).toThrow('--t must be at most 1');
+    expect(() => parse()).toThrow('--t needs a value');
+    expect(parseDecimal('-3e2')).toBe(-300);
+    expect(parseDecimal('1e')).toBeNaN();
   });
 
   it('flag.modelName accepts folder names and refuses paths, "." and ".."', () => {

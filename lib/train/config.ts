@@ -6,54 +6,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { flag, shellWord } from '@/lib/cli/args';
+import { flag, numberSchema, parseDecimal, shellWord, type NumberRule } from '@/lib/cli/args';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
 import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
 import { isValidRunName, runsDir as defaultRunsDir } from '@/lib/server/runs';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
 import { DEFAULT_CLASS_REBALANCE, GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
 
-/**
- * A decimal number as typed ("3", "0.5", "2e-4", "-1"). `Number()` alone would also take "" and " "
- * (0), "0x10" (16), "0b1" and "Infinity": an empty `--lambda-l1 ''` would silently train without L1.
- */
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
-
-interface NumberRule {
-  int?: boolean;
-  min?: number;
-  /** Exclusive lower bound. */
-  above?: number;
-  max?: number;
-}
-
-/**
- * A numeric flag: a {@link DECIMAL} string from the command line, or a number from code (tests,
- * scripts that build flags), checked against `rule`. Messages leave the flag's name to the caller
- * (scripts/train.ts puts `--flag:` before them).
- */
-function numberFlag(rule: NumberRule = {}) {
-  return z.union([z.number(), z.string()]).transform((value, ctx) => {
-    const n = typeof value === 'number' ? value : DECIMAL.test(value.trim()) ? Number(value) : NaN;
-    const { int = false, min, above, max } = rule;
-    const problem = !Number.isFinite(n)
-      ? `must be ${int ? 'a whole number' : 'a number'}${typeof value === 'string' ? ` (got "${value}")` : ''}`
-      : int && !Number.isInteger(n)
-        ? `must be a whole number (got ${n})`
-        : min !== undefined && n < min
-          ? `must be at least ${min}`
-          : above !== undefined && n <= above
-            ? `must be above ${above}`
-            : max !== undefined && n > max
-              ? `must be at most ${max}`
-              : undefined;
-    if (problem) {
-      ctx.addIssue({ code: 'custom', message: problem });
-      return z.NEVER;
-    }
-    return n;
-  });
-}
+/** A numeric flag; messages leave the flag's name to the caller (scripts/train.ts puts `--flag:` before them). */
+const numberFlag = (rule: NumberRule = {}) => numberSchema(rule);
 
 const positiveInt = numberFlag({ int: true, min: 1 });
 
@@ -134,7 +95,7 @@ export const trainFlagsSchema = z
     hrScales: z
       .string()
       .transform((text, ctx) => {
-        const values = text.split(',').map((part) => (DECIMAL.test(part.trim()) ? Number(part) : NaN));
+        const values = text.split(',').map(parseDecimal);
         if (values.some((v) => !(v > 0 && v < 1))) {
           ctx.addIssue({ code: 'custom', message: 'a comma-separated list of factors between 0 and 1 (exclusive), e.g. 0.8,0.6' });
           return z.NEVER;
