@@ -72,8 +72,8 @@ describe('npm run eval', () => {
     const model = path.join(dir, 'my-colorizer');
     const { code, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', path.join(dir, 'data'), '--peers', 'none', '--model', model]);
     expect(stderr).not.toMatch(/^\s+at /m);
-    expect(stderr.split('\n').filter((l) => l.startsWith('eval:'))).toEqual([`eval: --model ${model} is a colorize model, not x2 super-resolution`]);
-    expect(stderr).toContain('super-resolution\n\nUsage:');
+    expect(stderr.split('\n').filter((l) => l.startsWith('eval:'))).toEqual([`eval: --model ${model} is a colorize model, not super-resolution x2`]);
+    expect(stderr).toContain('super-resolution x2\n\nUsage:');
     expect(code).toBe(2);
   });
 

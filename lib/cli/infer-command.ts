@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readMetadata } from '@/lib/infer/models';
+import { wrongModelKind } from '@/lib/model/metadata';
 import { createInferenceService, describeModelProblem, type LoadedInferenceService } from '@/lib/infer/service';
 import { readLimits } from '@/lib/server/limits';
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
@@ -159,7 +160,7 @@ async function checkModelKind(dir: string, command: InferCommand, scale?: 2 | 4)
   }
   const task = command === 'colorize' ? 'colorize' : 'sr';
   if (metadata.task !== task || (task === 'sr' && metadata.scale !== scale)) {
-    throw new UsageError(`--model ${dir} is a ${metadata.task === 'sr' ? `super-resolution x${metadata.scale}` : metadata.task} model, not ${task === 'sr' ? `super-resolution x${scale}` : 'colorize'}`);
+    throw new UsageError(wrongModelKind(`--model ${dir}`, metadata, { task, scale }));
   }
 }
 

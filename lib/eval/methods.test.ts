@@ -54,7 +54,7 @@ describe('our exported models, through the inference service', () => {
         }
     ours.dispose();
     // A wrong --model is a usage error (exit 2, one line) naming the folder as given.
-    expect(await usageError(loadOurMethods('sr', 4, [dir]))).toBe(`--model ${dir} is an x2 super-resolution model, not x4 super-resolution`);
+    expect(await usageError(loadOurMethods('sr', 4, [dir]))).toBe(`--model ${dir} is a super-resolution x2 model, not super-resolution x4`);
     // With the ensemble row: nearest-neighbour upscaling commutes with flips, so both rows agree.
     const both = await loadOurMethods('sr', 2, [dir], undefined, true);
     expect(both.methods.map((m) => m.name)).toEqual(['ours (sr-x2)', 'ours (sr-x2, ensemble)']);
@@ -76,7 +76,7 @@ describe('our exported models, through the inference service', () => {
     expect(ab.b).toBeLessThan(36);
     expect(Math.abs(ab.a)).toBeLessThan(8);
     ours.dispose();
-    expect(await usageError(loadOurMethods('sr', 2, [dir]))).toBe(`--model ${dir} is a colorize model, not x2 super-resolution`);
+    expect(await usageError(loadOurMethods('sr', 2, [dir]))).toBe(`--model ${dir} is a colorize model, not super-resolution x2`);
   });
 
   it('names an unloadable --model folder in one usage error, without a warning besides', async () => {

@@ -12,6 +12,7 @@ import { UsageError } from '@/lib/cli/args';
 import { createInferenceService, describeModelProblem } from '@/lib/infer/service';
 import type { ModelSummary } from '@/lib/infer/types';
 import { fileSystemIO } from '@/lib/model/io';
+import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import type { BackendName } from '@/lib/tf/backend';
 import { imresize } from './bicubic';
 import { fromBytes, toBytes, type FloatImage } from './image';
@@ -212,14 +213,14 @@ export async function loadOurMethods(
     );
   }
   const notes = service.problems.map((p) => `Model skipped: ${p}`);
-  const label = task === 'sr' ? `x${scale} super-resolution` : 'colorize';
+  const label = modelKindLabel(task, task === 'sr' ? scale : undefined);
   const fits = (m: ModelSummary) => m.task === task && (task === 'colorize' || m.scale === scale);
   const wrong = service.models.filter((m) => !fits(m));
   if (modelDirs.length > 0 && wrong.length > 0) {
     service.dispose();
     throw new UsageError(
       wrong
-        .map((m) => `--model ${givenDir(m) ?? m.name} is ${m.task === 'sr' ? `an x${m.scale} super-resolution` : `a ${m.task}`} model, not ${label}`)
+        .map((m) => wrongModelKind(`--model ${givenDir(m) ?? m.name}`, m, { task, scale }))
         .join('; '),
     );
   }

@@ -10,6 +10,7 @@ import { colorizeImage } from './colorize';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
 import { throwIfAborted } from './run';
 import { upscaleImage } from './upscale';
+import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import { createWorkerInferenceService, WorkerStartError } from './worker-service';
 
 export { ModelUnavailableError } from './types';
@@ -99,7 +100,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
   const summaries = models.map((m): ModelSummary => m.summary);
 
   function pick(task: 'sr' | 'colorize', scale: number, requested?: string): LoadedModel {
-    const label = task === 'colorize' ? 'colorize' : `super-resolution x${scale}`;
+    const label = modelKindLabel(task, scale);
     if (requested !== undefined) {
       const m = byName.get(requested);
       if (!m) {
@@ -108,9 +109,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
         );
       }
       if (m.metadata.task !== task || (task === 'sr' && m.metadata.scale !== scale)) {
-        // Named as the label names tasks ("a super-resolution x2"), which also avoids "a sr".
-        const actual = m.metadata.task === 'sr' ? `super-resolution x${m.metadata.scale}` : m.metadata.task;
-        throw new ModelUnavailableError(`Model "${requested}" is a ${actual} model, not ${label}.`);
+        throw new ModelUnavailableError(`${wrongModelKind(`Model "${requested}"`, m.metadata, { task, scale })}.`);
       }
       return m;
     }

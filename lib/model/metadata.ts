@@ -30,6 +30,20 @@ export const VARIANT_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 /** {@link VARIANT_PATTERN}'s rule in words, for error messages. */
 export const VARIANT_RULE = 'a lowercase letter, then up to 31 lowercase letters, digits or "-" (e.g. "sharp")';
 
+/**
+ * A kind of model as messages name it: `colorize`, `paired`, `super-resolution x4` (plain
+ * `super-resolution` when the scale does not matter).
+ */
+export function modelKindLabel(task: TaskKind, scale?: number): string {
+  if (task !== 'sr') return task;
+  return scale === undefined ? 'super-resolution' : `super-resolution x${scale}`;
+}
+
+/** The one wording for a model of the wrong kind: `<subject> is a super-resolution x2 model, not colorize`. */
+export function wrongModelKind(subject: string, actual: { task: TaskKind; scale?: number }, wanted: { task: TaskKind; scale?: number }): string {
+  return `${subject} is a ${modelKindLabel(actual.task, actual.scale)} model, not ${modelKindLabel(wanted.task, wanted.scale)}`;
+}
+
 export const metadataSchema = z.object({
   formatVersion: z.literal(1),
   name: z.string().min(1),

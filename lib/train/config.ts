@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { flag, numberSchema, parseDecimal, shellWord, type NumberRule } from '@/lib/cli/args';
 import { architectureSchema, NORMS, patchGanConfigSchema } from '@/lib/models/generators';
 import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
+import { wrongModelKind } from '@/lib/model/metadata';
 import { isValidRunName, runsDir as defaultRunsDir } from '@/lib/server/runs';
 import { getTask, TASK_NAMES } from '@/lib/tasks/registry';
 import { DEFAULT_CLASS_REBALANCE, GAN_MODES, ganConfigSchema, optimConfigSchema, PIXEL_LOSSES } from './pix2pix';
@@ -290,7 +291,8 @@ const flagName = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.to
 export async function resolveConfigWithInit(flags: TrainFlags, now = new Date()): Promise<TrainConfig> {
   if (!flags.initFrom) return resolveConfig(flags, now);
   const metadata = await readMetadata(path.resolve(flags.initFrom));
-  if (metadata.task !== flags.task) throw new Error(`--init-from ${flags.initFrom} is a ${metadata.task === 'sr' ? 'super-resolution' : metadata.task} model, not ${flags.task === 'sr' ? 'super-resolution' : flags.task}`);
+  // Without scales: an sr model may start a run at another scale.
+  if (metadata.task !== flags.task) throw new Error(wrongModelKind(`--init-from ${flags.initFrom}`, { task: metadata.task }, { task: flags.task }));
   // An sr model may start a run at another --scale (its tail then starts fresh); by default its own.
   const filled: TrainFlags = { ...flags, ...(flags.task === 'sr' ? { scale: flags.scale ?? (metadata.scale as TrainFlags['scale']) } : {}) };
   const architecture: Record<string, unknown> = { ...metadata.architecture };
