@@ -1,9 +1,9 @@
 /**
  * Turning command-line paths into image files and output names.
  */
-import { promises as fs, type Dirent } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isImageFileName } from '@/lib/image/formats';
+import { isImageEntry } from '@/lib/image/formats';
 
 export interface CollectedFiles {
   /** Absolute paths, in argument order; a folder's images in name order; no duplicates. */
@@ -21,25 +21,6 @@ export interface CollectOptions {
    * A folder named as an input itself is still taken.
    */
   skipFolders?: readonly string[];
-}
-
-/**
- * Whether the folder entry `entry` of `dir` is taken as an image when a folder is read (the CLIs,
- * training data, `npm run eval`): not hidden (`.git`, macOS's `._photo.jpg`), an image extension
- * ({@link isImageFileName}), and a regular file or a symbolic link to one.
- *
- * A FIFO, socket or device named `x.png` is refused: opening a FIFO blocks until a writer comes,
- * on a libuv thread that not even SIGTERM gets back, so the whole run would hang.
- */
-export async function isImageEntry(dir: string, entry: Dirent): Promise<boolean> {
-  if (entry.name.startsWith('.') || !isImageFileName(entry.name)) return false;
-  if (entry.isFile()) return true;
-  if (!entry.isSymbolicLink()) return false;
-  // A link counts by what it leads to; a dangling one leads nowhere.
-  return fs.stat(path.join(dir, entry.name)).then(
-    (stat) => stat.isFile(),
-    () => false,
-  );
 }
 
 /** The problem message for a folder whose listing failed (the error names the folder's absolute path). */

@@ -7,8 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '@/lib/image/decode';
-import { isImageEntry } from '@/lib/cli/files';
-import { IMAGE_EXTENSIONS } from '@/lib/image/formats';
+import { IMAGE_EXTENSIONS, isImageEntry } from '@/lib/image/formats';
 import type { Rng } from '@/lib/train/rng';
 
 /** An upright 8-bit RGB image, interleaved HWC. */

@@ -1,8 +1,7 @@
 /** The evaluation's data folders: every decodable image file directly inside, in name order. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isImageEntry } from '@/lib/cli/files';
-import { IMAGE_EXTENSIONS } from '@/lib/image/formats';
+import { IMAGE_EXTENSIONS, isImageEntry } from '@/lib/image/formats';
 
 /** A problem with the user's data folder (reported as a usage error, not a crash). */
 export class DataError extends Error {

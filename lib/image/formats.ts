@@ -2,6 +2,7 @@
  * Which image files are taken from folders, by extension: one list for the colorize/upscale CLIs,
  * `npm run eval` and training data, so that none picks up files the decoder then fails on.
  */
+import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 
@@ -37,4 +38,23 @@ export function isImageFileName(name: string): boolean {
 /** The folder formats for help texts: `png, jpg, jpeg, ...` (without dots). */
 export function describeImageExtensions(): string {
   return IMAGE_EXTENSIONS.map((ext) => ext.slice(1)).join(', ');
+}
+
+/**
+ * Whether the folder entry `entry` of `dir` is taken as an image when a folder is read (the CLIs,
+ * training data, `npm run eval`): not hidden (`.git`, macOS's `._photo.jpg`), an image extension
+ * ({@link isImageFileName}), and a regular file or a symbolic link to one.
+ *
+ * A FIFO, socket or device named `x.png` is refused: opening a FIFO blocks until a writer comes,
+ * on a libuv thread that not even SIGTERM gets back, so the whole run would hang.
+ */
+export async function isImageEntry(dir: string, entry: Dirent): Promise<boolean> {
+  if (entry.name.startsWith('.') || !isImageFileName(entry.name)) return false;
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  // A link counts by what it leads to; a dangling one leads nowhere.
+  return fs.stat(path.join(dir, entry.name)).then(
+    (stat) => stat.isFile(),
+    () => false,
+  );
 }
