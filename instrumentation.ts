@@ -6,7 +6,14 @@ export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { limitsOrExit } = await import('@/lib/server/limits');
   if (!limitsOrExit()) return;
-  const { getInferenceService } = await import('@/lib/infer/service');
+  const { getInferenceService, inferenceInWorker } = await import('@/lib/infer/service');
+  try {
+    inferenceInWorker();
+  } catch (error) {
+    // A misspelt setting stops the server as a malformed limit does, rather than a 503 on every request.
+    console.error(`[startup] ${(error as Error).message}; fix it and start the server again.`);
+    process.exit(1);
+  }
   const started = Date.now();
   try {
     const service = await getInferenceService();

@@ -4,7 +4,8 @@
  * polls while a model runs. Runs arrive as messages; progress, results and errors go back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createInferenceService, type LoadedInferenceService } from './service';
+import { createLocalInferenceService } from './local-service';
+import type { LoadedInferenceService } from './service';
 import type { Progress } from './types';
 import { ownBuffer, serializeError, type FromWorker, type ToWorker, type WorkerStartData } from './worker-protocol';
 
@@ -38,9 +39,18 @@ function serve(service: LoadedInferenceService): void {
 
 if (!parentPort) throw new Error('worker-main.ts runs as a worker thread (see worker-service.ts), not on its own.');
 const { options } = workerData as WorkerStartData;
-createInferenceService(options).then(
+// The modules above loaded: from here on a failure is the models' (or the backend's), not the worker's.
+send({ type: 'started' });
+createLocalInferenceService(options).then(
   (service) => {
-    send({ type: 'ready', backend: service.backend, models: [...service.models], source: service.source, problems: [...service.problems] });
+    send({
+      type: 'ready',
+      backend: service.backend,
+      backendDetails: service.backendDetails,
+      models: [...service.models],
+      source: service.source,
+      problems: [...service.problems],
+    });
     serve(service);
   },
   (error: unknown) => send({ type: 'failed', error: serializeError(error) }),

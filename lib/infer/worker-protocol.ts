@@ -4,6 +4,7 @@
  * and message and is rebuilt as the class the shells test for (InputError, ModelUnavailableError,
  * AbortError).
  */
+import type { BackendInfo } from '@/lib/tf/backend-choice';
 import type { InferenceServiceOptions } from './service';
 import { abortError } from './run';
 import { InputError, ModelUnavailableError, type InferenceResult, type InputErrorCode, type ModelSummary, type Progress } from './types';
@@ -31,7 +32,9 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; models: ModelSummary[]; source: string; problems: string[] }
+  /** The worker's modules loaded; the models load next. */
+  | { type: 'started' }
+  | { type: 'ready'; backend: string; backendDetails: BackendInfo; models: ModelSummary[]; source: string; problems: string[] }
   /** The service could not be created (e.g. the backend failed): what `createInferenceService` threw. */
   | { type: 'failed'; error: SerializedError }
   | { type: 'progress'; id: number; progress: Progress }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { initBackend } from '@/lib/tf/backend';
 import { createInferenceService, inferenceInWorker, type LoadedInferenceService } from './service';
 import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError, ModelUnavailableError, type InferenceResult, type Progress } from './types';
-import { createWorkerInferenceService, WorkerStartError } from './worker-service';
+import { createWorkerInferenceService, defaultWorkerEntry, WorkerStartError } from './worker-service';
 
 let dir: string;
 let modelsDir: string;
@@ -74,6 +75,7 @@ describe('inference in a worker thread', () => {
     expect(viaWorker.source).toBe(inThread.source);
     expect(viaWorker.backend).toBe(inThread.backend);
     expect([viaWorker.inWorker, inThread.inWorker]).toEqual([true, false]);
+    expect(viaWorker.backendDetails).toEqual(inThread.backendDetails);
     expect(viaWorker.defaultModel('sr', 4)?.name).toBe('sr-x4');
     expect(viaWorker.defaultModel('colorize')?.name).toBe('colorize');
     expect(viaWorker.defaultModel('sr', 3)).toBeUndefined();
@@ -185,12 +187,43 @@ parentPort.on('message', (m) => {
     }
   });
 
-  it('tells a worker that cannot start (WorkerStartError) from models that fail to load in it', async () => {
+  it('tells a worker that cannot start (WorkerStartError) from models that fail or crash while loading in it', async () => {
     const missing = await rejection(createWorkerInferenceService({ workerEntry: path.join(dir, 'no-such-entry.mjs') }));
     expect(missing).toBeInstanceOf(WorkerStartError);
     const noBackend = await rejection(createWorkerInferenceService({ modelsDir, backend: 'tensorflow' }));
     expect(noBackend).not.toBeInstanceOf(WorkerStartError);
     expect(noBackend.message).toMatch(/TensorFlow\.js backend "tensorflow" is not available here/);
+    // Started, then died loading the models (as an out-of-memory would): the server thread would fare no better.
+    const entry = path.join(dir, 'dies-loading.mjs');
+    await fs.writeFile(entry, `import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ type: 'started' });\nsetTimeout(() => process.exit(7), 50);\n`);
+    const crashed = await rejection(createWorkerInferenceService({ workerEntry: entry }));
+    expect(crashed).not.toBeInstanceOf(WorkerStartError);
+    expect(crashed.message).toBe('The inference worker stopped while loading the models: The inference worker stopped (exit code 7).');
+  });
+
+  it('finds its entry file from the running script when started from another folder', () => {
+    const here = process.cwd();
+    process.chdir(os.tmpdir());
+    try {
+      expect(defaultWorkerEntry()).toBe(path.join(here, 'lib', 'infer', 'worker-entry.mjs'));
+    } finally {
+      process.chdir(here);
+    }
+  });
+
+  it("does not load TensorFlow.js or sharp into the app's thread: only the worker does", () => {
+    // A fresh process, as the server's: what the routes and the service module bring with them.
+    const script = [
+      "require('./lib/server/routes.ts');",
+      "require('./lib/infer/service.ts');",
+      'const heavy = Object.keys(require.cache).filter((k) => /node_modules.(@tensorflow|sharp)/.test(k));',
+      "const ours = Object.keys(require.cache).filter((k) => k.includes('/lib/server/'));",
+      'console.log(JSON.stringify({ heavy: heavy.length, ours: ours.length }));',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+    const { heavy, ours } = JSON.parse(out.trim().split('\n').at(-1)!) as { heavy: number; ours: number };
+    expect(ours).toBeGreaterThan(3);
+    expect(heavy).toBe(0);
   });
 
   it('INFERENCE_WORKER chooses; by default the worker unless the native backend is wanted', () => {

@@ -5,6 +5,7 @@
  * backend and the models; this side only posts encoded images and gets PNGs, progress and errors
  * back. Cancelling posts an abort: the worker stops between tiles, as the in-process service does.
  */
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { InferenceServiceOptions, LoadedInferenceService } from './service';
@@ -12,12 +13,33 @@ import { abortError } from './run';
 import { defaultCandidates, type InferenceResult, type InferOptions, type Limits, type ModelSummary, type Progress } from './types';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerRunRequest, type WorkerStartData } from './worker-protocol';
 
+const ENTRY = path.join('lib', 'infer', 'worker-entry.mjs');
+
 /**
- * The worker's entry file. From the working directory, as the models folder is: in the app's
- * bundle this module's own location is somewhere in `.next/`, not beside the source.
+ * The worker's entry file, found from the working directory or else from the running script
+ * (`node_modules/next/dist/bin/next` inside the project, for `next start <project>` run from
+ * elsewhere): in the app's bundle this module's own location is somewhere in `.next/`.
  */
 export function defaultWorkerEntry(): string {
-  return path.join(/*turbopackIgnore: true*/ process.cwd(), 'lib', 'infer', 'worker-entry.mjs');
+  const script = process.argv[1];
+  const starts = [process.cwd(), ...(script ? [path.dirname(realpathOr(script))] : [])];
+  for (const start of starts) {
+    for (let dir = path.resolve(/*turbopackIgnore: true*/ start); ; dir = path.dirname(dir)) {
+      const entry = path.join(/*turbopackIgnore: true*/ dir, ENTRY);
+      if (existsSync(/*turbopackIgnore: true*/ entry)) return entry;
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  // Not found: starting it fails with a WorkerStartError naming this path.
+  return path.join(/*turbopackIgnore: true*/ process.cwd(), ENTRY);
+}
+
+function realpathOr(file: string): string {
+  try {
+    return realpathSync(/*turbopackIgnore: true*/ file);
+  } catch {
+    return file;
+  }
 }
 
 export interface WorkerServiceOptions extends InferenceServiceOptions {
@@ -25,7 +47,11 @@ export interface WorkerServiceOptions extends InferenceServiceOptions {
   workerEntry?: string;
 }
 
-/** The worker could not be started at all (as opposed to starting and failing to load the models). */
+/**
+ * The worker's own code could not be loaded (a missing entry file, no tsx): running the models in
+ * the server's thread instead may work. A worker that started and then failed or crashed while
+ * loading the models is a plain error: the same models would fail in any thread.
+ */
 export class WorkerStartError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -52,6 +78,8 @@ class WorkerHandle {
   private readonly pending = new Map<number, PendingRun>();
   private nextId = 1;
   private rejectReady: (error: Error) => void = () => undefined;
+  /** Set by the worker's first message: its modules loaded. */
+  private started = false;
 
   constructor(entry: string, options: InferenceServiceOptions) {
     const data: WorkerStartData = { options };
@@ -61,12 +89,16 @@ class WorkerHandle {
       this.rejectReady = reject;
     });
     this.ready.catch(() => undefined);
+    // Referenced until ready (a caller awaiting the start must not see its process exit under it);
+    // after that an idle worker must not keep a CLI or a test process alive, while a run in flight does.
     this.worker = new Worker(entry, { workerData: data });
-    // An idle worker must not keep a CLI or a test process alive; a run in flight does.
-    this.worker.unref();
     this.worker.on('message', (message: FromWorker) => {
       switch (message.type) {
+        case 'started':
+          this.started = true;
+          return;
         case 'ready':
+          if (this.pending.size === 0) this.worker.unref();
           resolveReady(message);
           return;
         case 'failed':
@@ -93,8 +125,12 @@ class WorkerHandle {
   private stop(error: Error): void {
     if (this.stopped) return;
     this.stopped = error;
-    // A no-op once ready: only a worker that never got there is a start failure.
-    this.rejectReady(new WorkerStartError(`The inference worker did not start: ${error.message}`, { cause: error }));
+    // A no-op once ready.
+    this.rejectReady(
+      this.started
+        ? new Error(`The inference worker stopped while loading the models: ${error.message}`, { cause: error })
+        : new WorkerStartError(`The inference worker did not start: ${error.message}`, { cause: error }),
+    );
     for (const id of [...this.pending.keys()]) this.settle(id, (run) => run.reject(error));
   }
 
@@ -179,6 +215,7 @@ export async function createWorkerInferenceService(options: WorkerServiceOptions
     source: ready.source,
     problems: ready.problems,
     inWorker: true,
+    backendDetails: ready.backendDetails,
 
     async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
       const { signal, onProgress, maxInputPixels, maxOutputPixels, model } = opts;

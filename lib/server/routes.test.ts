@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InputError, type InferenceResult, type InferenceService, type ModelSummary } from '@/lib/infer/types';
+import type { BackendInfo } from '@/lib/tf/backend-choice';
 
 /** What the fake service does with the next calls; tests set it. */
 const fake = vi.hoisted(() => ({
@@ -19,7 +20,7 @@ const fake = vi.hoisted(() => ({
 }));
 
 vi.mock('@/lib/infer/service', () => ({
-  getInferenceService: async (): Promise<InferenceService & { source: string; problems: string[] }> => {
+  getInferenceService: async (): Promise<InferenceService & { source: string; problems: string[]; backendDetails: BackendInfo }> => {
     if (fake.loadError) throw fake.loadError;
     return {
       backend: 'cpu',
@@ -32,6 +33,8 @@ vi.mock('@/lib/infer/service', () => ({
       get problems() {
         return fake.problems;
       },
+      // What the service's own thread (the worker's) initialised, not this thread's backend.
+      backendDetails: { name: 'cpu', fallbacks: ['wasm: from the fake service'] },
       colorize: (_input, options) => fake.behaviour!(options?.signal, options) as Promise<InferenceResult>,
       upscale: (_input, options) => {
         fake.lastUpscaleOptions = options;
@@ -172,6 +175,7 @@ describe('health', () => {
     const ok = await handleHealth();
     expect(ok.status).toBe(200);
     expect(ok.headers.get('cache-control')).toBe('no-store');
+    expect((await ok.json()).backendDetails).toEqual({ name: 'cpu', fallbacks: ['wasm: from the fake service'] });
     fake.loadError = new Error('no models');
     const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {

@@ -5,7 +5,6 @@
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import packageJson from '@/package.json';
-import { currentBackend } from '@/lib/tf/backend';
 import { ApiError, errorResponse, toErrorResponse } from './errors';
 import {
   appQueue,
@@ -201,7 +200,7 @@ export async function handleHealth(): Promise<Response> {
   const noModels = noModelsMessage(service);
   if (noModels) return unavailable(noModels, problems);
   return Response.json(
-    { status: 'ok', backend: service.backend, backendDetails: currentBackend() ?? null, models: service.models.map((m) => m.name), problems, ...base },
+    { status: 'ok', backend: service.backend, backendDetails: service.backendDetails ?? null, models: service.models.map((m) => m.name), problems, ...base },
     { headers: { 'Cache-Control': 'no-store' } },
   );
 }

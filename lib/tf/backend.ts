@@ -6,6 +6,8 @@
  * wasm runs multi-threaded on every logical core (up to 8; `TF_WASM_THREADS=N` overrides, 1 = the
  * single-threaded build), falling back to one thread if the threaded build cannot start.
  * Everything else imports ops from `@tensorflow/tfjs-core` and calls {@link initBackend} first.
+ * The choice's inputs (names, TF_BACKEND, installed native packages) are in `backend-choice.ts`,
+ * which loads no tfjs.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -13,24 +15,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './kernels';
+import { NATIVE_PACKAGES, requestedBackend, type BackendInfo, type BackendName } from './backend-choice';
 import { wasmThreadsWanted, withNodeWasmThreads } from './wasm-threads';
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-
-export interface BackendInfo {
-  /** The tfjs backend in use. */
-  name: BackendName;
-  /** For `tensorflow`: the npm package that provided it. */
-  nativePackage?: string;
-  /** wasm only: whether the SIMD build runs and how many threads it uses. */
-  simd?: boolean;
-  threads?: number;
-  /** Why a preferred backend was passed over, in order tried. */
-  fallbacks: string[];
-}
-
-const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+export { BACKEND_NAMES, nativeBackendWanted, type BackendInfo, type BackendName } from './backend-choice';
 
 // Next's dev server re-evaluates modules; kernel registration throws on duplicates, so the state
 // lives on globalThis rather than in module scope.
@@ -45,14 +33,6 @@ function state(): BackendState {
   return holder[STATE_KEY];
 }
 
-function requestedBackend(explicit?: BackendName): BackendName | undefined {
-  if (explicit) return explicit;
-  const fromEnv = process.env.TF_BACKEND?.trim().toLowerCase();
-  if (!fromEnv) return undefined;
-  if ((BACKEND_NAMES as readonly string[]).includes(fromEnv)) return fromEnv as BackendName;
-  throw new Error(`TF_BACKEND must be one of ${BACKEND_NAMES.join(', ')}; got "${process.env.TF_BACKEND}"`);
-}
-
 function tryLoadNative(fallbacks: string[]): string | undefined {
   // Resolved from the project root at run time so that bundlers do not try to follow it.
   const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'));
@@ -65,24 +45,6 @@ function tryLoadNative(fallbacks: string[]): string | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * Whether {@link initBackend} would try the native backend first: TF_BACKEND=tensorflow, or no
- * TF_BACKEND and a native package installed (resolved only, not loaded).
- */
-export function nativeBackendWanted(explicit?: BackendName): boolean {
-  const requested = requestedBackend(explicit);
-  if (requested) return requested === 'tensorflow';
-  const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'));
-  return NATIVE_PACKAGES.some((pkg) => {
-    try {
-      requireFromRoot.resolve(pkg);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** Keeps the listeners the wasm glue installs from turning any stray rejection into a crash. */
