@@ -65,6 +65,29 @@ describe('npm run export', () => {
     expect((await fs.readdir(path.join(dir, 'models'))).sort()).toEqual(['tiny-x2']);
   }, 120_000);
 
+  it("writes only the validation metrics logged at the checkpoint's step, and says so when there are none", async () => {
+    const runs = path.join(dir, 'runs');
+    const logOf = (run: string) => path.join(runs, run, 'log.jsonl');
+    const stepOneVal = (await fs.readFile(logOf('tiny'), 'utf8')).split('\n').filter((line) => line.includes('"type":"val"'));
+    expect(stepOneVal).toHaveLength(1);
+    // A run killed after its checkpoint (step 1) logged a validation of later weights (step 36).
+    await fs.cp(path.join(runs, 'tiny'), path.join(runs, 'killed'), { recursive: true });
+    await fs.appendFile(logOf('killed'), JSON.stringify({ type: 'val', step: 36, metrics: { psnr: 99 } }) + '\n');
+    const killed = await run(['--run', 'killed', '--name', 'killed']);
+    expect(killed.code).toBe(0);
+    const metrics = (name: string) => fs.readFile(path.join(dir, 'models', name, 'metadata.json'), 'utf8').then((text) => (JSON.parse(text) as { metrics: Record<string, number> }).metrics);
+    const expected = (JSON.parse(stepOneVal[0]!) as { metrics: { psnr: number } }).metrics.psnr;
+    expect(await metrics('killed')).toEqual({ val_psnr: expected });
+    // Only later validations: no metrics, and the export says why.
+    await fs.cp(path.join(runs, 'tiny'), path.join(runs, 'no-val'), { recursive: true });
+    const withoutVal = (await fs.readFile(logOf('no-val'), 'utf8')).split('\n').filter((line) => !line.includes('"type":"val"'));
+    await fs.writeFile(logOf('no-val'), [...withoutVal, JSON.stringify({ type: 'val', step: 36, metrics: { psnr: 99 } }), ''].join('\n'));
+    const noVal = await run(['--run', 'no-val', '--name', 'no-val']);
+    expect(noVal.code).toBe(0);
+    expect(noVal.stdout).toContain("no validation metrics in its metadata: the run's log has no validation at step 1, the checkpoint's");
+    expect(await metrics('no-val')).toEqual({});
+  }, 120_000);
+
   it('exits 2 with one clear message and the usage for usage errors, and writes nothing', async () => {
     const file = path.join(dir, 'a-file');
     await fs.writeFile(file, 'x');

@@ -1,7 +1,8 @@
 /**
  * `npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR] [--variant V]
  * [--description TEXT] [--temperature T]`: exports the generator of a run's latest checkpoint as a
- * model folder (model.json, weights.bin, metadata.json), with the run's last validation metrics.
+ * model folder (model.json, weights.bin, metadata.json), with the validation metrics the run logged
+ * at the checkpoint's step (none when it logged none there).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +22,7 @@ const USAGE = `Usage: npm run export -- --run <name> --name <model> [--runs-dir 
   [--variant V] [--description TEXT] [--temperature T]
 
 Exports the generator of a run's latest checkpoint to <models-dir>/<model> (model.json, weights.bin,
-metadata.json with the run's config and last validation metrics).
+metadata.json with the run's config and the validation metrics logged at the checkpoint's step).
 
   --run NAME          the training run (a folder in --runs-dir)
   --name MODEL        the model's name; it is written to <models-dir>/MODEL, replacing a model
@@ -108,7 +109,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const checkpoint = await loadCheckpoint(checkpointDir);
   const { config } = checkpoint;
   const task = getTask(config.task);
-  const runLog = summariseRunLog(await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8').catch(() => ''));
+  // Only a validation at the checkpoint's step scored these weights: a killed run may have logged later ones.
+  const runLog = summariseRunLog(await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8').catch(() => ''), checkpoint.step);
   const metadata = await exportGenerator(checkpoint.generator, out, {
     name: flags.name,
     config,
@@ -124,6 +126,9 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(flags.temperature !== undefined ? { inference: { temperature: flags.temperature } } : {}),
   });
   process.stdout.write(`exported ${out} (${metadata.task}, x${metadata.scale}, step ${metadata.training.steps})\n`);
+  if (Object.keys(runLog.metrics).length === 0) {
+    process.stdout.write(`no validation metrics in its metadata: the run's log has no validation at step ${checkpoint.step}, the checkpoint's (score it with \`npm run eval\`)\n`);
+  }
   // As `npm run train -- --export` says it: a model of that name (perhaps a shipped one) is gone.
   if (replacing) process.stdout.write(`replaced ${replacing}\n`);
   return 0;

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, trainFlagsSchema } from '@/lib/train/config';
 
@@ -46,6 +47,8 @@ describe('npm run train', () => {
       [[...base, '--lambda-l1', ''], 'train: --lambda-l1: must be a number (got "")'],
       [['--task', 'colorize'], 'train: --data is required: the folder of training images'],
       [['--resume', ''], 'train: --resume must not be empty'],
+      // Accepted and ignored, they would make the same command plus --resume fail.
+      [[...base, '--scale', '4', '--features', '16'], 'train: --scale, --features: only for --task sr'],
     ];
     for (const [args, message] of cases) {
       const result = await train(args);
@@ -65,6 +68,16 @@ describe('npm run train', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('train: --resume r: the run is already at step 67, so --steps 3 would train nothing: give --steps above 67');
     expect(result.stdout).not.toContain('done:');
+  }, 60_000);
+
+  it('the ETA counts down to the --max-minutes time box when that ends the run first, and says so', async () => {
+    const photos = path.join(dir, 'eta-photos');
+    await fs.mkdir(photos);
+    for (const i of [0, 1]) await sharp({ create: { width: 40, height: 36, channels: 3, background: { r: 90 * i, g: 120, b: 60 } } }).png().toFile(path.join(photos, `p${i}.png`));
+    const result = await train(['--task', 'sr', '--scale', '2', '--data', photos, '--crop-size', '32', '--features', '4', '--blocks', '0', '--batch-size', '1', '--steps', '100000', '--max-minutes', '0.02', '--log-every', '1', '--runs-dir', path.join(dir, 'eta-runs')]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/ 1\/100000 [\d.]+ img\/s ETA \d+s \(--max-minutes\) /);
+    expect(result.stdout).toContain('(stopped by time)');
   }, 60_000);
 
   it('an unexpected error prints its message, and its stack trace only with DEBUG set', async () => {

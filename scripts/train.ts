@@ -129,9 +129,10 @@ async function main(): Promise<void> {
     progress: (p) => {
       const width = 24;
       const filled = Math.round((p.step / p.totalSteps) * width);
-      const eta = p.etaSec > 3600 ? `${(p.etaSec / 3600).toFixed(1)}h` : `${Math.round(p.etaSec / 60)}m`;
+      const eta = p.etaSec > 3600 ? `${(p.etaSec / 3600).toFixed(1)}h` : p.etaSec >= 60 ? `${Math.round(p.etaSec / 60)}m` : `${Math.round(p.etaSec)}s`;
       const losses = `G ${p.losses.lossG.toFixed(3)} (${config.gan.pixelLoss.toUpperCase()} ${p.losses.lossGL1.toFixed(4)}, GAN ${p.losses.lossGGan.toFixed(3)}) D ${p.losses.lossD.toFixed(3)}`;
-      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.totalSteps} ${p.imagesPerSec.toFixed(1)} img/s ETA ${eta} ${losses}`;
+      const until = p.etaBy === 'max-minutes' ? ' (--max-minutes)' : '';
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.step}/${p.totalSteps} ${p.imagesPerSec.toFixed(1)} img/s ETA ${eta}${until} ${losses}`;
       process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
     },
   }).catch((error: unknown) => {

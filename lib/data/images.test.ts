@@ -5,7 +5,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_EXTENSIONS } from '@/lib/image/formats';
 import { lockFolders, makeSpecialEntries } from '@/lib/cli/test-fs';
-import { DataError, listImageFiles, loadImageFolder } from './images';
+import { Rng } from '@/lib/train/rng';
+import { DataError, holdOut, listImageFiles, loadImageFolder, loadRgbImage, splitHoldOut } from './images';
 
 let dir: string;
 
@@ -82,5 +83,69 @@ describe('loadImageFolder', () => {
       spy.mockRestore();
     }
     expect(skipped).toEqual([expect.stringMatching(/^locked: unreadable folder \(EACCES/)]);
+  });
+});
+
+describe('loadRgbImage', () => {
+  it('fills transparent pixels from the visible ones, as inference does, instead of training on their hidden colour', async () => {
+    // Left half visible blue, right half fully transparent over red.
+    const [w, h] = [8, 4];
+    const rgba = Buffer.alloc(w * h * 4);
+    for (let i = 0; i < w * h; i++) rgba.set(i % w < 4 ? [20, 40, 220, 255] : [255, 0, 0, 0], i * 4);
+    const file = path.join(dir, 'cut-out.png');
+    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(file);
+    const image = await loadRgbImage(file);
+    expect([image.width, image.height, image.data.length]).toEqual([w, h, w * h * 3]);
+    for (let i = 0; i < w * h; i++) expect(Array.from(image.data.subarray(i * 3, i * 3 + 3)), `pixel ${i}`).toEqual([20, 40, 220]);
+  });
+});
+
+describe('holdOut', () => {
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `p${String(i).padStart(2, '0')}.jpg`);
+  const id = (name: string) => name;
+
+  it('without a kept split is the seeded split, with the names of each side', () => {
+    const split = holdOut(names(10), id, 0.2, new Rng(1));
+    const plain = splitHoldOut(names(10), 0.2, new Rng(1));
+    expect(split).toEqual({ ...plain, valNames: plain.val, trainNames: plain.train, changes: [] });
+  });
+
+  it('with the data unchanged, is the same split in the same order (a resume draws the same crops)', () => {
+    const first = holdOut(names(10), id, 0.2, new Rng(1));
+    const again = holdOut(names(10), id, 0.2, new Rng(1), { heldOut: first.valNames, trained: first.trainNames });
+    expect(again).toEqual(first);
+  });
+
+  it('keeps the held-out photos when photos are added: new ones train, none trained on moves into validation', () => {
+    const first = holdOut(names(10), id, 0.2, new Rng(1));
+    const grown = names(30);
+    const fresh = holdOut(grown, id, 0.2, new Rng(1));
+    // A fresh split of the grown folder would move photos trained on into validation...
+    expect(fresh.valNames.some((name) => first.trainNames.includes(name))).toBe(true);
+    // ...the kept one does not.
+    const kept = holdOut(grown, id, 0.2, new Rng(1), { heldOut: first.valNames, trained: first.trainNames });
+    expect(kept.valNames.sort()).toEqual([...first.valNames].sort());
+    expect(kept.trainNames.sort()).toEqual(grown.filter((name) => !first.valNames.includes(name)).sort());
+    expect(kept.changes).toEqual(['20 photos new since the run started: they train (p10.jpg, p11.jpg, p12.jpg, p13.jpg, p14.jpg and 15 more)']);
+    // Known from held-out.txt alone (an older checkpoint): the same roles, nothing to call new.
+    const fromList = holdOut(grown, id, 0.2, new Rng(1), { heldOut: first.valNames });
+    expect(fromList.valNames.sort()).toEqual([...first.valNames].sort());
+    expect(fromList.changes).toEqual([]);
+  });
+
+  it('reports photos that are gone, and validates on a training photo (saying so) when no held-out photo is left', () => {
+    const first = holdOut(names(10), id, 0.2, new Rng(1));
+    const left = names(10).filter((name) => !first.valNames.includes(name) && name !== first.trainNames[0]);
+    const kept = holdOut(left, id, 0.2, new Rng(1), { heldOut: first.valNames, trained: first.trainNames });
+    expect(kept.valFromTraining).toBe(true);
+    expect(kept.valNames).toEqual([kept.trainNames[0]]);
+    expect(kept.changes).toEqual([
+      `1 photo trained on before are no longer in the data (${first.trainNames[0]})`,
+      `2 photos of the 2 held out are no longer in the data (${[...first.valNames].sort().join(', ')})`,
+    ]);
+    // A run that held out nothing (--val-fraction 0 or one photo) still holds out nothing.
+    const none = holdOut(names(10), id, 0.2, new Rng(1), { heldOut: [], trained: ['p00.jpg'] });
+    expect([none.valFromTraining, none.trainNames.length]).toEqual([true, 10]);
+    expect(none.changes.at(-1)).toBe('the run held out no photos when it started (too few, or --val-fraction 0), so it still holds out none');
   });
 });

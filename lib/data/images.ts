@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { fillTransparentRgb } from '@/lib/image/alpha';
 import { decodeImage } from '@/lib/image/decode';
 import { IMAGE_EXTENSIONS, isImageEntry } from '@/lib/image/formats';
 import type { Rng } from '@/lib/train/rng';
@@ -80,11 +81,15 @@ export interface LoadOptions {
 
 /**
  * Decodes one file to RGB, then resizes it so the shorter side is `size.shortSide` (when given) or
- * else downscales it when its longer side exceeds `size.maxSide`.
+ * else downscales it when its longer side exceeds `size.maxSide`. Fully transparent pixels take the
+ * colour of the visible ones nearest to them ({@link fillTransparentRgb}), as inference fills them.
  */
 export async function loadRgbImage(file: string, size: { maxSide?: number; shortSide?: number } = {}): Promise<RgbImage> {
   const decoded = await decodeImage(file);
-  let { data, width, height } = decoded;
+  let { width, height } = decoded;
+  // Whatever colour an editor left under transparent pixels is invisible in the photo, yet a crop
+  // would teach it as content; inference fills those pixels the same way before a model sees them.
+  let data = decoded.alpha ? fillTransparentRgb(decoded.data, decoded.alpha, width, height) : decoded.data;
   const { maxSide, shortSide } = size;
   const target = shortSide
     ? Math.min(width, height) !== shortSide && (width <= height ? { width: shortSide } : { height: shortSide })
@@ -140,6 +145,84 @@ export function splitHoldOut<T>(items: readonly T[], fraction: number, rng: Rng)
   const shuffled = rng.shuffle(items);
   const nVal = Math.min(items.length - 1, Math.max(1, Math.round(items.length * fraction)));
   return { train: shuffled.slice(nVal), val: shuffled.slice(0, nVal), valFromTraining: false };
+}
+
+/** The split a run's first session drew, which its later sessions (`--resume`) keep. */
+export interface KeptSplit {
+  /** Names held out for validation; empty: nothing was held out (validation reused a training image). */
+  heldOut: readonly string[];
+  /** Names trained on; undefined when the run did not record them (only its held-out.txt is known). */
+  trained?: readonly string[];
+}
+
+/** A data set's split, with the names that identify its items (for held-out.txt and checkpoints). */
+export interface HoldOut<T> {
+  train: T[];
+  val: T[];
+  valFromTraining: boolean;
+  /** Names of the held-out items; with `valFromTraining`, the training item validation reuses. */
+  valNames: string[];
+  /** Names of the training items. */
+  trainNames: string[];
+  /** How the data differs from a kept split, one sentence each; empty when it does not (or none was kept). */
+  changes: string[];
+}
+
+/** Up to 5 names (sorted), then how many more. */
+function someNames(names: readonly string[]): string {
+  const sorted = [...names].sort();
+  return sorted.slice(0, 5).join(', ') + (sorted.length > 5 ? ` and ${sorted.length - 5} more` : '');
+}
+
+const photos = (n: number) => `${n} photo${n === 1 ? '' : 's'}`;
+
+/**
+ * {@link splitHoldOut} for a new run; for a resumed run (`kept`), the split its first session drew:
+ * an item held out then stays held out and one trained on is never moved into validation, whatever
+ * `fraction` and the seed would draw now from a changed folder. Items new since then train; items
+ * that are gone are reported in `changes`. When the data is unchanged the result is exactly the seeded
+ * split (same training order), so a resumed run draws the same crops as an uninterrupted one.
+ *
+ * @param nameOf an item's name, as held-out.txt lists it (its path in the data folder).
+ */
+export function holdOut<T>(items: readonly T[], nameOf: (item: T) => string, fraction: number, rng: Rng, kept?: KeptSplit): HoldOut<T> {
+  const names = (list: readonly T[]) => list.map(nameOf);
+  const drawn = splitHoldOut(items, fraction, rng);
+  const result = (split: { train: T[]; val: T[]; valFromTraining: boolean }, changes: string[] = []): HoldOut<T> => ({
+    ...split,
+    valNames: names(split.val),
+    trainNames: names(split.train),
+    changes,
+  });
+  if (!kept) return result(drawn);
+  const held = new Set(kept.heldOut);
+  const trained = kept.trained ? new Set(kept.trained) : undefined;
+  const sameSet = (list: readonly T[], set: ReadonlySet<string>) => list.length === set.size && list.every((item) => set.has(nameOf(item)));
+  const sameHeld = drawn.valFromTraining ? held.size === 0 : sameSet(drawn.val, held);
+  if (sameHeld && (!trained || sameSet(drawn.train, trained))) return result(drawn);
+
+  // The data changed: keep the first session's roles, in the seeded order (deterministic).
+  const order = drawn.valFromTraining ? drawn.train : [...drawn.train, ...drawn.val];
+  const val = order.filter((item) => held.has(nameOf(item)));
+  const train = order.filter((item) => !held.has(nameOf(item)));
+  const present = new Set(names(items));
+  const changes: string[] = [];
+  const added = trained ? names(train).filter((name) => !trained.has(name)) : [];
+  if (added.length > 0) changes.push(`${photos(added.length)} new since the run started: they train (${someNames(added)})`);
+  const goneTrained = kept.trained?.filter((name) => !present.has(name)) ?? [];
+  if (goneTrained.length > 0) changes.push(`${photos(goneTrained.length)} trained on before are no longer in the data (${someNames(goneTrained)})`);
+  const goneHeld = kept.heldOut.filter((name) => !present.has(name));
+  if (goneHeld.length > 0) {
+    changes.push(
+      `${photos(goneHeld.length)} of the ${kept.heldOut.length} held out are no longer in the data (${someNames(goneHeld)})` +
+        (val.length > 0 ? `: validation is on the other ${val.length}` : ''),
+    );
+  }
+  if (held.size === 0 && !drawn.valFromTraining) changes.push('the run held out no photos when it started (too few, or --val-fraction 0), so it still holds out none');
+  if (train.length === 0) throw new DataError(`None of the photos the run trained on is in the data any more (${kept.heldOut.length} held out, kept so)`);
+  // Nothing held out (as the run started, or every held-out photo is gone): validate on a training photo.
+  if (val.length === 0) return result({ train, val: train.slice(0, 1), valFromTraining: true }, changes);
+  return result({ train, val, valFromTraining: false }, changes);
 }
 
 /** A `size`x`size` window of an HWC uint8 image starting at (x, y), as float [0, 1]. */

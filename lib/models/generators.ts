@@ -183,6 +183,21 @@ export function buildUnetGenerator(raw: z.input<typeof unetConfigSchema>): tfl.L
   return tfl.model({ inputs: input, outputs: x, name: 'unet_generator' });
 }
 
+/**
+ * Seeds the masks of `model`'s dropout layers for the next training pass: tfjs draws them unseeded
+ * (from Math.random) otherwise, so a run with dropout could not be repeated or resumed exactly.
+ * Each layer gets its own seed from `seed`; call it with a new `seed` for every step (the same seed
+ * draws the same masks). `undefined` restores unseeded masks.
+ *
+ * @returns the number of dropout layers seeded.
+ */
+export function seedDropout(model: tfl.LayersModel, seed: number | undefined): number {
+  const layers = model.layers.filter((layer) => layer.getClassName() === 'Dropout');
+  // `seed` is private in tfjs's typings but read on every call() (tfjs-layers' Dropout.call).
+  layers.forEach((layer, i) => ((layer as unknown as { seed: number | undefined }).seed = seed === undefined ? undefined : seed + i * 7919));
+  return layers.length;
+}
+
 /** Half-resolution features -> bin logits -> annealed-mean a*b* / 110 -> full resolution. */
 function classHead(head: NonNullable<UnetConfig['classHead']>, features: tfl.SymbolicTensor): tfl.SymbolicTensor {
   const bins = abGamutBins(head.grid);

@@ -3,7 +3,7 @@
  * predicts ab/110; the result is merged with the input's own L.
  */
 import { rgbToLab, lAbToRgb } from '@/lib/image/lab';
-import { loadImageFolder, splitHoldOut, type RgbImage } from '@/lib/data/images';
+import { holdOut, loadImageFolder, type RgbImage } from '@/lib/data/images';
 import { LAB_AB_SCALE } from '@/lib/model/metadata';
 import { centreCrop, jitteredCrops, psnrBytes, unetFromSize } from './common';
 import type { Pair, TaskDefinition } from './types';
@@ -41,15 +41,14 @@ export const colorizeTask: TaskDefinition<RgbImage> = {
   defaults: { cropSize: 128, ngf: 32, depth: 7, norm: 'instance', dropout: 0.5, gan: 'vanilla', lambdaL1: 100, batchSize: 4 },
   generator: (_o, size) => unetFromSize(1, 2, size),
   discriminatorChannels: () => 3,
-  async load(dir, options, rng, hooks) {
+  async load(dir, options, rng, hooks, kept) {
     const images = await loadImageFolder(dir, {
       minSide: options.cropSize,
       maxSide: Math.max(512, options.cropSize * 2),
       ...(options.imageSide ? { shortSide: options.imageSide } : {}),
       onSkip: (file, reason) => hooks.log(`skipped ${file}: ${reason}`),
     });
-    const { train, val, valFromTraining } = splitHoldOut(images, options.valFraction, rng);
-    return { train, val, valFromTraining, valNames: val.map((img) => img.name), description: `${images.length} images from ${dir}`, skipped: 0 };
+    return { ...holdOut(images, (img) => img.name, options.valFraction, rng, kept), description: `${images.length} images from ${dir}`, skipped: 0 };
   },
   sample(source, options, rng) {
     const [crop] = jitteredCrops([source], options.cropSize, 1.25, rng);

@@ -56,4 +56,17 @@ describe('paired task data', () => {
     expect(data.train.map((s) => [s.a.width, s.b.width])).toEqual([[32, 32]]);
     expect(logged).toEqual([`skipped ${path.join(root, 'narrow.png')}: too narrow for side-by-side A|B halves of 32 px (50x40; needs at least 64 px wide)`]);
   });
+
+  it('reports two files of one name on a side (B/dup.jpg and B/dup.png) instead of pairing one of them silently', async () => {
+    const root = path.join(dir, 'dup');
+    await write(path.join(root, 'A', 'dup.jpg'), 40, 40, 10);
+    await write(path.join(root, 'B', 'dup.jpg'), 40, 40, 20);
+    await write(path.join(root, 'B', 'dup.png'), 40, 40, 30);
+    await write(path.join(root, 'A', 'ok.png'), 40, 40, 40);
+    await write(path.join(root, 'B', 'ok.png'), 40, 40, 50);
+    const logged: string[] = [];
+    const data = await pairedTask.load(root, options, new Rng(1), { log: (l) => logged.push(l) });
+    expect(data.trainNames).toEqual(['ok.png']);
+    expect(logged).toEqual([`skipped ${path.join(root, 'B', 'dup.*')}: B/dup.jpg and B/dup.png share one name, so which one is the pair cannot be told (rename all but one)`]);
+  });
 });

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DataError, loadImageFolder, splitHoldOut, type RgbImage } from '@/lib/data/images';
+import { DataError, holdOut, loadImageFolder, type RgbImage } from '@/lib/data/images';
 import { centreCrop, jitteredCrops, psnrBytes, unetFromSize } from './common';
 import type { Pair, TaskDefinition } from './types';
 
@@ -44,7 +44,7 @@ export const pairedTask: TaskDefinition<PairedSource> = {
   defaults: { cropSize: 128, ngf: 32, depth: 7, norm: 'instance', dropout: 0.5, gan: 'vanilla', lambdaL1: 100, batchSize: 4 },
   generator: (_o, size) => unetFromSize(3, 3, size),
   discriminatorChannels: () => 6,
-  async load(dir, options, rng, hooks) {
+  async load(dir, options, rng, hooks, kept) {
     const onSkip = (file: string, reason: string) => hooks.log(`skipped ${file}: ${reason}`);
     let sources: PairedSource[];
     if ((await isDir(path.join(dir, 'A'))) && (await isDir(path.join(dir, 'B')))) {
@@ -54,10 +54,23 @@ export const pairedTask: TaskDefinition<PairedSource> = {
       ]);
       // Names are paths within A/ and B/ (sub/1.jpg), so sub-folders pair with their namesakes only.
       const stem = (name: string) => name.replace(/\.[^./]+$/, '');
-      const byStem = new Map(bs.map((b) => [stem(b.name), b]));
-      const paired = new Set<string>();
+      // Two files of one name but another extension (dup.jpg, dup.png) on one side: which one is
+      // the partner cannot be told, so neither pairs, and the run says so.
+      const ambiguous = new Set<string>();
+      for (const [side, images] of [['A', as], ['B', bs]] as const) {
+        const byName = new Map<string, string[]>();
+        for (const image of images) byName.set(stem(image.name), [...(byName.get(stem(image.name)) ?? []), `${side}/${image.name}`]);
+        for (const [name, files] of byName) {
+          if (files.length < 2) continue;
+          ambiguous.add(name);
+          onSkip(path.join(dir, side, `${name}.*`), `${files.join(' and ')} share one name, so which one is the pair cannot be told (rename all but one)`);
+        }
+      }
+      const byStem = new Map(bs.filter((b) => !ambiguous.has(stem(b.name))).map((b) => [stem(b.name), b]));
+      const paired = new Set<string>(ambiguous);
       sources = [];
       for (const a of as) {
+        if (ambiguous.has(stem(a.name))) continue;
         const b = byStem.get(stem(a.name));
         if (b) paired.add(stem(a.name));
         if (!b) onSkip(path.join(dir, 'A', a.name), 'no image of the same name in B/');
@@ -74,8 +87,7 @@ export const pairedTask: TaskDefinition<PairedSource> = {
       }
     }
     if (sources.length === 0) throw new DataError(`No usable A/B pairs in ${dir} (expected A/ and B/ folders or side-by-side images)`);
-    const { train, val, valFromTraining } = splitHoldOut(sources, options.valFraction, rng);
-    return { train, val, valFromTraining, valNames: val.map((source) => source.a.name), description: `${sources.length} pairs from ${dir}`, skipped: 0 };
+    return { ...holdOut(sources, (source) => source.a.name, options.valFraction, rng, kept), description: `${sources.length} pairs from ${dir}`, skipped: 0 };
   },
   sample(source, options, rng) {
     const [a, b] = jitteredCrops([source.a, source.b], options.cropSize, 1.12, rng);

@@ -7,7 +7,7 @@
  * blurrier, noisier or more compressed than a clean bicubic downscale: blur -> downscale -> noise
  * -> JPEG. Validation pairs stay plain bicubic, so they keep measuring the benchmark degradation.
  */
-import { loadImageFolder, splitHoldOut, augmentPatch, cropToFloat, resizeArea, type RgbImage } from '@/lib/data/images';
+import { holdOut, loadImageFolder, augmentPatch, cropToFloat, resizeArea, type RgbImage } from '@/lib/data/images';
 import { imresize } from '@/lib/eval/bicubic';
 import { crop, fromBytes } from '@/lib/eval/image';
 import { addGaussianNoise, blurRadius, gaussianBlur } from '@/lib/image/degrade';
@@ -143,13 +143,13 @@ export const srTask: TaskDefinition<SrSource> = {
     expansion: Number(size.expansion ?? 0),
   }),
   discriminatorChannels: () => 6,
-  async load(dir, options, rng, hooks) {
+  async load(dir, options, rng, hooks, kept) {
     const images = await loadImageFolder(dir, {
       minSide: options.cropSize,
       onSkip: (file, reason) => hooks.log(`skipped ${file}: ${reason}`),
     });
     const sources = images.map((img) => makeSource(img, options.scale));
-    const { train, val, valFromTraining } = splitHoldOut(sources, options.valFraction, rng);
+    const { train, ...split } = holdOut(sources, (source) => source.hr.name, options.valFraction, rng, kept);
     const degradation = degrades(options.degradation) ? `; training inputs degraded (${describeDegradation(options.degradation)})` : '';
     // Extra scales come from the training split only, after it is drawn, so validation photos never
     // leak in and runs without them split as before.
@@ -160,7 +160,7 @@ export const srTask: TaskDefinition<SrSource> = {
     const scales =
       extra.length === 0 ? '' : originals ? `; ${extra.length} extra training images at ${options.hrScales!.join(', ')} of full size` : `; trained on ${extra.length} copies at ${options.hrScales!.join(', ')} of full size only`;
     if (extra.length === 0 && !originals) throw new Error(`No training image is left: every copy at ${options.hrScales!.join(', ')} of full size is smaller than the ${options.cropSize} px crop`);
-    return { train: [...(originals ? train : []), ...extra.map((img) => makeSource(img, options.scale))], val, valFromTraining, valNames: val.map((source) => source.hr.name), description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
+    return { ...split, train: [...(originals ? train : []), ...extra.map((img) => makeSource(img, options.scale))], description: `${images.length} images from ${dir}${degradation}${scales}`, skipped: 0 };
   },
   sample(source, options: TaskOptions, rng) {
     const lrSize = Math.floor(options.cropSize / options.scale);

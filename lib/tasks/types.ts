@@ -3,6 +3,7 @@
  * sample, score a validation pair and describe the exported model. Adding a task = one file
  * implementing {@link TaskDefinition} + one line in `./registry.ts`.
  */
+import type { KeptSplit } from '@/lib/data/images';
 import type { Encoding, TaskKind } from '@/lib/model/metadata';
 import type { GeneratorConfig } from '@/lib/models/generators';
 import type { Rng } from '@/lib/train/rng';
@@ -61,6 +62,13 @@ export interface TaskData<Source = unknown> {
   val: Source[];
   /** File names of the held-out images (written to the run folder). */
   valNames: string[];
+  /**
+   * Names of the photos (or pairs) trained on, each once: not the scaled copies `train` may add
+   * (sr's `hrScales`). With `valNames` they are what the run was given, and what a resume keeps.
+   */
+  trainNames: string[];
+  /** How the data changed since a kept split (see `load`), one sentence each. */
+  changes?: string[];
   /** True when the validation images are also trained on (one image, or `--val-fraction 0`). */
   valFromTraining?: boolean;
   /** For metadata and logs, e.g. "335 photos from ../shared/data/photos". */
@@ -92,8 +100,11 @@ export interface TaskDefinition<Source = unknown> {
   generator(options: TaskOptions, size: Record<string, number | string>): GeneratorConfig;
   /** Channels the discriminator sees (input + output, after upsampling the input for SR). */
   discriminatorChannels(options: TaskOptions): number;
-  /** Decodes the data and holds out `options.valFraction` of it, drawn with `splitRng`. */
-  load(dataDir: string, options: TaskOptions, splitRng: Rng, hooks: TaskHooks): Promise<TaskData<Source>>;
+  /**
+   * Decodes the data and holds out `options.valFraction` of it, drawn with `splitRng`; a resumed run
+   * passes the split its first session drew (`kept`), which is kept (see `holdOut`).
+   */
+  load(dataDir: string, options: TaskOptions, splitRng: Rng, hooks: TaskHooks, kept?: KeptSplit): Promise<TaskData<Source>>;
   /** A random augmented training pair. */
   sample(source: Source, options: TaskOptions, rng: Rng): Pair;
   /** A deterministic validation pair (centre crop). */

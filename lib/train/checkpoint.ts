@@ -19,6 +19,11 @@ export interface CheckpointState {
   config: TrainConfig;
   /** Best validation PSNR so far and the step it was reached at. */
   best?: { psnr: number; step: number };
+  /**
+   * The photos the run holds out and trains on, by name, as its first session split them: a resume
+   * keeps them even when the data folder has changed. Absent in checkpoints from before it was saved.
+   */
+  split?: { heldOut: string[]; trained: string[] };
 }
 
 export interface Checkpoint extends CheckpointState {
@@ -30,9 +35,15 @@ const dirOf = (runDir: string) => path.join(runDir, 'checkpoint');
 
 async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
   const weights = await optimizer.getWeights();
-  const { data, specs } = await tf.io.encodeWeights(weights);
-  await fs.writeFile(`${file}.bin`, new Uint8Array(data as ArrayBuffer));
-  await fs.writeFile(`${file}.json`, JSON.stringify(specs));
+  try {
+    const { data, specs } = await tf.io.encodeWeights(weights);
+    await fs.writeFile(`${file}.bin`, new Uint8Array(data as ArrayBuffer));
+    await fs.writeFile(`${file}.json`, JSON.stringify(specs));
+  } finally {
+    // getWeights() makes a new scalar for the iteration count; the moments are the optimiser's own
+    // variables, which must live on.
+    tf.dispose(weights.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+  }
 }
 
 async function loadOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
@@ -43,7 +54,12 @@ async function loadOptimizer(optimizer: tf.Optimizer, file: string): Promise<voi
   await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: named[s.name]! })));
 }
 
-/** Writes a checkpoint of the run atomically. */
+/**
+ * Writes a checkpoint of the run atomically. On failure (a full disk) the partial checkpoint is
+ * removed and the error names the file that failed and the checkpoint the run still has.
+ *
+ * @throws Error `checkpoint at step N not saved: writing <file> failed (<reason>); ...`.
+ */
 export async function saveCheckpoint(
   runDir: string,
   state: CheckpointState,
@@ -52,17 +68,35 @@ export async function saveCheckpoint(
   const final = dirOf(runDir);
   const tmp = `${final}.tmp`;
   const old = `${final}.old`;
-  await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(tmp, { recursive: true });
-  await models.generator.save(fileSystemIO(path.join(tmp, 'generator')));
-  await saveOptimizer(models.optimG, path.join(tmp, 'optimizer-g'));
-  if (models.discriminator && models.optimD) {
-    await models.discriminator.save(fileSystemIO(path.join(tmp, 'discriminator')));
-    await saveOptimizer(models.optimD, path.join(tmp, 'optimizer-d'));
+  // What is being written, for the error: fs errors such as ENOSPC do not name their file.
+  let writing = tmp;
+  const write = async (what: string, work: () => Promise<unknown>) => {
+    writing = what;
+    await work();
+  };
+  try {
+    await fs.rm(tmp, { recursive: true, force: true });
+    await fs.mkdir(tmp, { recursive: true });
+    await write(`${path.join(tmp, 'generator')} (model.json, weights.bin)`, () => models.generator.save(fileSystemIO(path.join(tmp, 'generator'))));
+    await write(`${path.join(tmp, 'optimizer-g')}.bin/.json`, () => saveOptimizer(models.optimG, path.join(tmp, 'optimizer-g')));
+    if (models.discriminator && models.optimD) {
+      const { discriminator, optimD } = models;
+      await write(`${path.join(tmp, 'discriminator')} (model.json, weights.bin)`, () => discriminator.save(fileSystemIO(path.join(tmp, 'discriminator'))));
+      await write(`${path.join(tmp, 'optimizer-d')}.bin/.json`, () => saveOptimizer(optimD, path.join(tmp, 'optimizer-d')));
+    }
+    await write(path.join(tmp, 'state.json'), () => fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2)));
+    // After a crash that left only `checkpoint.old`, that one is kept until the new one is in place.
+    await write(`${final} (moving ${tmp} in)`, () => replaceDirectory(tmp, final, old));
+  } catch (error) {
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    const kept = await findCheckpoint(runDir);
+    const keptStep = kept ? await readCheckpointState(kept).then((s) => s.step, () => undefined) : undefined;
+    throw new Error(
+      `checkpoint at step ${state.step} not saved: writing ${writing} failed (${(error as Error).message ?? String(error)}); ` +
+        (kept ? `the newest complete checkpoint, ${keptStep === undefined ? 'of unknown step' : `step ${keptStep}`} in ${kept}, is intact` : 'the run has no earlier checkpoint'),
+      { cause: error },
+    );
   }
-  await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2));
-  // After a crash that left only `checkpoint.old`, that one is kept until the new one is in place.
-  await replaceDirectory(tmp, final, old);
 }
 
 /** Where the newest complete checkpoint of a run is (`checkpoint`, else a surviving `checkpoint.old`). */
@@ -73,7 +107,6 @@ export async function findCheckpoint(runDir: string): Promise<string | undefined
   return undefined;
 }
 
-/** Reads a checkpoint's state and models; optimiser state is restored by {@link restoreOptimizers}. */
 /**
  * A checkpoint's state (step, config, RNG) without its weights: enough to check a request against
  * the run before the (large) networks load.
@@ -83,6 +116,7 @@ export async function readCheckpointState(dir: string): Promise<CheckpointState>
   return { ...raw, config: trainConfigSchema.parse(raw.config) };
 }
 
+/** Reads a checkpoint's state and models; optimiser state is restored by {@link restoreOptimizers}. */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const raw = await readCheckpointState(dir);
   const { config } = raw;

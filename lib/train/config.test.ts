@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
-import { resolveConfig, resolveResumeConfig, trainFlagsSchema } from './config';
+import { resolveConfig, resolveConfigWithInit, resolveResumeConfig, trainFlagsSchema } from './config';
 
 /** The messages of a failed parse, one per issue. */
 function messages(flags: Record<string, unknown>): string[] {
@@ -59,6 +59,48 @@ describe('train flags', () => {
   });
 });
 
+describe('flags that do not apply to the task', () => {
+  const resolve = (flags: Record<string, unknown>) => () => resolveConfig(trainFlagsSchema.parse({ data: 'photos', ...flags }));
+
+  it('are refused on a new run, as the same command plus --resume would be, instead of being ignored', () => {
+    expect(resolve({ task: 'colorize', scale: '4', features: '16' })).toThrow('--scale, --features: only for --task sr');
+    expect(resolve({ task: 'sr', ngf: '8', dropout: '0.2' })).toThrow('--ngf, --dropout: only for --task colorize or paired');
+    expect(resolve({ task: 'colorize', direction: 'BtoA' })).toThrow('--direction: only for --task paired');
+    expect(resolve({ task: 'colorize', scale: '2', direction: 'AtoB' })).toThrow('--scale: only for --task sr; --direction: only for --task paired');
+    // The discriminator's flags without a discriminator: sr trains without one unless --gan says.
+    expect(resolve({ task: 'sr', ndf: '32', norm: 'instance' })).toThrow('--ndf, --norm: only with a discriminator (--gan vanilla, lsgan or wgangp); this run has none (--task sr defaults to --gan none)');
+    expect(resolve({ task: 'colorize', gan: 'none', lambdaL1: '10' })).toThrow(/^--lambda-l1: only with a discriminator .*: without one the pixel loss alone is the loss, unweighted$/);
+    expect(resolve({ task: 'colorize', head: 'classes', nLayers: '2' })).toThrow('--n-layers: only with a discriminator (--gan vanilla, lsgan or wgangp); this run has none (--head classes)');
+    // ...and accepted where they apply.
+    expect(resolve({ task: 'sr', scale: '2', features: '16', gan: 'lsgan', ndf: '32', norm: 'instance', lambdaL1: '25' })).not.toThrow();
+    expect(resolve({ task: 'paired', direction: 'BtoA', ngf: '8', dropout: '0.2', ndf: '16' })).not.toThrow();
+    expect(resolve({ task: 'colorize', norm: 'none', gan: 'none', depth: '6', imageSide: '128' })).not.toThrow();
+  });
+
+  it("every training command of the README and the shipped models' cards still resolves", async () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const texts = [await fs.readFile(path.join(root, 'README.md'), 'utf8')];
+    for (const model of await fs.readdir(path.join(root, 'models'))) {
+      const card = await fs.readFile(path.join(root, 'models', model, 'README.md'), 'utf8').catch(() => undefined);
+      if (card !== undefined) texts.push(card);
+    }
+    const commands: string[] = [];
+    for (const text of texts) {
+      // In prose, `npm run train -- ...` (wrapped over lines); in code blocks, lines continued by "\".
+      for (const match of text.matchAll(/`npm run train -- ([^`]+)`/g)) commands.push(match[1]!);
+      for (const match of text.replace(/\\\n\s*/g, ' ').matchAll(/^npm run train -- (.+)$/gm)) commands.push(match[1]!.replace(/\s+#.*$/, ''));
+    }
+    expect(commands.length).toBeGreaterThan(15);
+    for (const command of commands) {
+      // Placeholders: a model to start from that is not shipped is left out; a data folder is any name.
+      const words = command.replace(/--init-from <[^>]+>/g, '').replace(/<[^>]+>/g, 'photos').trim().split(/\s+/);
+      const raw: Record<string, string> = { data: 'photos' };
+      for (let i = 0; i < words.length; i += 2) raw[words[i]!.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = words[i + 1]!;
+      await expect(resolveConfigWithInit(trainFlagsSchema.parse(raw)), command).resolves.toBeDefined();
+    }
+  });
+});
+
 describe('resolveResumeConfig', () => {
   let runsDir: string;
 
@@ -88,6 +130,18 @@ describe('resolveResumeConfig', () => {
     // A finished run, resumed as it was: its own --steps are done.
     await fakeRun('done', 50, 50);
     await expect(resolveResumeConfig({ resume: 'done', runsDir })).rejects.toThrow(/already at step 50, so its --steps 50 are done: give --steps above 50/);
+  });
+
+  it('continues a renamed or moved run where it is now, not where its config.json says it was', async () => {
+    await fakeRun('ren', 5, 10);
+    const moved = path.join(runsDir, 'elsewhere');
+    await fs.mkdir(moved);
+    await fs.rename(path.join(runsDir, 'ren'), path.join(moved, 'ren2'));
+    await expect(resolveResumeConfig({ resume: 'ren2', runsDir: moved })).resolves.toMatchObject({ run: 'ren2', runsDir: moved });
+    // The original command (--run ren) plus --resume works, and so does naming the run as it is now.
+    await expect(resolveResumeConfig({ resume: 'ren2', runsDir: moved, run: 'ren' })).resolves.toMatchObject({ run: 'ren2' });
+    await fs.writeFile(path.join(moved, 'ren2', 'config.json'), JSON.stringify({ ...JSON.parse(await fs.readFile(path.join(moved, 'ren2', 'config.json'), 'utf8')), run: 'ren2' }));
+    await expect(resolveResumeConfig({ resume: 'ren2', runsDir: moved, run: 'ren2' })).resolves.toMatchObject({ run: 'ren2' });
   });
 
   it('refuses an empty or path-like --resume in plain words', async () => {

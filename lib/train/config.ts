@@ -186,6 +186,7 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   if (flags.task !== 'sr' && degradeFlags.length > 0) {
     throw new Error(`${degradeFlags.map(flagName).join(', ')}: only for --task sr`);
   }
+  refuseFlagsThatDoNotApply(flags);
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
   if (flags.hrScales !== undefined && flags.task !== 'sr') throw new Error('--hr-scales: only for --task sr');
@@ -276,6 +277,48 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
     hrScales: flags.hrScales ?? [],
     hrOriginals: flags.hrOriginals ?? true,
   });
+}
+
+/** The flags only some tasks use, by the tasks that use them (those checked elsewhere are left out). */
+const TASK_FLAGS: Partial<Record<keyof TrainFlags, readonly TrainFlags['task'][]>> = {
+  scale: ['sr'],
+  features: ['sr'],
+  blocks: ['sr'],
+  ngf: ['colorize', 'paired'],
+  depth: ['colorize', 'paired'],
+  dropout: ['colorize', 'paired'],
+  direction: ['paired'],
+};
+
+/** Flags that size or weigh the discriminator, so mean nothing without one. */
+const GAN_FLAGS = ['ndf', 'nLayers', 'lambdaGan', 'lambdaL1'] as const;
+
+/**
+ * Refuses flags that would change nothing in this run: a new run would accept and ignore them, and
+ * then the same command plus `--resume` would be refused, as the saved run has no such value.
+ *
+ * @throws Error naming each such flag and what it applies to.
+ */
+function refuseFlagsThatDoNotApply(flags: TrainFlags): void {
+  const misplaced = new Map<string, string[]>();
+  for (const [key, tasks] of Object.entries(TASK_FLAGS) as [keyof TrainFlags, readonly string[]][]) {
+    if (flags[key] === undefined || tasks.includes(flags.task)) continue;
+    const where = `only for --task ${oneOf(tasks)}`;
+    misplaced.set(where, [...(misplaced.get(where) ?? []), flagName(key)]);
+  }
+  if (misplaced.size > 0) throw new Error([...misplaced].map(([where, names]) => `${names.join(', ')}: ${where}`).join('; '));
+  // A class head trains without a discriminator whatever --gan says (refused with it elsewhere).
+  const gan = flags.head === 'classes' ? 'none' : (flags.gan ?? (getTask(flags.task).defaults.gan as string | undefined) ?? 'vanilla');
+  if (gan !== 'none') return;
+  // sr's --norm is the discriminator's; a U-Net's is its own as well.
+  const dOnly = [...GAN_FLAGS, ...(flags.task === 'sr' ? (['norm'] as const) : [])].filter((key) => flags[key] !== undefined);
+  if (dOnly.length > 0) {
+    throw new Error(
+      `${dOnly.map(flagName).join(', ')}: only with a discriminator (--gan vanilla, lsgan or wgangp); this run has none` +
+        (flags.head === 'classes' ? ' (--head classes)' : flags.gan === undefined ? ` (--task ${flags.task} defaults to --gan none)` : '') +
+        (dOnly.includes('lambdaL1') ? ': without one the pixel loss alone is the loss, unweighted' : ''),
+    );
+  }
 }
 
 const SIZE_FLAGS = ['ngf', 'depth', 'norm', 'dropout', 'features', 'blocks', 'expansion', 'head', 'abGrid', 'temperature'] as const;
@@ -388,6 +431,8 @@ export async function resolveResumeConfig(raw: Record<string, unknown>): Promise
   for (const [key, savedValue] of Object.entries(SAVED_VALUE) as [keyof typeof SAVED_VALUE, (c: TrainConfig) => unknown][]) {
     let given: unknown = flags[key];
     if (given === undefined) continue;
+    // A renamed run's original command names it as it was; its saved config, once resumed, as it is.
+    if (key === 'run' && given === flags.resume) continue;
     if ((key === 'data' || key === 'initFrom') && typeof given === 'string') given = path.resolve(given);
     const was = savedValue(saved);
     if (!isDeepStrictEqual(given, was)) changed.push(`${flagName(key)} ${String(given)} (the run has ${was === undefined || was === null ? 'none' : String(was)})`);
@@ -412,7 +457,9 @@ export async function resolveResumeConfig(raw: Record<string, unknown>): Promise
   }
   return {
     ...saved,
-    // Where the run is now, should its folder have moved since it started.
+    // Where the run is now, should its folder have been renamed or moved since it started: the
+    // loop writes there (and rewrites config.json with them), and its hints name it.
+    run: flags.resume,
     runsDir,
     steps,
     decaySteps: Math.min(steps, flags.decaySteps ?? saved.decaySteps),

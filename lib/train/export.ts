@@ -29,24 +29,33 @@ export interface ExportDetails {
 
 /** What a run's `log.jsonl` tells an export from one of its checkpoints. */
 export interface RunLogSummary {
-  /** The last validation's metrics, keys prefixed `val_`; empty without one. */
+  /**
+   * The metrics of the validation at the checkpoint's step, keys prefixed `val_`; empty when the log
+   * has none at that step (a later one scored other weights than the checkpoint holds).
+   */
   metrics: Record<string, number>;
   /** The data the run (last) started with; undefined for logs from before it was recorded. */
   data?: { description: string; images: number };
 }
 
-/** Reads {@link RunLogSummary} from `log.jsonl` text; bad lines (a live run's half-written last one) are skipped. */
-export function summariseRunLog(text: string): RunLogSummary {
+/**
+ * Reads {@link RunLogSummary} from `log.jsonl` text; bad lines (a live run's half-written last one)
+ * are skipped.
+ *
+ * @param step the checkpoint's step: only a validation at it describes the checkpoint's weights (the
+ *   last such record, as a resumed session repeats steps its predecessor logged before it stopped).
+ */
+export function summariseRunLog(text: string, step: number): RunLogSummary {
   let metrics: Record<string, number> = {};
   let data: RunLogSummary['data'];
   for (const line of text.split('\n')) {
-    let entry: { type?: unknown; metrics?: Record<string, number>; description?: unknown; images?: unknown };
+    let entry: { type?: unknown; step?: unknown; metrics?: Record<string, number>; description?: unknown; images?: unknown };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
       continue;
     }
-    if (entry.type === 'val' && entry.metrics) metrics = entry.metrics;
+    if (entry.type === 'val' && entry.step === step && entry.metrics) metrics = entry.metrics;
     if (entry.type === 'data' && typeof entry.description === 'string' && typeof entry.images === 'number') {
       data = { description: entry.description, images: entry.images };
     }
@@ -62,6 +71,9 @@ export function buildMetadata(d: ExportDetails): ModelMetadata {
   const tile = { ...d.exportInfo.tile, multipleOf, ...(g.kind === 'srnet' ? { padding: srNetContext(g) } : {}) };
   if (tile.size % multipleOf !== 0) tile.size = Math.ceil(tile.size / multipleOf) * multipleOf;
   const { runsDir: _runsDir, modelsDir: _modelsDir, data: _data, ...portableConfig } = d.config;
+  // The model it started from by its folder's name (`sr-x4`), as the data folder is: a local
+  // absolute path says nothing on another machine and tells where this one keeps its files.
+  if (portableConfig.initFrom) portableConfig.initFrom = path.basename(portableConfig.initFrom);
   return metadataSchema.parse({
     formatVersion: 1,
     name: d.name,

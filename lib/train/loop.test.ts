@@ -9,7 +9,7 @@ import { DataError, loadRgbImage } from '@/lib/data/images';
 import { createInferenceService } from '@/lib/infer/service';
 import { resolveConfig, resolveConfigWithInit, resolveNewRunConfig, resolveResumeConfig, trainFlagsSchema, type TrainConfig } from './config';
 import { Pix2PixTrainer } from './pix2pix';
-import { train, TrainSetupError } from './loop';
+import { estimateEta, train, TrainSetupError } from './loop';
 import { summariseRunLog } from './export';
 
 let root: string;
@@ -89,7 +89,7 @@ describe('training loop', () => {
     const raw = await sharp(out.png).raw().toBuffer();
     expect(raw.length).toBe(46 * 34 * 3);
     // An export from the checkpoint later (npm run export) reads what data the run used from its log.
-    const logged = summariseRunLog(await fs.readFile(path.join(result.runDir, 'log.jsonl'), 'utf8'));
+    const logged = summariseRunLog(await fs.readFile(path.join(result.runDir, 'log.jsonl'), 'utf8'), result.step);
     expect(logged.data).toEqual({ description: `5 images from ${photos}`, images: 5 });
     expect(Object.keys(logged.metrics)).toContain('val_psnr');
   });
@@ -137,6 +137,9 @@ describe('training loop', () => {
     const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', cropSize: 32, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'init-ft', export: 'init-ft' }));
     expect(config.generator).toMatchObject({ kind: 'srnet', scale: 2, features: 8, blocks: 1 });
     const tuned = await train(config, quiet);
+    // The metadata names the model it started from by its folder's name, not a local absolute path.
+    const tunedMetadata = JSON.parse(await fs.readFile(path.join(tuned.exportedTo!, 'metadata.json'), 'utf8')) as { training: { config: { initFrom: string } } };
+    expect(tunedMetadata.training.config.initFrom).toBe('init-src');
     const weights = async (dir: string) => new Float32Array((await fs.readFile(path.join(dir, 'weights.bin'))).buffer.slice(0));
     const [before, after] = await Promise.all([weights(source.exportedTo!), weights(tuned.exportedTo!)]);
     expect(after.length).toBe(before.length);
@@ -371,9 +374,168 @@ describe('training loop', () => {
       const result = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 6, logEvery: 100, run: 'abort-now' }), { ...quiet, signal: controller.signal });
       expect(result.stoppedBy).toBe('signal');
       expect(result.step).toBe(1);
+      // The losses since the last log line (here: all of them) are logged when it stops.
+      expect((await readLosses(result.runDir)).map((l) => l.step)).toEqual([1]);
     } finally {
       spy.mockRestore();
     }
+  });
+
+  /** Every record of a run's log.jsonl (unparseable lines as `{ bad: line }`). */
+  async function records(runDir: string): Promise<Record<string, unknown>[]> {
+    const text = await fs.readFile(path.join(runDir, 'log.jsonl'), 'utf8');
+    return text
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => {
+        try {
+          return JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return { bad: line };
+        }
+      });
+  }
+
+  /** A tiny run (sr unless `overrides` names another task) stopped by a signal after `stopAt` steps. */
+  async function stoppedRun(overrides: Record<string, unknown>, stopAt: number, hooks: { log?: (line: string) => void } = {}) {
+    const controller = new AbortController();
+    const sr = { task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0 };
+    const config = tinyConfig({ ...(overrides.task === undefined ? sr : {}), sampleEvery: 100, ...overrides });
+    const result = await train(config, { log: hooks.log ?? (() => undefined), signal: controller.signal, progress: (p) => p.step === stopAt && controller.abort() });
+    expect(result).toMatchObject({ step: stopAt, stoppedBy: 'signal' });
+    return { config, result };
+  }
+
+  it('--resume of a renamed or moved run continues where it is now: its folder, its config.json, its checkpoint, its hints', async () => {
+    const [runsA, runsB] = [path.join(root, 'runs-a'), path.join(root, 'runs-b')];
+    await stoppedRun({ run: 'ren', runsDir: runsA, steps: 6 }, 2);
+    await fs.mkdir(runsB);
+    await fs.rename(path.join(runsA, 'ren'), path.join(runsB, 'ren2'));
+    const config = await resolveResumeConfig({ resume: 'ren2', runsDir: runsB });
+    expect(config).toMatchObject({ run: 'ren2', runsDir: runsB });
+    const controller = new AbortController();
+    const logged: string[] = [];
+    const second = await train({ ...config, export: 'ren-model' }, { log: (l) => logged.push(l), signal: controller.signal, progress: (p) => p.step === 4 && controller.abort() });
+    expect(second).toMatchObject({ runDir: path.join(runsB, 'ren2'), step: 4 });
+    // Nothing was written where the run used to be, and Ctrl-C's hint names where it is.
+    expect(await fs.readdir(runsA)).toEqual([]);
+    expect(logged.find((l) => l.startsWith('stopped at step 4'))).toContain(`--resume ren2 --runs-dir ${runsB}\``);
+    const state = JSON.parse(await fs.readFile(path.join(runsB, 'ren2', 'checkpoint', 'state.json'), 'utf8')) as { step: number; config: TrainConfig };
+    expect(state).toMatchObject({ step: 4, config: { run: 'ren2', runsDir: runsB } });
+    expect(JSON.parse(await fs.readFile(path.join(runsB, 'ren2', 'config.json'), 'utf8'))).toMatchObject({ run: 'ren2', runsDir: runsB });
+    expect(await train(await resolveResumeConfig({ resume: 'ren2', runsDir: runsB }), quiet)).toMatchObject({ step: 6, stoppedBy: 'steps' });
+    expect(await fs.readdir(runsA)).toEqual([]);
+  });
+
+  it('--resume keeps the held-out photos of the first session when photos were added or removed, and says how the data changed', async () => {
+    const data = path.join(root, 'growing');
+    await writeFixtures(data, 5);
+    const { config, result } = await stoppedRun({ run: 'grow-data', data, steps: 4, valFraction: 0.4 }, 2);
+    const heldOutFile = path.join(result.runDir, 'held-out.txt');
+    const heldOut = (await fs.readFile(heldOutFile, 'utf8')).trim().split('\n');
+    expect(heldOut).toHaveLength(2);
+    const trained = ['img0.png', 'img1.png', 'img2.png', 'img3.png', 'img4.png'].filter((name) => !heldOut.includes(name));
+    // Six new photos (a fresh 40 % split of 11 would hold out 4, some of them trained on so far), one held-out photo and one trained-on photo gone.
+    const extra = path.join(root, 'growing-extra');
+    await writeFixtures(extra, 11);
+    for (let i = 5; i < 11; i++) await fs.copyFile(path.join(extra, `img${i}.png`), path.join(data, `img${i}.png`));
+    await fs.rm(path.join(data, heldOut[0]!));
+    await fs.rm(path.join(data, trained[0]!));
+    const logged: string[] = [];
+    const second = await train(config, { log: (l) => logged.push(l) });
+    expect(second.step).toBe(4);
+    expect((await fs.readFile(heldOutFile, 'utf8')).trim().split('\n')).toEqual([heldOut[1]]);
+    const changed = logged.find((l) => l.startsWith('the data changed since the run started')) ?? '';
+    expect(changed).toContain('6 photos new since the run started: they train (img10.png, img5.png, img6.png, img7.png, img8.png and 1 more)');
+    expect(changed).toContain(`1 photo trained on before are no longer in the data (${trained[0]})`);
+    expect(changed).toContain(`1 photo of the 2 held out are no longer in the data (${heldOut[0]}): validation is on the other 1`);
+    const state = JSON.parse(await fs.readFile(path.join(second.runDir, 'checkpoint', 'state.json'), 'utf8')) as { split: { heldOut: string[]; trained: string[] } };
+    expect(state.split.heldOut).toEqual([heldOut[1]]);
+    expect(state.split.trained.sort()).toEqual([...trained.slice(1), ...['img5.png', 'img6.png', 'img7.png', 'img8.png', 'img9.png', 'img10.png']].sort());
+    // The images count is of photos, each once: 8 trained on and 1 held out.
+    expect((await records(second.runDir)).filter((r) => r.type === 'data').at(-1)).toMatchObject({ images: 9 });
+  });
+
+  it('a run repeats exactly with dropout and WGAN-GP (the masks and mixing weights are seeded per step), interrupted or not', async () => {
+    // Depth 6: the shallowest U-Net with a dropout layer (pix2pix puts them on the decoder's deep levels).
+    const common = { task: 'colorize', cropSize: 64, ngf: 4, depth: 6, ndf: 4, nLayers: 2, dropout: 0.5, gan: 'wgangp', steps: 4 };
+    const whole = await train(tinyConfig({ ...common, run: 'drop-whole' }), quiet);
+    const again = await train(tinyConfig({ ...common, run: 'drop-again' }), quiet);
+    const { config } = await stoppedRun({ ...common, run: 'drop-parts' }, 2);
+    const resumed = await train(config, quiet);
+    const [a, b, c] = await Promise.all([readLosses(whole.runDir), readLosses(again.runDir), readLosses(resumed.runDir)]);
+    expect(c.map((l) => l.step)).toEqual([1, 2, 3, 4]);
+    // WGAN losses run to hundreds: compared relatively (a resumed Adam's bias correction differs in
+    // the last float bits; an unseeded mask moves a loss by percents).
+    const near = (x: number, y: number) => Math.abs(x - y) <= 1e-5 * Math.abs(y);
+    for (let i = 0; i < 4; i++) {
+      expect([b[i]!.lossG, b[i]!.lossD]).toEqual([a[i]!.lossG, a[i]!.lossD]);
+      expect(near(c[i]!.lossG, a[i]!.lossG) && near(c[i]!.lossD, a[i]!.lossD), `step ${i + 1}: ${JSON.stringify([c[i], a[i]])}`).toBe(true);
+    }
+  });
+
+  it('--resume of a run without a checkpoint says it starts over and starts a fresh log, keeping the old one aside', async () => {
+    const runsDir = path.join(root, 'runs-nockpt');
+    const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 2, sampleEvery: 1, run: 'no-ckpt', runsDir });
+    const runDir = path.join(runsDir, 'no-ckpt');
+    // What a session killed before its first checkpoint leaves: its config, a log up to step 90, samples.
+    await fs.mkdir(path.join(runDir, 'samples'), { recursive: true });
+    await fs.writeFile(path.join(runDir, 'config.json'), JSON.stringify(config));
+    const old = [10, 50, 90].map((step) => JSON.stringify({ type: 'train', step, lossG: 1, lossD: 0, lr: 1e-4 }) + '\n').join('');
+    await fs.writeFile(path.join(runDir, 'log.jsonl'), old);
+    await fs.writeFile(path.join(runDir, 'samples', 'step-00000090.png'), 'old');
+    const logged: string[] = [];
+    const result = await train(await resolveResumeConfig({ resume: 'no-ckpt', runsDir }), { log: (l) => logged.push(l) });
+    expect(result.step).toBe(2);
+    expect(logged.find((l) => l.startsWith(`no checkpoint in ${runDir} yet: starting over at step 0`))).toMatch(/log to log-\d{8}-\d{6}\.jsonl, its samples to samples-\d{8}-\d{6}\//);
+    expect((await readLosses(runDir)).map((l) => l.step)).toEqual([1, 2]);
+    const files = await fs.readdir(runDir);
+    const aside = files.find((f) => /^log-.*\.jsonl$/.test(f))!;
+    expect(await fs.readFile(path.join(runDir, aside), 'utf8')).toBe(old);
+    expect(await fs.readdir(path.join(runDir, 'samples'))).toEqual(['step-00000001.png', 'step-00000002.png']);
+    // The Training page reads the fresh log alone.
+    const { readRun } = await import('@/lib/server/runs');
+    expect((await readRun('no-ckpt', runsDir))?.train.map((p) => p.step)).toEqual([1, 2]);
+  });
+
+  it('log.jsonl: lr is the rate each step used, a half-written last line does not swallow the next record, images counts photos once', async () => {
+    const lr = 1e-3;
+    const { config, result } = await stoppedRun({ run: 'log-lines', steps: 3, decaySteps: 3, lr, valFraction: 0 }, 1);
+    await fs.appendFile(path.join(result.runDir, 'log.jsonl'), '{"type":"train","st');
+    await train(config, quiet);
+    const all = await records(result.runDir);
+    expect(all.filter((r) => 'bad' in r)).toEqual([{ bad: '{"type":"train","st' }]);
+    expect(all.filter((r) => r.type === 'data')).toHaveLength(2);
+    // Linear decay over all 3 steps: the steps ran at lr, 2/3 lr and 1/3 lr (none at 0).
+    const train_ = all.filter((r) => r.type === 'train') as { step: number; lr: number }[];
+    expect(train_.map((r) => r.step)).toEqual([1, 2, 3]);
+    train_.forEach((r, i) => expect(r.lr).toBeCloseTo((lr * (3 - i)) / 3, 12));
+    // --val-fraction 0: all 5 photos train and validation reuses one of them, counted once.
+    expect(all.find((r) => r.type === 'data')).toMatchObject({ images: 5 });
+    const one = path.join(root, 'one-photo');
+    await writeFixtures(one, 1);
+    const single = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, data: one, run: 'one-photo' }), quiet);
+    expect((await records(single.runDir)).find((r) => r.type === 'data')).toMatchObject({ images: 1 });
+    // sr's scaled copies are not photos.
+    const scaled = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, hrScales: '0.8', valFraction: 0.4, run: 'scaled-copies' }), quiet);
+    expect((await records(scaled.runDir)).find((r) => r.type === 'data')).toMatchObject({ description: `5 images from ${photos}; 3 extra training images at 0.8 of full size`, images: 5 });
+  });
+
+  it('the ETA counts down to --max-minutes when the time box ends the run first, and says so', async () => {
+    const etas: { etaSec: number; etaBy: string }[] = [];
+    const result = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 100000, maxMinutes: 0.01, sampleEvery: 100000, valEvery: 100000, run: 'eta' }), {
+      ...quiet,
+      progress: (p) => etas.push({ etaSec: p.etaSec, etaBy: p.etaBy }),
+    });
+    expect(result.stoppedBy).toBe('time');
+    expect(etas.length).toBeGreaterThan(0);
+    for (const eta of etas) {
+      expect(eta.etaBy).toBe('max-minutes');
+      expect(eta.etaSec).toBeLessThanOrEqual(0.6);
+    }
+    expect(estimateEta({ stepsLeft: 10, batchSize: 2, imagesPerSec: 4, maxMinutes: 1, sessionSec: 50 })).toEqual({ etaSec: 5, etaBy: 'steps' });
+    expect(estimateEta({ stepsLeft: 10, batchSize: 2, imagesPerSec: 4, maxMinutes: 1, sessionSec: 58 })).toEqual({ etaSec: 2, etaBy: 'max-minutes' });
+    expect(estimateEta({ stepsLeft: 10, batchSize: 2, imagesPerSec: 4, maxMinutes: null, sessionSec: 58 })).toEqual({ etaSec: 5, etaBy: 'steps' });
   });
 
   it('a --runs-dir or --models-dir that is a file stops the run before the data is loaded', async () => {
@@ -457,14 +619,17 @@ describe('train flags', () => {
 });
 
 describe('summariseRunLog', () => {
-  it('takes the last validation and the last data record, skipping bad lines; older logs have no data', () => {
+  it("takes the validation at the checkpoint's step (the last one logged there) and the last data record, skipping bad lines; older logs have no data", () => {
     const lines = [
       { type: 'data', description: '9 images from /a', images: 9 },
       { type: 'val', step: 5, metrics: { psnr: 20 } },
       { type: 'data', description: '10 images from /a', images: 10 },
       { type: 'val', step: 9, metrics: { psnr: 21.5 } },
+      { type: 'val', step: 9, metrics: { psnr: 21.7 } },
     ].map((l) => JSON.stringify(l));
-    expect(summariseRunLog([...lines, '{"type":"tr'].join('\n'))).toEqual({ metrics: { val_psnr: 21.5 }, data: { description: '10 images from /a', images: 10 } });
-    expect(summariseRunLog(lines[1]!)).toEqual({ metrics: { val_psnr: 20 } });
+    expect(summariseRunLog([...lines, '{"type":"tr'].join('\n'), 9)).toEqual({ metrics: { val_psnr: 21.7 }, data: { description: '10 images from /a', images: 10 } });
+    expect(summariseRunLog(lines[1]!, 5)).toEqual({ metrics: { val_psnr: 20 } });
+    // A checkpoint at step 7 (a killed run validated at 9 after it): those scores are of other weights.
+    expect(summariseRunLog(lines.join('\n'), 7)).toEqual({ metrics: {}, data: { description: '10 images from /a', images: 10 } });
   });
 });

@@ -17,6 +17,7 @@ import { LAB_AB_SCALE } from '@/lib/model/metadata';
 import { ExpandedConv2D, loadLayersFrom } from '@/lib/models/layers';
 import { initBackend, describeBackend, type BackendInfo } from '@/lib/tf/backend';
 import { architectureSchema, buildGenerator, buildPatchGan, buildSeeded, countParams } from '@/lib/models/generators';
+import type { KeptSplit } from '@/lib/data/images';
 import { getTask } from '@/lib/tasks/registry';
 import type { Pair, TaskDefinition, TaskOptions } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
@@ -29,7 +30,10 @@ export interface TrainProgress {
   step: number;
   totalSteps: number;
   imagesPerSec: number;
+  /** Seconds until the run stops: at its last step or at `--max-minutes`, whichever comes first. */
   etaSec: number;
+  /** What `etaSec` counts down to: the last step, or the `--max-minutes` time box. */
+  etaBy: 'steps' | 'max-minutes';
   losses: StepLosses;
 }
 
@@ -264,6 +268,87 @@ export async function checkOutputs(config: TrainConfig, log: (line: string) => v
   if (existing && from !== config.run) log(`--export ${config.export}: will replace the model in ${target} (${typeof from === 'string' ? `from run ${from}` : 'of another run'}) when done`);
 }
 
+/**
+ * When the run stops, from the rate so far: after its remaining steps, or when `--max-minutes` (counted
+ * from this session's start) runs out, whichever is sooner.
+ *
+ * @param sessionSec seconds this session has run.
+ */
+export function estimateEta(p: { stepsLeft: number; batchSize: number; imagesPerSec: number; maxMinutes: number | null; sessionSec: number }): Pick<TrainProgress, 'etaSec' | 'etaBy'> {
+  const bySteps = (p.stepsLeft * p.batchSize) / p.imagesPerSec;
+  const byTime = p.maxMinutes ? Math.max(0, p.maxMinutes * 60 - p.sessionSec) : Infinity;
+  return byTime < bySteps ? { etaSec: byTime, etaBy: 'max-minutes' } : { etaSec: bySteps, etaBy: 'steps' };
+}
+
+/**
+ * The seed of step `step`'s random draws (dropout masks, WGAN-GP mixing): a function of the run's
+ * seed and the step alone, so an uninterrupted run and a resumed one draw the same, and the crop
+ * stream of the run's RNG is not consumed (runs without dropout draw as they always did).
+ */
+export function stepSeed(seed: number, step: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) >>> 0;
+}
+
+/** `runDir/<name>-<stamp><ext>`, a name not yet taken, for a file set aside. */
+async function asideName(runDir: string, name: string, ext: string, when: Date): Promise<string> {
+  const stamp = when.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  for (let n = 1; ; n++) {
+    const candidate = path.join(runDir, `${name}-${stamp}${n > 1 ? `-${n}` : ''}${ext}`);
+    if (!(await fs.stat(candidate).then(() => true, () => false))) return candidate;
+  }
+}
+
+/**
+ * A run folder that a session has written to but that holds no checkpoint (stopped or killed before
+ * its first one): training starts over at step 0, so the earlier log and sample grids, of weights
+ * that no longer exist, are moved aside (`log-<time>.jsonl`, `samples-<time>/`) rather than mixed
+ * into the new run's curves and samples (the Training page reads `log.jsonl` and `samples/`).
+ */
+async function startOver(runDir: string, log: (line: string) => void): Promise<void> {
+  const logFile = path.join(runDir, 'log.jsonl');
+  const [logStat, samplesStat, configStat] = await Promise.all(
+    [logFile, path.join(runDir, 'samples'), path.join(runDir, 'config.json')].map((p) => fs.stat(p).catch(() => undefined)),
+  );
+  if (!logStat && !samplesStat && !configStat) return;
+  const moved: string[] = [];
+  // A log without a step or a validation (stopped during startup) has nothing worth keeping.
+  const logged = logStat ? /"type":"(train|val)"/.test(await fs.readFile(logFile, 'utf8')) : false;
+  if (logStat && !logged) await fs.rm(logFile);
+  if (logStat && logged) {
+    const to = await asideName(runDir, 'log', '.jsonl', logStat.mtime);
+    await fs.rename(logFile, to);
+    moved.push(`its log to ${path.basename(to)}`);
+  }
+  if (samplesStat?.isDirectory()) {
+    const to = await asideName(runDir, 'samples', '', samplesStat.mtime);
+    await fs.rename(path.join(runDir, 'samples'), to);
+    moved.push(`its samples to ${path.basename(to)}/`);
+  }
+  log(`no checkpoint in ${runDir} yet: starting over at step 0` + (moved.length > 0 ? ` (the earlier attempt's files kept aside: ${moved.join(', ')})` : ''));
+}
+
+/**
+ * The split a resumed run keeps: its checkpoint's, else (a checkpoint from before it was saved) the
+ * held-out.txt its earlier sessions wrote; undefined when neither exists.
+ */
+async function keptSplit(runDir: string, resumed: { split?: KeptSplit }): Promise<KeptSplit | undefined> {
+  if (resumed.split) return resumed.split;
+  const text = await fs.readFile(path.join(runDir, 'held-out.txt'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : { heldOut: text.split('\n').filter((line) => line.length > 0) };
+}
+
+/** Appends to `file`, starting a line of its own when the file ends in a half-written one (a killed session). */
+async function openLog(file: string): Promise<fs.FileHandle> {
+  const handle = await fs.open(file, 'a+');
+  const { size } = await handle.stat();
+  if (size > 0) {
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) await handle.appendFile('\n');
+  }
+  return handle;
+}
+
 /** Trains (or resumes) a run to completion, a time limit or an abort. */
 export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const log = hooks.log ?? ((line: string) => console.log(line));
@@ -278,6 +363,9 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const config: TrainConfig = resumed
     ? {
         ...resumed.config,
+        // Where the run is now (renamed or moved since it started), not where it was saved.
+        run: initial.run,
+        runsDir: initial.runsDir,
         steps: initial.steps,
         decaySteps: initial.decaySteps,
         maxMinutes: initial.maxMinutes,
@@ -292,14 +380,19 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const task = getTask(config.task);
   const options = taskOptions(config);
   const rng = new Rng(config.seed);
-  const data = await task.load(config.data, options, config.valSeed === null ? rng : new Rng(config.valSeed), { log });
+  const kept = resumed ? await keptSplit(runDir, resumed) : undefined;
+  if (resumed && !kept) log("the run's held-out photos were not recorded (no split in its checkpoint, no held-out.txt): drawn again from its seed, which repeats its first split only if the data folder is unchanged");
+  const data = await task.load(config.data, options, config.valSeed === null ? rng : new Rng(config.valSeed), { log }, kept);
+  if (data.changes?.length) log(`the data changed since the run started (what it held out stays held out; nothing it trained on is moved into validation): ${data.changes.join('; ')}`);
   log(
     data.valFromTraining
-      ? `data: ${data.description}; ${data.train.length} for training; validation on ${data.valNames.join(', ')}, which is also trained on ` +
-          '(too few images or --val-fraction 0), so its scores are not held-out scores'
+      ? `data: ${data.description}; ${data.train.length} for training; validation on ${data.valNames.join(', ')}, which is also trained on` +
+          (data.changes?.length ? '' : ' (too few images or --val-fraction 0)') +
+          ', so its scores are not held-out scores'
       : `data: ${data.description}; ${data.train.length} for training, ${data.val.length} held out (listed in held-out.txt)`,
   );
   if (resumed) log(`resuming ${runDir} at step ${resumed.step}`);
+  else await startOver(runDir, log);
 
   const generator =
     resumed?.generator ?? (config.initFrom ? await loadInitialGenerator(config.initFrom, config, log) : buildSeeded(config.seed * 1000, () => buildGenerator(config.generator)));
@@ -316,10 +409,13 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   await fs.mkdir(runDir, { recursive: true });
   await fs.writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
   // Nothing is held out when validation reuses a training image: an empty list says so.
-  await fs.writeFile(path.join(runDir, 'held-out.txt'), data.valFromTraining ? '' : data.valNames.map((name) => name + '\n').join(''));
-  const logFile = await fs.open(path.join(runDir, 'log.jsonl'), 'a');
+  const heldOut = data.valFromTraining ? [] : data.valNames;
+  await fs.writeFile(path.join(runDir, 'held-out.txt'), heldOut.map((name) => name + '\n').join(''));
+  // The photos given, each once: not sr's scaled copies, nor a training photo that validation reuses.
+  const images = data.trainNames.length + heldOut.length;
+  const logFile = await openLog(path.join(runDir, 'log.jsonl'));
   // So that a model exported later from a checkpoint (`npm run export`) can still say what it was trained on.
-  await logFile.appendFile(JSON.stringify({ type: 'data', description: data.description, images: data.train.length + data.val.length }) + '\n');
+  await logFile.appendFile(JSON.stringify({ type: 'data', description: data.description, images }) + '\n');
 
   const exportInfo = task.exportInfo(options);
   const channels = { inC: exportInfo.inputChannels, outC: exportInfo.outputChannels };
@@ -339,7 +435,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
 
   const checkpoint = async () => {
-    await saveCheckpoint(runDir, { step, elapsedSec: elapsed(), rng: rng.state, config, best }, {
+    await saveCheckpoint(runDir, { step, elapsedSec: elapsed(), rng: rng.state, config, best, split: { heldOut, trained: data.trainNames } }, {
       generator,
       discriminator,
       optimG: trainer.optimG,
@@ -357,6 +453,21 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
     if (lastMetrics.psnr !== undefined && (!best || lastMetrics.psnr > best.psnr)) best = { psnr: lastMetrics.psnr, step };
   };
 
+  // The rate of the last step taken: what a log record reports (the schedule moves on after it).
+  let lastLr = 0;
+  const logWindow = async () => {
+    const now = performance.now();
+    const imagesPerSec = windowImages / ((now - windowStart) / 1000);
+    const mean = (k: keyof StepLosses) => windowLosses.reduce((s, l) => s + l[k], 0) / windowLosses.length;
+    const avg: StepLosses = { lossG: mean('lossG'), lossGGan: mean('lossGGan'), lossGL1: mean('lossGL1'), lossD: mean('lossD') };
+    await logFile.appendFile(JSON.stringify({ type: 'train', step, elapsedSec: elapsed(), ...avg, lr: lastLr, imagesPerSec }) + '\n');
+    const eta = estimateEta({ stepsLeft: config.steps - step, batchSize: config.batchSize, imagesPerSec, maxMinutes: config.maxMinutes, sessionSec: (now - started) / 1000 });
+    hooks.progress?.({ step, totalSteps: config.steps, imagesPerSec, ...eta, losses: avg });
+    windowStart = now;
+    windowImages = 0;
+    windowLosses.length = 0;
+  };
+
   let stoppedBy: TrainResult['stoppedBy'] = 'steps';
   try {
     while (step < config.steps) {
@@ -371,12 +482,13 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
         stoppedBy = 'time';
         break;
       }
-      trainer.setLearningRateFactor(learningRateFactor(step, config.steps - config.decaySteps, config.decaySteps));
+      const lrFactor = learningRateFactor(step, config.steps - config.decaySteps, config.decaySteps);
+      trainer.setLearningRateFactor(lrFactor);
       const pairs = Array.from({ length: config.batchSize }, () => task.sample(data.train[rng.int(data.train.length)]!, options, rng));
       const { input, target } = toBatch(pairs, channels);
       let losses: StepLosses;
       try {
-        losses = await trainer.trainStep(input, target);
+        losses = await trainer.trainStep(input, target, { seed: stepSeed(config.seed, step) });
       } finally {
         tf.dispose([input, target]);
       }
@@ -384,20 +496,10 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
         throw new Error(`Training diverged at step ${step + 1} (lossG ${losses.lossG}, lossD ${losses.lossD}); try a lower --lr`);
       }
       step++;
+      lastLr = config.optim.lr * lrFactor;
       windowImages += config.batchSize;
       windowLosses.push(losses);
-      if (step % config.logEvery === 0 || step === config.steps) {
-        const now = performance.now();
-        const imagesPerSec = windowImages / ((now - windowStart) / 1000);
-        const mean = (k: keyof StepLosses) => windowLosses.reduce((s, l) => s + l[k], 0) / windowLosses.length;
-        const avg: StepLosses = { lossG: mean('lossG'), lossGGan: mean('lossGGan'), lossGL1: mean('lossGL1'), lossD: mean('lossD') };
-        const lr = config.optim.lr * learningRateFactor(step, config.steps - config.decaySteps, config.decaySteps);
-        await logFile.appendFile(JSON.stringify({ type: 'train', step, elapsedSec: elapsed(), ...avg, lr, imagesPerSec }) + '\n');
-        hooks.progress?.({ step, totalSteps: config.steps, imagesPerSec, etaSec: ((config.steps - step) * config.batchSize) / imagesPerSec, losses: avg });
-        windowStart = now;
-        windowImages = 0;
-        windowLosses.length = 0;
-      }
+      if (step % config.logEvery === 0 || step === config.steps) await logWindow();
       if (step % config.sampleEvery === 0 && samplePairs.length > 0) {
         const outputs = await predictPairs(generator, samplePairs, channels.inC);
         await writeSampleGrid(path.join(runDir, 'samples', `step-${String(step).padStart(8, '0')}.png`), task, samplePairs, outputs);
@@ -405,6 +507,8 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
       if (step % config.valEvery === 0) await validate();
       if ((performance.now() - lastCheckpoint) / 60000 >= config.checkpointMinutes) await checkpoint();
     }
+    // Stopped by Ctrl-C or the time box between log lines: the steps since the last one are logged too.
+    if (windowLosses.length > 0) await logWindow();
     // The exported metrics must describe the final weights, not those of the last --val-every step.
     if (step > 0 && lastValidatedStep !== step) await validate();
     // Stopped before its first step (Ctrl-C during startup): there is nothing to save or export.
@@ -441,7 +545,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
       wallTimeSeconds: elapsedSec,
       backend: backend.name,
       dataDescription: data.description,
-      images: data.train.length + data.val.length,
+      images,
       metrics: Object.fromEntries(Object.entries(lastMetrics).map(([k, v]) => [`val_${k}`, v])),
     });
     log(`exported ${exportedTo}`);

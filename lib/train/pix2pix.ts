@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { LAB_AB_SCALE } from '@/lib/model/metadata';
 import { abBinsFrom, softColourTargets, type AbBins } from '@/lib/image/ab-classes';
-import { CLASS_HEAD_FACTOR, CLASS_LOGITS_LAYER } from '@/lib/models/generators';
+import { CLASS_HEAD_FACTOR, CLASS_LOGITS_LAYER, seedDropout } from '@/lib/models/generators';
 import { AbFromClassLogits, registerCustomLayers } from '@/lib/models/layers';
 import { adam } from './adam';
 
@@ -135,13 +135,14 @@ function pairOf(input: tf.Tensor4D, candidate: tf.Tensor4D): tf.Tensor4D {
 
 /**
  * WGAN-GP's penalty (Gulrajani et al. 2017): mean over the batch of (||grad_x sum D(input, x)|| - 1)^2
- * at x drawn uniformly between `real` and `fake` (`[N, H, W, C]` each, one mixing weight per image).
- * Differentiable w.r.t. D's weights (a gradient of a gradient), so it trains the critic.
+ * at x drawn uniformly between `real` and `fake` (`[N, H, W, C]` each, one mixing weight per image;
+ * drawn from `seed` when given, else unseeded). Differentiable w.r.t. D's weights (a gradient of a
+ * gradient), so it trains the critic.
  */
-export function gradientPenalty(discriminator: tfl.LayersModel, input: tf.Tensor4D, real: tf.Tensor4D, fake: tf.Tensor4D): tf.Scalar {
+export function gradientPenalty(discriminator: tfl.LayersModel, input: tf.Tensor4D, real: tf.Tensor4D, fake: tf.Tensor4D, seed?: number): tf.Scalar {
   registerCustomLayers(); // includes the comparison gradients a second-order gradient needs
   return tf.tidy(() => {
-    const alpha = tf.randomUniform([real.shape[0], 1, 1, 1]);
+    const alpha = tf.randomUniform([real.shape[0], 1, 1, 1], 0, 1, 'float32', seed);
     const mixed = tf.add(tf.mul(alpha, real), tf.mul(tf.sub(1, alpha), fake)) as tf.Tensor4D;
     const gradient = tf.grad((x: tf.Tensor) => tf.sum(discriminator.apply(pairOf(input, x as tf.Tensor4D), { training: true }) as tf.Tensor))(mixed);
     const norms = tf.sqrt(tf.add(tf.sum(tf.square(gradient), [1, 2, 3]), 1e-12));
@@ -183,6 +184,8 @@ export class Pix2PixTrainer {
   /** No batch norm in D: each sample's logits depend on that sample alone. */
   private readonly discriminatorIsPerSample: boolean;
   private readonly classes?: ClassTraining;
+  /** The seed of the current step's WGAN-GP draw (see {@link trainStep}). */
+  private stepSeed: number | undefined;
 
   constructor(options: Pix2PixOptions) {
     this.generator = options.generator;
@@ -277,7 +280,7 @@ export class Pix2PixTrainer {
           fakeLogits = discriminator.apply(pairOf(input, fake), { training: true }) as tf.Tensor;
         }
         let loss = tf.mul(tf.add(adversarialLoss(mode, realLogits, true), adversarialLoss(mode, fakeLogits, false)), 0.5) as tf.Scalar;
-        if (mode === 'wgangp') loss = tf.add(loss, tf.mul(gradientPenalty(discriminator, input, target, fake), this.gan.gradientPenalty));
+        if (mode === 'wgangp') loss = tf.add(loss, tf.mul(gradientPenalty(discriminator, input, target, fake, this.stepSeed), this.gan.gradientPenalty));
         return loss;
       },
       true,
@@ -285,10 +288,25 @@ export class Pix2PixTrainer {
     ) as tf.Scalar;
   }
 
-  /** G step then D step on one batch; reads the losses back (one sync per step). */
-  async trainStep(input: tf.Tensor4D, target: tf.Tensor4D): Promise<StepLosses> {
-    const g = this.generatorStep(input, target);
-    const lossD = this.discriminatorStep(input, target, g.fake);
+  /**
+   * G step then D step on one batch; reads the losses back (one sync per step).
+   *
+   * @param options.seed seeds the step's random draws (dropout masks, WGAN-GP's mixing weights), so
+   *   that a run repeats exactly; give each step its own. Without it they are unseeded.
+   */
+  async trainStep(input: tf.Tensor4D, target: tf.Tensor4D, options: { seed?: number } = {}): Promise<StepLosses> {
+    this.stepSeed = options.seed === undefined ? undefined : options.seed + 1;
+    seedDropout(this.generator, options.seed);
+    let g: ReturnType<Pix2PixTrainer['generatorStep']>;
+    let lossD: tf.Scalar;
+    try {
+      g = this.generatorStep(input, target);
+      lossD = this.discriminatorStep(input, target, g.fake);
+    } finally {
+      // Back to unseeded: a seed left on the layers would be saved with the checkpoint's topology.
+      seedDropout(this.generator, undefined);
+      this.stepSeed = undefined;
+    }
     const values = await Promise.all([g.total.data(), g.gan.data(), g.pixel.data(), lossD.data()]);
     tf.dispose([g.fake, g.total, g.gan, g.pixel, lossD]);
     const [lossG, lossGGan, lossGL1, lossDValue] = values.map((v) => v[0] ?? Number.NaN) as [number, number, number, number];
