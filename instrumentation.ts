@@ -6,7 +6,7 @@ export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { limitsOrExit } = await import('@/lib/server/limits');
   if (!limitsOrExit()) return;
-  const { getInferenceService, inferenceInWorker } = await import('@/lib/infer/service');
+  const { getInferenceService, inferenceInWorker } = await import('@/lib/infer/app-service');
   try {
     inferenceInWorker();
   } catch (error) {

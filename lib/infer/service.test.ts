@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
 import { listModelDirs, loadModel, loadModels } from './models';
-import { createInferenceService, describeModelProblem, getInferenceService, ModelUnavailableError, type LoadedInferenceService } from './service';
+import { getInferenceService } from './app-service';
+import { createInferenceService, describeModelProblem, ModelUnavailableError, type LoadedInferenceService } from './service';
 import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError } from './types';
 

@@ -1,14 +1,28 @@
 /**
- * The inference service of `./types.ts` as the shells get it: `createInferenceService` (models in
- * the caller's thread: the CLIs, eval, tests) and the app's process-wide `getInferenceService`
- * (models in a worker thread, see `./worker-service.ts`). This module itself loads neither
- * TensorFlow.js nor sharp, so that the app's server thread does not when the models run elsewhere.
+ * The inference service of `./types.ts` run in the calling thread: models loaded and warmed once,
+ * images in as encoded bytes, PNG out, limits enforced before any pixel work. The CLIs, eval and
+ * the inference worker use it; the app gets its service from `./app-service.ts` (in a worker).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { nativeBackendWanted, type BackendInfo, type BackendName } from '@/lib/tf/backend-choice';
-import type { InferenceService, ModelSummary } from './types';
-import { createWorkerInferenceService, WorkerStartError } from './worker-service';
+import { decodeImage, encodePng, inputTooLarge, MAX_RESULT_PIXELS, probeImage } from '@/lib/image/decode';
+import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
+import { initBackend } from '@/lib/tf/backend';
+import type { BackendInfo, BackendName } from '@/lib/tf/backend-choice';
+import { colorizeImage } from './colorize';
+import { defaultModelsDir, loadModels, type LoadedModel } from './models';
+import { throwIfAborted } from './run';
+import {
+  defaultCandidates,
+  InputError,
+  ModelUnavailableError,
+  type InferenceResult,
+  type InferenceService,
+  type InferOptions,
+  type Limits,
+  type ModelSummary,
+} from './types';
+import { upscaleImage } from './upscale';
 
 export { ModelUnavailableError } from './types';
 
@@ -69,61 +83,120 @@ export function describeModelProblem(problem: string, dir: string): string | und
   return message;
 }
 
+function describeLimit(pixels: number): string {
+  return `${pixels.toLocaleString('en-US')} pixels`;
+}
+
 /**
  * Builds a service over the given models that runs them in this thread (not the singleton: the
- * CLIs' `--model`, eval and tests use this; the app uses {@link getInferenceService}).
+ * CLIs' `--model`, eval, tests and the inference worker use this; the app uses `getInferenceService`
+ * in `./app-service.ts`).
  */
 export async function createInferenceService(options: InferenceServiceOptions = {}): Promise<LoadedInferenceService> {
-  // Loaded on demand: it brings TensorFlow.js and sharp with it.
-  const { createLocalInferenceService } = await import('./local-service');
-  return createLocalInferenceService(options);
-}
+  const backendInfo = await initBackend(options.backend);
+  const modelsDir = path.resolve(/*turbopackIgnore: true*/ options.modelsDir ?? defaultModelsDir());
+  const { models, problems } = options.modelDirs
+    ? await loadModels({ dirs: options.modelDirs.map((d) => path.resolve(/*turbopackIgnore: true*/ d)), tasks: options.tasks })
+    : await loadModels({ modelsDir, tasks: options.tasks });
+  const source = options.modelDirs ? options.modelDirs.join(', ') : modelsDir;
+  if (!options.quiet) for (const problem of problems) console.warn(`[infer] skipped model ${problem}`);
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const summaries = models.map((m): ModelSummary => m.summary);
 
-/**
- * Whether the app's service runs in a worker thread: `INFERENCE_WORKER=0|1` decides; by default
- * yes, except on the native backend, whose add-on is not known to load in a worker thread (and
- * whose ops are fast enough not to hold the server up for long).
- */
-export function inferenceInWorker(env: Record<string, string | undefined> = process.env): boolean {
-  const setting = env.INFERENCE_WORKER?.trim().toLowerCase();
-  if (setting === '0' || setting === 'false') return false;
-  if (setting === '1' || setting === 'true') return true;
-  if (setting) throw new Error(`INFERENCE_WORKER must be 0 or 1; got "${env.INFERENCE_WORKER}"`);
-  return !nativeBackendWanted();
-}
-
-/** The app's service: in a worker thread when {@link inferenceInWorker}, in this thread when the worker cannot start. */
-async function createAppInferenceService(): Promise<LoadedInferenceService> {
-  if (!inferenceInWorker()) return createInferenceService();
-  try {
-    return await createWorkerInferenceService();
-  } catch (error) {
-    if (!(error instanceof WorkerStartError)) throw error;
-    console.warn(
-      `[infer] ${error.message}. Running the models on the server's thread instead: pages and polls wait while a model runs ` +
-        '(the worker is lib/infer/worker-entry.mjs in the project, run with its tsx dependency installed).',
-    );
-    return createInferenceService();
+  function pick(task: 'sr' | 'colorize', scale: number, requested?: string): LoadedModel {
+    const label = modelKindLabel(task, scale);
+    if (requested !== undefined) {
+      const m = byName.get(requested);
+      if (!m) {
+        throw new ModelUnavailableError(
+          `No model named "${requested}" is loaded (available: ${[...byName.keys()].join(', ') || 'none'}).`,
+        );
+      }
+      if (m.metadata.task !== task || (task === 'sr' && m.metadata.scale !== scale)) {
+        throw new ModelUnavailableError(`${wrongModelKind(`Model "${requested}"`, m.metadata, { task, scale })}.`);
+      }
+      return m;
+    }
+    const summary = defaultCandidates(summaries, task, scale)[0];
+    const found = summary && byName.get(summary.name);
+    if (!found) throw new ModelUnavailableError(`No ${label} model is installed (looked in ${source}).`);
+    return found;
   }
-}
 
-// Next's dev server re-evaluates modules and bundles each route apart: one service per process
-// lives on globalThis. A failed load is forgotten so that the next request retries.
-const SERVICE_KEY = Symbol.for('pix2pix-tfjs.infer.service');
+  function result(
+    png: Buffer,
+    out: { width: number; height: number },
+    input: { width: number; height: number },
+    model: LoadedModel,
+    start: number,
+  ): InferenceResult {
+    return {
+      png,
+      width: out.width,
+      height: out.height,
+      inputWidth: input.width,
+      inputHeight: input.height,
+      model: model.name,
+      backend: backendInfo.name,
+      ms: performance.now() - start,
+    };
+  }
 
-/**
- * The process-wide service over `MODELS_DIR` (default `<cwd>/models`), created on first call:
- * backend initialised, every model loaded and warmed, in a worker thread (see
- * {@link inferenceInWorker}). Later calls return the same instance.
- */
-export function getInferenceService(): Promise<LoadedInferenceService> {
-  const holder = globalThis as unknown as Record<symbol, Promise<LoadedInferenceService> | undefined>;
-  const existing = holder[SERVICE_KEY];
-  if (existing) return existing;
-  const created = createAppInferenceService().catch((error: unknown) => {
-    if (holder[SERVICE_KEY] === created) holder[SERVICE_KEY] = undefined;
-    throw error;
-  });
-  holder[SERVICE_KEY] = created;
-  return created;
+  const service: LoadedInferenceService = {
+    backend: backendInfo.name,
+    models: summaries,
+    source,
+    problems,
+    inWorker: false,
+    backendDetails: backendInfo,
+
+    async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
+      const start = performance.now();
+      const model = pick('colorize', 1, opts.model);
+      throwIfAborted(opts.signal);
+      // The result is the input's size: what cannot be written is refused before any work.
+      const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
+      const out = await colorizeImage(model, image, opts);
+      const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
+      return result(png, out, image, model, start);
+    },
+
+    async upscale(input: Buffer, opts: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult> {
+      const start = performance.now();
+      const scale = opts?.scale;
+      if (scale !== 2 && scale !== 4) throw new TypeError(`scale must be 2 or 4; got ${String(scale)}`);
+      const model = pick('sr', scale, opts.model);
+      throwIfAborted(opts.signal);
+      // Header first: a too-large result is refused before anything is decoded.
+      const header = await probeImage(input);
+      // An input over its own limit is told so, not that its (even larger) result would be.
+      if (opts.maxInputPixels !== undefined && header.width * header.height > opts.maxInputPixels) {
+        throw inputTooLarge(header.width, header.height, opts.maxInputPixels);
+      }
+      // Whatever the caller's limit, a result that could not be written is refused before its tiles run.
+      const maxOutputPixels = Math.min(opts.maxOutputPixels ?? Infinity, MAX_RESULT_PIXELS);
+      const outPixels = header.width * scale * header.height * scale;
+      if (outPixels > maxOutputPixels) {
+        throw new InputError(
+          'too_large',
+          `Upscaling ${header.width}x${header.height} by ${scale} would give ${header.width * scale}x${header.height * scale} = ` +
+            `${describeLimit(outPixels)}; the limit is ${describeLimit(maxOutputPixels)}.`,
+        );
+      }
+      // The output cap above already bounds the input: this only keeps the limit finite for sharp.
+      const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
+      const out = await upscaleImage(model, image, { ...opts, blend: options.blend });
+      const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
+      return result(png, out, image, model, start);
+    },
+
+    dispose() {
+      for (const m of models) m.model.dispose();
+    },
+
+    defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined {
+      return defaultCandidates(summaries, task, scale)[0];
+    },
+  };
+  return service;
 }

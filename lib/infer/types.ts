@@ -95,7 +95,7 @@ export interface Limits {
 
 /**
  * The inference core as the app's route handlers and the CLIs use it; one per process, models loaded
- * once and warmed. Implemented in `lib/infer/service.ts` (`getInferenceService()`).
+ * once and warmed. Implemented in `lib/infer/service.ts`; the app's is `getInferenceService()` in `app-service.ts`.
  */
 export interface InferenceService {
   /** `wasm`, `cpu` or `tensorflow`. */

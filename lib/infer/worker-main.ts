@@ -4,8 +4,7 @@
  * polls while a model runs. Runs arrive as messages; progress, results and errors go back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLocalInferenceService } from './local-service';
-import type { LoadedInferenceService } from './service';
+import { createInferenceService, type LoadedInferenceService } from './service';
 import type { Progress } from './types';
 import { ownBuffer, serializeError, type FromWorker, type ToWorker, type WorkerStartData } from './worker-protocol';
 
@@ -41,7 +40,7 @@ if (!parentPort) throw new Error('worker-main.ts runs as a worker thread (see wo
 const { options } = workerData as WorkerStartData;
 // The modules above loaded: from here on a failure is the models' (or the backend's), not the worker's.
 send({ type: 'started' });
-createLocalInferenceService(options).then(
+createInferenceService(options).then(
   (service) => {
     send({
       type: 'ready',

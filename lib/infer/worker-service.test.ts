@@ -5,7 +5,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
-import { createInferenceService, inferenceInWorker, type LoadedInferenceService } from './service';
+import { inferenceInWorker } from './app-service';
+import { createInferenceService, type LoadedInferenceService } from './service';
 import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError, ModelUnavailableError, type InferenceResult, type Progress } from './types';
 import { createWorkerInferenceService, defaultWorkerEntry, WorkerStartError } from './worker-service';
@@ -215,7 +216,7 @@ parentPort.on('message', (m) => {
     // A fresh process, as the server's: what the routes and the service module bring with them.
     const script = [
       "require('./lib/server/routes.ts');",
-      "require('./lib/infer/service.ts');",
+      "require('./lib/infer/app-service.ts');",
       'const heavy = Object.keys(require.cache).filter((k) => /node_modules.(@tensorflow|sharp)/.test(k));',
       "const ours = Object.keys(require.cache).filter((k) => k.includes('/lib/server/'));",
       'console.log(JSON.stringify({ heavy: heavy.length, ours: ours.length }));',

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { getInferenceService, type LoadedInferenceService } from '@/lib/infer/service';
+import { getInferenceService } from '@/lib/infer/app-service';
+import type { LoadedInferenceService } from '@/lib/infer/service';
 import { defaultCandidates, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
 import { VARIANT_PATTERN } from '@/lib/model/metadata';
 import { ApiError } from './errors';

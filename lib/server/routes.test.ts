@@ -19,7 +19,7 @@ const fake = vi.hoisted(() => ({
   problems: [] as string[],
 }));
 
-vi.mock('@/lib/infer/service', () => ({
+vi.mock('@/lib/infer/app-service', () => ({
   getInferenceService: async (): Promise<InferenceService & { source: string; problems: string[]; backendDetails: BackendInfo }> => {
     if (fake.loadError) throw fake.loadError;
     return {
