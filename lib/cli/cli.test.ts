@@ -415,6 +415,16 @@ describe('runInferCommand', () => {
     expect(stderr.text.split('\n')[0]).toMatch(/^colorize: --out \/sys is not writable \(/);
   });
 
+  it.skipIf(process.platform !== 'linux')('refuses an --out under /proc at once (Node\'s recursive mkdir never settles there)', async () => {
+    const input = path.join(dir, 'out-proc.png');
+    await fs.writeFile(input, 'x');
+    const refused = runInferCommand('colorize', [input, '--out', '/proc/pix2pix-out/sub']);
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000).unref());
+    const outcome = await Promise.race([refused.then(() => 'ran', (error: Error) => error), timeout]);
+    expect(outcome).toBeInstanceOf(UsageError);
+    expect((outcome as Error).message).toMatch(/^--out \/proc\/pix2pix-out\/sub is not writable \(cannot create the folder: /);
+  });
+
   it('creates a missing --out (nested) and leaves nothing in it but what the batch writes', async () => {
     const out = path.join(dir, 'made', 'by', 'check');
     await checkOutDir(out);

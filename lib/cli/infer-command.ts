@@ -30,7 +30,7 @@ const COMMON_HELP = `  <files or folders>  images, or folders: the files in them
   --backend NAME      tensorflow, wasm or cpu (default: $TF_BACKEND, else the best available)
   --help              this text
 
-Exit code: 0 when every image succeeded, 1 when any failed, 2 for a usage error, 130 when
+Exit code: 0 when every image succeeded, 1 when any failed or none was found, 2 for a usage error, 130 when
 cancelled with Ctrl-C, 143 when stopped with SIGTERM (no half-written result either way).`;
 
 export const USAGE: Record<InferCommand, string> = {
@@ -97,6 +97,26 @@ function describeFsError(error: unknown): string {
  *
  * @throws UsageError naming `--out`.
  */
+/**
+ * `mkdir -p` one level at a time, from the nearest folder that exists. Node 20's own
+ * `mkdir(..., { recursive: true })` never settles for a path under /proc (it loops on the EPERM/ENOENT
+ * procfs gives), which hung `--out /proc/x` for good; a plain mkdir fails at once.
+ */
+async function makeFolders(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+    if (await fs.stat(p).then(() => true, () => false)) break;
+    missing.unshift(p);
+    if (path.dirname(p) === p) break;
+  }
+  for (const p of missing) {
+    // Another process may create it in between: that is fine.
+    await fs.mkdir(p).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+}
+
 export async function checkOutDir(out: string): Promise<void> {
   let stat: import('node:fs').Stats | undefined;
   try {
@@ -109,7 +129,7 @@ export async function checkOutDir(out: string): Promise<void> {
   if (stat && !stat.isDirectory()) throw new UsageError(`--out ${out} is a file, not a folder`);
   if (!stat) {
     try {
-      await fs.mkdir(out, { recursive: true });
+      await makeFolders(out);
     } catch (error) {
       throw new UsageError(`--out ${out} is not writable (cannot create the folder: ${describeFsError(error)})`);
     }
