@@ -6,9 +6,9 @@ export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { limitsOrExit } = await import('@/lib/server/limits');
   if (!limitsOrExit()) return;
-  const { getInferenceService, inferenceInWorker } = await import('@/lib/infer/app-service');
+  const { checkInferenceSettings, getInferenceService } = await import('@/lib/infer/app-service');
   try {
-    inferenceInWorker();
+    checkInferenceSettings();
   } catch (error) {
     // A misspelt setting stops the server as a malformed limit does, rather than a 503 on every request.
     console.error(`[startup] ${(error as Error).message}; fix it and start the server again.`);

@@ -11,6 +11,7 @@ import { wrongModelKind } from '@/lib/model/metadata';
 import { createInferenceService, describeModelProblem, type LoadedInferenceService } from '@/lib/infer/service';
 import { readLimits } from '@/lib/server/limits';
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
+import { makeFolders } from '@/lib/fs/folders';
 import { flag, parseCli, UsageError } from './args';
 import { processImages } from './batch';
 import { describeImageExtensions } from '@/lib/image/formats';
@@ -97,26 +98,6 @@ function describeFsError(error: unknown): string {
  *
  * @throws UsageError naming `--out`.
  */
-/**
- * `mkdir -p` one level at a time, from the nearest folder that exists. Node 20's own
- * `mkdir(..., { recursive: true })` never settles for a path under /proc (it loops on the EPERM/ENOENT
- * procfs gives), which hung `--out /proc/x` for good; a plain mkdir fails at once.
- */
-async function makeFolders(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
-    if (await fs.stat(p).then(() => true, () => false)) break;
-    missing.unshift(p);
-    if (path.dirname(p) === p) break;
-  }
-  for (const p of missing) {
-    // Another process may create it in between: that is fine.
-    await fs.mkdir(p).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
-  }
-}
-
 export async function checkOutDir(out: string): Promise<void> {
   let stat: import('node:fs').Stats | undefined;
   try {

@@ -3,7 +3,7 @@
  * unless {@link inferenceInWorker} says otherwise. This module loads neither TensorFlow.js nor sharp,
  * so the server's own thread does not when the models run elsewhere.
  */
-import { nativeBackendWanted } from '@/lib/tf/backend-choice';
+import { nativeBackendWanted, requestedBackend } from '@/lib/tf/backend-choice';
 import type { LoadedInferenceService } from './service';
 import { createWorkerInferenceService, WorkerStartError } from './worker-service';
 
@@ -17,12 +17,24 @@ export function inferenceInWorker(env: Record<string, string | undefined> = proc
   if (setting === '0' || setting === 'false') return false;
   if (setting === '1' || setting === 'true') return true;
   if (setting) throw new Error(`INFERENCE_WORKER must be 0 or 1; got "${env.INFERENCE_WORKER}"`);
-  return !nativeBackendWanted();
+  return !nativeBackendWanted(undefined, env);
+}
+
+/**
+ * Checks the settings that decide where and on what the app's models run (`INFERENCE_WORKER`,
+ * `TF_BACKEND`), for the server to refuse to start on a misspelt one rather than answer 503s.
+ * @throws Error naming the variable.
+ */
+export function checkInferenceSettings(env: Record<string, string | undefined> = process.env): void {
+  inferenceInWorker(env);
+  requestedBackend(undefined, env);
 }
 
 /** The app's service: in a worker thread when {@link inferenceInWorker}, in this thread when the worker cannot start. */
 async function createAppInferenceService(): Promise<LoadedInferenceService> {
   // Loaded only when the models run in this thread: it brings TensorFlow.js and sharp with it.
+  // (tsx cannot follow this import from an ESM `.mts` script that imports this module statically;
+  // the app's bundle, the CLIs' CommonJS and vitest can.)
   const inThisThread = async () => (await import('./service')).createInferenceService();
   if (!inferenceInWorker()) return inThisThread();
   try {

@@ -7,17 +7,20 @@
 import type { BackendInfo } from '@/lib/tf/backend-choice';
 import type { InferenceServiceOptions } from './service';
 import { abortError } from './run';
-import { InputError, ModelUnavailableError, type InferenceResult, type InputErrorCode, type ModelSummary, type Progress } from './types';
+import { InputError, ModelUnavailableError, type InferenceResult, type InferenceService, type InputErrorCode, type ModelSummary, type Progress } from './types';
 
 /** `workerData` of the inference worker. */
 export interface WorkerStartData {
   options: InferenceServiceOptions;
 }
 
-/** What one run asks for: the service's options minus the callbacks, which stay on the app's side. */
+/** The options of a service method minus the callbacks, which stay on the app's side. */
+type Sendable<Options> = Omit<Options, 'signal' | 'onProgress'>;
+
+/** What one run asks for: the service method and its options as the caller gave them. */
 export type WorkerRunRequest =
-  | { op: 'colorize'; options: { maxInputPixels?: number; maxOutputPixels?: number; model?: string } }
-  | { op: 'upscale'; options: { maxInputPixels?: number; maxOutputPixels?: number; model?: string; scale: 2 | 4; ensemble?: boolean } };
+  | { op: 'colorize'; options: Sendable<NonNullable<Parameters<InferenceService['colorize']>[1]>> }
+  | { op: 'upscale'; options: Sendable<Parameters<InferenceService['upscale']>[1]> };
 
 export type ToWorker =
   /** `input` is the encoded image; its buffer is transferred. */

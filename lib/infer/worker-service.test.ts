@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
-import { inferenceInWorker } from './app-service';
+import { checkInferenceSettings, inferenceInWorker } from './app-service';
 import { createInferenceService, type LoadedInferenceService } from './service';
 import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError, ModelUnavailableError, type InferenceResult, type Progress } from './types';
@@ -234,5 +234,11 @@ parentPort.on('message', (m) => {
     expect(() => inferenceInWorker({ INFERENCE_WORKER: 'yes' })).toThrow(/INFERENCE_WORKER must be 0 or 1/);
     // No native package is installed on these machines: the default is the worker.
     expect(inferenceInWorker({})).toBe(true);
+    expect(inferenceInWorker({ TF_BACKEND: 'tensorflow' })).toBe(false);
+    expect(inferenceInWorker({ TF_BACKEND: 'wasm' })).toBe(true);
+    // What the server checks at start-up: a misspelt backend too, whatever INFERENCE_WORKER says.
+    expect(() => checkInferenceSettings({ INFERENCE_WORKER: '0', TF_BACKEND: 'wsam' })).toThrow('TF_BACKEND must be one of tensorflow, wasm, cpu; got "wsam"');
+    expect(() => checkInferenceSettings({ INFERENCE_WORKER: 'no' })).toThrow(/INFERENCE_WORKER must be 0 or 1/);
+    expect(() => checkInferenceSettings({})).not.toThrow();
   });
 });

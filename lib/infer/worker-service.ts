@@ -178,7 +178,9 @@ class WorkerHandle {
 /**
  * Starts the worker, waits until its models are loaded and warmed, and returns the service.
  * A worker that stops (a crash, an out-of-memory) fails its runs in flight; the next call starts a
- * new one. `dispose()` ends the worker.
+ * new one, which loads the models folder again. The service's `models`, `problems` and
+ * `backendDetails` stay what the first worker reported: like the in-thread service, which reads the
+ * folder once, it takes a restart of the server to see a changed folder. `dispose()` ends the worker.
  *
  * @throws what loading the models threw in the worker (as `createInferenceService` would), or
  *   {@link WorkerStartError} when the worker itself could not start.
@@ -218,13 +220,13 @@ export async function createWorkerInferenceService(options: WorkerServiceOptions
     backendDetails: ready.backendDetails,
 
     async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
-      const { signal, onProgress, maxInputPixels, maxOutputPixels, model } = opts;
-      return (await current()).run({ op: 'colorize', options: { maxInputPixels, maxOutputPixels, model } }, input, signal, onProgress);
+      const { signal, onProgress, ...options } = opts;
+      return (await current()).run({ op: 'colorize', options }, input, signal, onProgress);
     },
 
     async upscale(input: Buffer, opts: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult> {
-      const { signal, onProgress, maxInputPixels, maxOutputPixels, model, scale, ensemble } = opts;
-      return (await current()).run({ op: 'upscale', options: { maxInputPixels, maxOutputPixels, model, scale, ensemble } }, input, signal, onProgress);
+      const { signal, onProgress, ...options } = opts;
+      return (await current()).run({ op: 'upscale', options }, input, signal, onProgress);
     },
 
     dispose() {

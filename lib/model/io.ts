@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { io } from '@tensorflow/tfjs-core';
+import { makeFolders } from '@/lib/fs/folders';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -74,7 +75,7 @@ export async function writeModelFolder(dir: string, write: (folder: string) => P
   const ready = path.join(parent, `.${path.basename(dir)}.writing-${process.pid}`);
   const aside = path.join(parent, `.${path.basename(dir)}.replaced-${process.pid}`);
   await fs.rm(ready, { recursive: true, force: true });
-  await fs.mkdir(ready, { recursive: true });
+  await makeFolders(ready);
   try {
     await write(ready);
     await replaceDirectory(ready, dir, aside);
@@ -101,7 +102,7 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8A
 export function fileSystemIO(dir: string): Required<Pick<io.IOHandler, 'save' | 'load'>> {
   return {
     async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
-      await fs.mkdir(dir, { recursive: true });
+      await makeFolders(dir);
       const weights = concatWeightData(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
       const modelJson = {
         modelTopology: artifacts.modelTopology,

@@ -200,7 +200,7 @@ export async function handleHealth(): Promise<Response> {
   const noModels = noModelsMessage(service);
   if (noModels) return unavailable(noModels, problems);
   return Response.json(
-    { status: 'ok', backend: service.backend, backendDetails: service.backendDetails ?? null, models: service.models.map((m) => m.name), problems, ...base },
+    { status: 'ok', backend: service.backend, backendDetails: service.backendDetails, models: service.models.map((m) => m.name), problems, ...base },
     { headers: { 'Cache-Control': 'no-store' } },
   );
 }

@@ -5,7 +5,7 @@
  * Nothing here trusts the files: every record is validated and bad lines are counted, not fatal.
  *
  * The files are read synchronously, on purpose. Where inference runs on the server's thread
- * (`INFERENCE_WORKER=0`, or the native backend) it yields only between model runs, so while an image
+ * (`INFERENCE_WORKER=0`, a native backend, or a worker that could not start) it yields only between model runs, so while an image
  * is processed every await costs a model run (seconds for an ensemble): the training page, chaining a
  * dozen fs promises per run, took 40 s during an ensemble job. The reads are a few small files per
  * run (a 64 KiB log tail for the list), a few ms in all.

@@ -23,21 +23,26 @@ export interface BackendInfo {
 
 export const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
-/** The backend asked for: `explicit`, else `TF_BACKEND` (checked), else undefined (automatic). */
-export function requestedBackend(explicit?: BackendName): BackendName | undefined {
+type Env = Record<string, string | undefined>;
+
+/**
+ * The backend asked for: `explicit`, else `TF_BACKEND`, else undefined (automatic).
+ * @throws Error for a `TF_BACKEND` that names no backend.
+ */
+export function requestedBackend(explicit?: BackendName, env: Env = process.env): BackendName | undefined {
   if (explicit) return explicit;
-  const fromEnv = process.env.TF_BACKEND?.trim().toLowerCase();
+  const fromEnv = env.TF_BACKEND?.trim().toLowerCase();
   if (!fromEnv) return undefined;
   if ((BACKEND_NAMES as readonly string[]).includes(fromEnv)) return fromEnv as BackendName;
-  throw new Error(`TF_BACKEND must be one of ${BACKEND_NAMES.join(', ')}; got "${process.env.TF_BACKEND}"`);
+  throw new Error(`TF_BACKEND must be one of ${BACKEND_NAMES.join(', ')}; got "${env.TF_BACKEND}"`);
 }
 
 /**
  * Whether `initBackend` would try the native backend first: TF_BACKEND=tensorflow, or no
  * TF_BACKEND and a native package installed (resolved only, not loaded).
  */
-export function nativeBackendWanted(explicit?: BackendName): boolean {
-  const requested = requestedBackend(explicit);
+export function nativeBackendWanted(explicit?: BackendName, env: Env = process.env): boolean {
+  const requested = requestedBackend(explicit, env);
   if (requested) return requested === 'tensorflow';
   const requireFromRoot = createRequire(path.join(process.cwd(), 'package.json'));
   return NATIVE_PACKAGES.some((pkg) => {

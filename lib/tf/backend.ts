@@ -18,7 +18,7 @@ import { registerWasmTrainingKernels } from './kernels';
 import { NATIVE_PACKAGES, requestedBackend, type BackendInfo, type BackendName } from './backend-choice';
 import { wasmThreadsWanted, withNodeWasmThreads } from './wasm-threads';
 
-export { BACKEND_NAMES, nativeBackendWanted, type BackendInfo, type BackendName } from './backend-choice';
+export { BACKEND_NAMES, type BackendInfo, type BackendName } from './backend-choice';
 
 // Next's dev server re-evaluates modules; kernel registration throws on duplicates, so the state
 // lives on globalThis rather than in module scope.

@@ -67,6 +67,9 @@ describe('flags that do not apply to the task', () => {
     expect(resolve({ task: 'sr', ngf: '8', dropout: '0.2' })).toThrow('--ngf, --dropout: only for --task colorize or paired');
     expect(resolve({ task: 'colorize', direction: 'BtoA' })).toThrow('--direction: only for --task paired');
     expect(resolve({ task: 'colorize', scale: '2', direction: 'AtoB' })).toThrow('--scale: only for --task sr; --direction: only for --task paired');
+    // One table for every task-only flag: sr's data flags and colorize's class-head flags too.
+    expect(resolve({ task: 'colorize', hrScales: '0.5', degradeBlur: '1' })).toThrow('--hr-scales, --degrade-blur: only for --task sr');
+    expect(resolve({ task: 'paired', imageSide: '256', abGrid: '10' })).toThrow('--image-side, --ab-grid: only for --task colorize');
     // The discriminator's flags without a discriminator: sr trains without one unless --gan says.
     expect(resolve({ task: 'sr', ndf: '32', norm: 'instance' })).toThrow('--ndf, --norm: only with a discriminator (--gan vanilla, lsgan or wgangp); this run has none (--task sr defaults to --gan none)');
     expect(resolve({ task: 'colorize', gan: 'none', lambdaL1: '10' })).toThrow(/^--lambda-l1: only with a discriminator .*: without one the pixel loss alone is the loss, unweighted$/);
@@ -142,6 +145,8 @@ describe('resolveResumeConfig', () => {
     await expect(resolveResumeConfig({ resume: 'ren2', runsDir: moved, run: 'ren' })).resolves.toMatchObject({ run: 'ren2' });
     await fs.writeFile(path.join(moved, 'ren2', 'config.json'), JSON.stringify({ ...JSON.parse(await fs.readFile(path.join(moved, 'ren2', 'config.json'), 'utf8')), run: 'ren2' }));
     await expect(resolveResumeConfig({ resume: 'ren2', runsDir: moved, run: 'ren2' })).resolves.toMatchObject({ run: 'ren2' });
+    // ...and the original command still works once a resumed session has saved the new name.
+    await expect(resolveResumeConfig({ resume: 'ren2', runsDir: moved, run: 'ren' })).resolves.toMatchObject({ run: 'ren2' });
   });
 
   it('refuses an empty or path-like --resume in plain words', async () => {

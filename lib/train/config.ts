@@ -182,19 +182,11 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   const d = task.defaults as Partial<Record<string, number | string>>;
   const num = (key: keyof TrainFlags, fallback: number): number => pick(flags[key] as number | undefined, d[key] as number | undefined, fallback);
   const str = <T extends string>(key: keyof TrainFlags, fallback: T): T => pick(flags[key] as T | undefined, d[key] as T | undefined, fallback);
-  const degradeFlags = (['degradeBlur', 'degradeNoise', 'degradeJpeg', 'downscale'] as const).filter((key) => flags[key] !== undefined);
-  if (flags.task !== 'sr' && degradeFlags.length > 0) {
-    throw new Error(`${degradeFlags.map(flagName).join(', ')}: only for --task sr`);
-  }
   refuseFlagsThatDoNotApply(flags);
   const scale = flags.task === 'sr' ? num('scale', 4) : 1;
   const cropSize = num('cropSize', 128);
-  if (flags.hrScales !== undefined && flags.task !== 'sr') throw new Error('--hr-scales: only for --task sr');
-  if (flags.hrOriginals !== undefined && flags.task !== 'sr') throw new Error('--hr-originals: only for --task sr');
   if (flags.hrOriginals === false && !flags.hrScales?.length) throw new Error('--hr-originals false trains on the --hr-scales copies only: give --hr-scales too');
-  if (flags.expansion !== undefined && flags.task !== 'sr') throw new Error('--expansion: only for --task sr');
   const classFlags = (['head', 'abGrid', 'temperature', 'rebalance'] as const).filter((key) => flags[key] !== undefined);
-  if (classFlags.length > 0 && flags.task !== 'colorize') throw new Error(`${classFlags.map(flagName).join(', ')}: only for --task colorize`);
   const classHead = flags.head === 'classes';
   const classOnly = classFlags.filter((key) => key !== 'head');
   if (!classHead && classOnly.length > 0) throw new Error(`${classOnly.map(flagName).join(', ')}: only with --head classes`);
@@ -203,7 +195,6 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   }
   if (!classHead && flags.pixelLoss === 'ab-classes') throw new Error('--pixel-loss ab-classes needs --head classes (colorize)');
   if (classHead && flags.gan !== undefined && flags.gan !== 'none') throw new Error(`--head classes trains without a discriminator: drop --gan ${flags.gan} (or pass --gan none)`);
-  if (flags.imageSide !== undefined && flags.task !== 'colorize') throw new Error('--image-side: only for --task colorize');
   if (flags.imageSide !== undefined && flags.imageSide < cropSize) {
     throw new Error(`--image-side ${flags.imageSide} must be at least --crop-size ${cropSize}`);
   }
@@ -279,14 +270,26 @@ export function resolveConfig(flags: TrainFlags, now = new Date()): TrainConfig 
   });
 }
 
-/** The flags only some tasks use, by the tasks that use them (those checked elsewhere are left out). */
+/** The flags only some tasks use, by the tasks that use them. */
 const TASK_FLAGS: Partial<Record<keyof TrainFlags, readonly TrainFlags['task'][]>> = {
   scale: ['sr'],
   features: ['sr'],
   blocks: ['sr'],
+  expansion: ['sr'],
+  hrScales: ['sr'],
+  hrOriginals: ['sr'],
+  degradeBlur: ['sr'],
+  degradeNoise: ['sr'],
+  degradeJpeg: ['sr'],
+  downscale: ['sr'],
   ngf: ['colorize', 'paired'],
   depth: ['colorize', 'paired'],
   dropout: ['colorize', 'paired'],
+  imageSide: ['colorize'],
+  head: ['colorize'],
+  abGrid: ['colorize'],
+  temperature: ['colorize'],
+  rebalance: ['colorize'],
   direction: ['paired'],
 };
 
@@ -431,8 +434,9 @@ export async function resolveResumeConfig(raw: Record<string, unknown>): Promise
   for (const [key, savedValue] of Object.entries(SAVED_VALUE) as [keyof typeof SAVED_VALUE, (c: TrainConfig) => unknown][]) {
     let given: unknown = flags[key];
     if (given === undefined) continue;
-    // A renamed run's original command names it as it was; its saved config, once resumed, as it is.
-    if (key === 'run' && given === flags.resume) continue;
+    // The run is the folder --resume names: a renamed one's original command (plus --resume) still
+    // gives its first name, and after a resumed session its config holds the new one.
+    if (key === 'run') continue;
     if ((key === 'data' || key === 'initFrom') && typeof given === 'string') given = path.resolve(given);
     const was = savedValue(saved);
     if (!isDeepStrictEqual(given, was)) changed.push(`${flagName(key)} ${String(given)} (the run has ${was === undefined || was === null ? 'none' : String(was)})`);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
+import { makeFolders } from '@/lib/fs/folders';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { shellWord } from '@/lib/cli/args';
 import { defaultModelsDir, readMetadata } from '@/lib/infer/models';
@@ -406,7 +407,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
     await restoreOptimizers(checkpointDir, trainer.optimG, trainer.optimD);
     rng.restore(resumed.rng);
   }
-  await fs.mkdir(runDir, { recursive: true });
+  await makeFolders(runDir);
   await fs.writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
   // Nothing is held out when validation reuses a training image: an empty list says so.
   const heldOut = data.valFromTraining ? [] : data.valNames;
