@@ -3,8 +3,8 @@
  * scores it on a benchmark folder along the way (the work is in lib/bench/sr-designs.ts).
  */
 import { z } from 'zod';
-import { flag, parseCli, runCli } from '@/lib/cli/args';
-import { compareSrDesigns, SR_DESIGNS, srDesignsTable } from '@/lib/bench/sr-designs';
+import { flag, parseCli, runCli, UsageError } from '@/lib/cli/args';
+import { compareSrDesigns, cropSizeProblem, SR_DESIGNS, srDesignsTable } from '@/lib/bench/sr-designs';
 
 const USAGE = `Usage: npm run bench:sr-designs -- --data <photos> --bench <HR folder, e.g. Set5> [--scale 2|4]
                        [--cpu-minutes M] [--evaluations N] [--crop-size N] [--batch N] [--designs srnet,unet-pre] [--json]
@@ -45,6 +45,8 @@ void runCli({ name: 'bench:sr-designs', usage: USAGE }, async (argv) => {
     },
     schema,
   });
+  const cropProblem = cropSizeProblem(args.designs, args['crop-size'], args.scale);
+  if (cropProblem) throw new UsageError(cropProblem);
   const options = {
     data: args.data,
     bench: args.bench,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareSrDesigns, srDesignsTable } from './sr-designs';
+import { compareSrDesigns, cropSizeProblem, srDesignsTable } from './sr-designs';
 
 let root: string;
 
@@ -42,5 +42,16 @@ describe('SR design comparison', () => {
     const table = srDesignsTable(results, options);
     expect(table).toContain('| srnet |');
     expect(table).toContain('| unet-pre |');
+  });
+});
+
+describe('cropSizeProblem', () => {
+  it('refuses, before any training, crops unet-pre cannot halve 5 times or that the scale does not divide', () => {
+    expect(cropSizeProblem(['srnet', 'unet-pre'], 96, 4)).toBeUndefined();
+    expect(cropSizeProblem(['srnet', 'unet-pre'], 48, 4)).toBe(
+      '--crop-size 48: unet-pre halves its input 5 times, so it must be a multiple of 32 (e.g. 64), or leave unet-pre out of --designs',
+    );
+    expect(cropSizeProblem(['srnet'], 48, 4)).toBeUndefined();
+    expect(cropSizeProblem(['srnet'], 50, 4)).toBe('--crop-size 50 must be a multiple of --scale 4');
   });
 });

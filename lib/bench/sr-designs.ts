@@ -70,6 +70,21 @@ interface Design {
 
 const UNET_DEPTH = 5;
 
+/**
+ * Why training crops of `cropSize` (HR pixels) cannot serve `designs` at `scale`, or undefined.
+ * Checked before any training: unet-pre's skip connections fail on a crop it cannot halve
+ * {@link UNET_DEPTH} times, which otherwise showed only after the first design had spent its budget.
+ */
+export function cropSizeProblem(designs: readonly SrDesign[], cropSize: number, scale: number): string | undefined {
+  if (cropSize % scale !== 0) return `--crop-size ${cropSize} must be a multiple of --scale ${scale}`;
+  const multiple = 2 ** UNET_DEPTH;
+  if (designs.includes('unet-pre') && cropSize % multiple !== 0) {
+    const nearest = Math.max(multiple, Math.round(cropSize / multiple) * multiple);
+    return `--crop-size ${cropSize}: unet-pre halves its input ${UNET_DEPTH} times, so it must be a multiple of ${multiple} (e.g. ${nearest}), or leave unet-pre out of --designs`;
+  }
+  return undefined;
+}
+
 function toSigned(data: Float32Array): Float32Array {
   return data.map((v) => v * 2 - 1);
 }

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { lAbToRgb, rgbToL, rgbToLab } from '@/lib/image/lab';
 import { fromBytes, toBytes, quantize, type FloatImage } from './image';
 import type { Method } from './methods';
-import { colourfulness, meanAb, psnr, ssim } from './metrics';
+import { colourfulness, mean, meanAb, psnr, rowPsnr, rowSpeed, ssim } from './metrics';
 
 export interface ColorizePair {
   name: string;
@@ -23,6 +23,8 @@ export interface ColorizePair {
 
 export interface ColorizeImageScore {
   image: string;
+  width: number;
+  height: number;
   psnr: number;
   ssim: number;
   colourfulness: number;
@@ -40,8 +42,10 @@ export interface ColorizeImageScore {
 export interface ColorizeRow {
   method: string;
   detail: string;
-  /** Means over images. */
+  /** Means over images (PSNR: over those not reproduced exactly; see `perfectImages`). */
   psnr: number;
+  /** Images scored with an infinite PSNR, left out of `psnr`. */
+  perfectImages?: number;
   ssim: number;
   /** Mean output colourfulness / mean original colourfulness (ratio of means: stable when an original is nearly gray). */
   colourfulnessRatio: number;
@@ -93,12 +97,8 @@ export function isColourless(image: FloatImage): boolean {
   return true;
 }
 
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
-}
-
 /** Scores an 8-bit colorized `output` against its pair. */
-export function scoreColorization(output: FloatImage, pair: ColorizePair): Omit<ColorizeImageScore, 'ms' | 'msPerMegapixel' | 'cpuMs' | 'cpuMsPerMegapixel' | 'image'> {
+export function scoreColorization(output: FloatImage, pair: ColorizePair): Omit<ColorizeImageScore, 'ms' | 'msPerMegapixel' | 'cpuMs' | 'cpuMsPerMegapixel' | 'image' | 'width' | 'height'> {
   const ab = meanAb(output);
   return {
     psnr: psnr(output, pair.original),
@@ -141,6 +141,8 @@ export async function evaluateColorizeMethod(method: Method, pairs: ColorizePair
     }
     const score: ColorizeImageScore = {
       image: pair.name,
+      width: raw.width,
+      height: raw.height,
       ...scoreColorization(quantize(raw), pair),
       ms,
       msPerMegapixel: ms / ((raw.width * raw.height) / 1e6),
@@ -151,17 +153,18 @@ export async function evaluateColorizeMethod(method: Method, pairs: ColorizePair
     options.onImage?.(method.name, score);
   }
   const colourfulnessMean = mean(perImage.map((s) => s.colourfulness));
+  const finitePsnr = rowPsnr(perImage);
   return {
     method: method.name,
     detail: method.detail,
-    psnr: mean(perImage.map((s) => s.psnr)),
+    psnr: finitePsnr.psnr,
+    ...(finitePsnr.perfect > 0 ? { perfectImages: finitePsnr.perfect } : {}),
     ssim: mean(perImage.map((s) => s.ssim)),
     colourfulness: colourfulnessMean,
     colourfulnessRatio: colourfulnessMean / mean(pairs.map((p) => p.colourfulness)),
     meanA: mean(perImage.map((s) => s.meanA)),
     meanB: mean(perImage.map((s) => s.meanB)),
-    msPerMegapixel: mean(perImage.map((s) => s.msPerMegapixel)),
-    cpuMsPerMegapixel: mean(perImage.map((s) => s.cpuMsPerMegapixel)),
+    ...rowSpeed(perImage),
     perImage,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createImage, type FloatImage } from './image';
-import { colourfulness, meanAb, psnr, psnrY, rgbToY, ssim, ssimPlane, ssimY, type Plane } from './metrics';
+import { colourfulness, meanAb, psnr, psnrY, rgbToY, rowPsnr, rowSpeed, ssim, ssimPlane, ssimY, type Plane } from './metrics';
 
 function filled(width: number, height: number, channels: number, f: (x: number, y: number, c: number) => number): FloatImage {
   const image = createImage(width, height, channels);
@@ -163,5 +163,23 @@ describe('meanAb', () => {
     const sepia = meanAb(filled(4, 4, 3, (_x, _y, c) => [112, 66, 20][c]! / 255));
     expect(sepia.b).toBeGreaterThan(30);
     expect(sepia.a).toBeGreaterThan(5);
+  });
+});
+
+describe('row summaries', () => {
+  it('rowPsnr leaves out images reproduced exactly and counts them', () => {
+    expect(rowPsnr([{ psnr: 30 }, { psnr: Infinity }, { psnr: 20 }])).toEqual({ psnr: 25, perfect: 1 });
+    expect(rowPsnr([{ psnr: 30 }, { psnr: 20 }])).toEqual({ psnr: 25, perfect: 0 });
+    expect(rowPsnr([{ psnr: Infinity }])).toEqual({ psnr: Infinity, perfect: 1 });
+  });
+
+  it('rowSpeed is total time over total megapixels, not a mean of per-image rates', () => {
+    // A 10x10 image at 1 ms (10,000 ms/MP) beside a 1000x1000 one at 500 ms (500 ms/MP).
+    const speed = rowSpeed([
+      { ms: 1, cpuMs: 2, width: 10, height: 10 },
+      { ms: 500, cpuMs: 400, width: 1000, height: 1000 },
+    ]);
+    expect(speed.msPerMegapixel).toBeCloseTo(501 / 1.0001, 6);
+    expect(speed.cpuMsPerMegapixel).toBeCloseTo(402 / 1.0001, 6);
   });
 });

@@ -53,6 +53,18 @@ export function channelPlane(image: FloatImage, c: number): Plane {
   return { data: out, width: image.width, height: image.height };
 }
 
+/** The mean of `image`'s channels as a 0-255 plane (a gray rendering of a colour output). */
+export function channelMeanPlane(image: FloatImage): Plane {
+  const n = image.width * image.height;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let c = 0; c < image.channels; c++) sum += image.data[i * image.channels + c]!;
+    out[i] = (sum / image.channels) * 255;
+  }
+  return { data: out, width: image.width, height: image.height };
+}
+
 /** `plane` without `shave` pixels at each border. */
 export function shavePlane(plane: Plane, shave: number): Plane {
   if (shave === 0) return plane;
@@ -250,4 +262,31 @@ export function meanAb(image: FloatImage): { a: number; b: number } {
     b += lab[i * 3 + 2]!;
   }
   return { a: a / n, b: b / n };
+}
+
+/** The arithmetic mean (NaN for none). */
+export function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/**
+ * A row's PSNR: the mean over images whose PSNR is finite. An image the method reproduces exactly
+ * (PSNR infinite: a flat test card, a lossless round trip) would make the whole row "inf" and hide
+ * every other image's score; such images are counted in `perfect` for the report to name.
+ */
+export function rowPsnr(perImage: readonly { psnr: number }[]): { psnr: number; perfect: number } {
+  const finite = perImage.map((s) => s.psnr).filter((p) => Number.isFinite(p));
+  return { psnr: finite.length > 0 ? mean(finite) : Number.POSITIVE_INFINITY, perfect: perImage.length - finite.length };
+}
+
+/**
+ * Speed over a row's images: total time over total output megapixels (not a mean of per-image
+ * rates, which tiny images, dominated by fixed costs, would swamp).
+ */
+export function rowSpeed(perImage: readonly { ms: number; cpuMs: number; width: number; height: number }[]): { msPerMegapixel: number; cpuMsPerMegapixel: number } {
+  const megapixels = perImage.reduce((sum, s) => sum + (s.width * s.height) / 1e6, 0);
+  return {
+    msPerMegapixel: perImage.reduce((sum, s) => sum + s.ms, 0) / megapixels,
+    cpuMsPerMegapixel: perImage.reduce((sum, s) => sum + s.cpuMs, 0) / megapixels,
+  };
 }

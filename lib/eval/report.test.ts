@@ -22,7 +22,7 @@ const sr: SrEvaluation = {
 describe('report', () => {
   it('renders SR rows as a markdown table with dB, SSIM and time per output megapixel', () => {
     const md = toMarkdown(sr);
-    expect(md).toContain('### Set5 x4 (1 images, wasm (simd, 1 thread))');
+    expect(md).toContain('### Set5 x4 (1 image, wasm (simd, 1 thread))');
     expect(md).toContain('| bicubic | 28.43 | 0.8111 | 512 ms | 400 ms |');
     expect(md).toContain('| oracle | inf | 1.0000 | 33.0 s | 30.0 s |');
     expect(md).toContain('Note: a note');
@@ -34,9 +34,9 @@ describe('report', () => {
     expect(withTables).toContain('bicubic 28.42.');
   });
 
-  it('renders JSON with infinities as strings and per-image scores only when verbose', () => {
+  it('renders JSON with infinities as null (a number or nothing) and per-image scores only when verbose', () => {
     const parsed = JSON.parse(toJson(sr));
-    expect(parsed.rows[1].psnr).toBe('Infinity');
+    expect(parsed.rows[1].psnr).toBeNull();
     expect(parsed.rows[0].perImage).toBeUndefined();
     expect(JSON.parse(toJson(sr, true)).rows[0].perImage[0].image).toBe('a.png');
   });

@@ -11,6 +11,11 @@ function dB(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : 'inf';
 }
 
+/** "1 image", "5 images". */
+export function imageCount(n: number): string {
+  return `${n} image${n === 1 ? '' : 's'}`;
+}
+
 function seconds(msPerMegapixel: number): string {
   if (msPerMegapixel < 1000) return `${msPerMegapixel.toFixed(0)} ms`;
   return `${(msPerMegapixel / 1000).toFixed(1)} s`;
@@ -25,7 +30,7 @@ function table(header: string[], rows: string[][]): string {
 function srMarkdown(result: SrEvaluation, verbose: boolean): string {
   const dataName = result.data.replace(/\/+$/, '').split('/').pop() ?? result.data;
   const parts = [
-    `### ${dataName} x${result.scale} (${result.images.length} images, ${result.backend})`,
+    `### ${dataName} x${result.scale} (${imageCount(result.images.length)}, ${result.backend})`,
     '',
     table(
       ['method', 'PSNR-Y (dB)', 'SSIM-Y', 'per output MP: wall', 'CPU'],
@@ -72,7 +77,7 @@ function colorizeMarkdown(result: ColorizeEvaluation, verbose: boolean): string 
   const dataName = result.data.replace(/\/+$/, '').split('/').pop() ?? result.data;
   const ref = result.reference;
   const parts = [
-    `### Colorize: ${dataName} (${result.images.length} images, ${result.backend})`,
+    `### Colorize: ${dataName} (${imageCount(result.images.length)}, ${result.backend})`,
     '',
     table(
       ['method', 'PSNR-RGB (dB)', 'SSIM-RGB', 'colourfulness (ratio)', 'mean a*', 'mean b*', 'per MP: wall', 'CPU'],
@@ -124,10 +129,12 @@ export function toMarkdown(result: Evaluation, verbose = false): string {
   return result.task === 'sr' ? srMarkdown(result, verbose) : colorizeMarkdown(result, verbose);
 }
 
-/** The result as one JSON object; per-image scores only with `verbose`; PSNR of identical images is "inf". */
+/**
+ * The result as one JSON object; per-image scores only with `verbose`. A PSNR of an image
+ * reproduced exactly (infinite) is `null`: JSON has no infinity, and a string would break readers
+ * expecting a number.
+ */
 export function toJson(result: Evaluation, verbose = false): string {
   const rows = (result.rows as { perImage: unknown[] }[]).map((r) => (verbose ? r : { ...r, perImage: undefined }));
-  return JSON.stringify({ ...result, rows }, (_key, value: unknown) =>
-    typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
-  2);
+  return JSON.stringify({ ...result, rows }, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2);
 }

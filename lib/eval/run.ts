@@ -19,6 +19,7 @@ import { DataError, listImages } from './data';
 import { ImageFileError, readImageFile, type FloatImage } from './image';
 import { bicubicMethod, loadOurMethods, loadPeer, type Method } from './methods';
 import { publishedFor, type PublishedScore } from './published';
+import { imageCount } from './report';
 import { evaluateSrMethod, makeSrPair, type GrayScoring, type SrRow } from './sr';
 
 export interface SrEvaluation {
@@ -56,6 +57,16 @@ type Log = (line: string) => void;
 type MethodFactory = { name: string; load: () => Promise<Method> };
 
 /** Loads, runs and disposes each method in turn, noting any tensors it leaves behind. */
+/** Notes naming the rows whose PSNR mean leaves out images they reproduced exactly (PSNR infinite). */
+function perfectNotes(rows: readonly { method: string; perfectImages?: number; perImage: readonly { image: string; psnr: number }[] }[]): string[] {
+  return rows
+    .filter((r) => r.perfectImages)
+    .map((r) => {
+      const names = r.perImage.filter((s) => !Number.isFinite(s.psnr)).map((s) => s.image);
+      return `${r.method} reproduced ${names.join(', ')} exactly (PSNR infinite); its PSNR is the mean over the other images.`;
+    });
+}
+
 async function runEach<Row>(factories: MethodFactory[], evaluate: (method: Method) => Promise<Row>, notes: string[], log: Log): Promise<Row[]> {
   const rows: Row[] = [];
   for (const factory of factories) {
@@ -178,7 +189,7 @@ export async function loadImages(data: string, limit: number | undefined, log: L
     }
     throw new DataError(`No image in ${data} can be scored. ${skippedNotes(skipped, filter?.sizeRule).join(' ')}`);
   }
-  log(`${images.length} images from ${data}${skipped.length ? ` (${countSkipped(skipped)}, skipped)` : ''}`);
+  log(`${imageCount(images.length)} from ${data}${skipped.length ? ` (${countSkipped(skipped)}, skipped)` : ''}`);
   return { images, skipped };
 }
 
@@ -221,9 +232,10 @@ export const colorizeFilter: ImageFilter = {
 const SR_PROTOCOL =
   'HR cropped to a multiple of the scale (top-left); LR = MATLAB imresize bicubic (antialiased, 8-bit); ' +
   'outputs rounded to 8 bits; PSNR/SSIM on BT.601 Y, `scale` pixels shaved at each border; ' +
-  'SSIM: 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03. Speed: per output megapixel after a warm-up (peers on whole images, ' +
+  'SSIM: 11x11 Gaussian (sigma 1.5), K1 0.01, K2 0.03. Speed: total time over total output megapixels after a warm-up (peers on whole images, ' +
   'ours as the inference service runs them: tiled, PNG in and out); ' +
-  'wall clock and this process\'s CPU time (the CPU figure holds when other work shares the cores).';
+  "wall clock and this process's CPU time (all its threads, the JS engine's own included: an upper bound on the work, " +
+  'which unlike wall clock does not grow when other work shares the cores).';
 
 /** Super-resolution: bicubic, ours, then the peers, on every image of `args.data`. */
 export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> {
@@ -265,7 +277,7 @@ export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> 
     protocol: SR_PROTOCOL + (args.gray === 'stored' ? ' Single-channel files scored on their stored intensities.' : ''),
     rows,
     published: publishedFor(args.data, args.scale, pairs.length),
-    notes,
+    notes: [...notes, ...perfectNotes(rows)],
     date: new Date().toISOString(),
   };
 }
@@ -306,7 +318,7 @@ export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<Co
     protocol: COLORIZE_PROTOCOL,
     reference: colorizeReference(pairs),
     rows,
-    notes,
+    notes: [...notes, ...perfectNotes(rows)],
     date: new Date().toISOString(),
   };
 }

@@ -34,6 +34,7 @@ describe('evaluateSrMethod', () => {
     };
     const perfect = await evaluateSrMethod(oracle, pairs, { scale: 2 });
     expect(perfect.psnr).toBe(Infinity);
+    expect(perfect.perfectImages).toBe(pairs.length);
     expect(perfect.ssim).toBeCloseTo(1, 12);
     const bicubic = await evaluateSrMethod(bicubicMethod(2), pairs, { scale: 2 });
     expect(bicubic.psnr).toBeGreaterThan(25);
@@ -73,5 +74,20 @@ describe('scoreSr', () => {
     // Colour files are always scored on Y.
     const colour = { ...pair, grayFile: false };
     expect(scoreSr(output, colour, 2, 'stored').psnr).toBeCloseTo(y.psnr, 10);
+  });
+
+  it('scores a colour output of a gray file on the mean of its channels, not its red one', () => {
+    const gray = scene(36, 36, 1);
+    const rgbGray = fromBytes(Uint8Array.from({ length: 36 * 36 * 3 }, (_, i) => Math.round(gray.data[Math.floor(i / 3)]! * 255)), 36, 36, 3);
+    const pair = makeSrPair({ name: 'g.png', image: rgbGray, grayFile: true }, 2);
+    // The HR itself with red +6 and blue -6 levels: its channel mean is the HR exactly.
+    const tinted = fromBytes(
+      Uint8Array.from({ length: 36 * 36 * 3 }, (_, i) => Math.round(pair.hr.data[i]! * 255) + (i % 3 === 0 ? 6 : i % 3 === 2 ? -6 : 0)),
+      36,
+      36,
+      3,
+    );
+    // Red alone would be 6 levels off everywhere: 20 log10(255 / 6) = 32.6 dB.
+    expect(scoreSr(tinted, pair, 2, 'stored').psnr).toBeGreaterThan(100);
   });
 });

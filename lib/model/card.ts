@@ -50,7 +50,8 @@ export function renderModelCard({ metadata: md, evaluations, samples, notes }: C
   const cfg = md.training.config as Record<string, unknown>;
   const trainingRows: [string, string][] = [
     ['steps', String(md.training.steps)],
-    ['wall time', `${formatDuration(md.training.wallTimeSeconds)} on the ${md.training.backend} backend (one CPU core, shared)`],
+    // The metadata does not say how many threads it had (the shipped models' cards say: one core, shared).
+    ['wall time', `${formatDuration(md.training.wallTimeSeconds)} on the ${md.training.backend} backend`],
     ['batch x crop', `${String(cfg.batchSize)} x ${String(cfg.cropSize)} px`],
     ['loss', describeLoss(cfg.gan as Parameters<typeof describeLoss>[0])],
     ['optimiser', `Adam ${JSON.stringify(cfg.optim)}, constant then linear decay over the last ${String(cfg.decaySteps)} steps`],
