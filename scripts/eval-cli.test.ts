@@ -88,7 +88,7 @@ describe('npm run eval', () => {
     expect(stderr).not.toMatch(/^\s+at /m);
     expect(stderr).toContain('[eval] skipped one.png: too small to score (1x1; x2 needs at least 16 x 16 px)');
     expect(code).toBe(0);
-    expect(stdout).toContain('(1 images,');
+    expect(stdout).toContain('(1 image,');
     expect(stdout).toContain('Note: 3 images too small to score skipped (x2 needs at least 16 x 16 px): long.png (200x10), one.png (1x1), tall.png (10x200).');
   });
 
@@ -97,7 +97,7 @@ describe('npm run eval', () => {
     const { code, stdout, stderr } = await evalCli([...args, '--verbose']);
     expect(code).toBe(0);
     expect(stderr).toContain("[eval] skipped old.jpg: no colour to compare with (every pixel's a* and b* round to 0)");
-    expect(stdout).toContain('(1 images,');
+    expect(stdout).toContain('(1 image,');
     expect(stdout).not.toContain('| inf |');
     expect(stdout).not.toContain('old.jpg |');
     expect(stdout).toContain("Note: 1 image without colour skipped (every pixel's a* and b* round to 0: the gray input would score as a perfect colorization): old.jpg.");
