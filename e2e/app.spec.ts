@@ -3,10 +3,14 @@
  * error paths, after which the page must still work.
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import sharp from 'sharp';
 import { E2E_LIMITS } from './limits';
 import {
+  backgroundContrast,
+  expectFocusClearOfHeader,
+  FIXTURES,
   flatPng,
   GRAY_PHOTO,
   imageStats,
@@ -14,9 +18,11 @@ import {
   noisyPng,
   NOT_AN_IMAGE,
   openHome,
+  recordAnnouncements,
   runButton,
   SMALL_PHOTO,
   snapshot,
+  textContrast,
   toolRadio,
   watchConsole,
 } from './helpers';
@@ -74,6 +80,29 @@ test('home renders with both tools, help and no console errors', async ({ page, 
   // Keyboard: the file picker and the tools are reachable with Tab and show a focus ring.
   await page.keyboard.press('Tab');
   await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  // The status region is in the accessibility tree while idle (not display: none), so that screen
+  // readers are watching it before its first message.
+  await expect(page.getByRole('status')).toHaveCount(1);
+  // The picker says what it takes; each tool is named by its label alone, its description apart.
+  const picker = page.locator('input[type="file"]');
+  await expect(picker).toHaveAccessibleDescription(/^JPEG, PNG, WebP and more · up to /);
+  const colorize = page.getByRole('radio', { name: 'Colorize', exact: true });
+  await expect(colorize).toHaveAccessibleDescription(/plausible colour/);
+  // With no photo yet, Tab still reaches the run button, which says what it needs and does nothing.
+  await colorize.check();
+  await picker.focus();
+  await page.keyboard.press('Tab');
+  await expect(colorize).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(runButton(page)).toBeFocused();
+  await expect(runButton(page)).toHaveAttribute('aria-disabled', 'true');
+  await expect(runButton(page)).toHaveAccessibleDescription('Choose a photo first.');
+  const jobRequests: string[] = [];
+  page.on('request', (r) => void (r.url().includes('/api/jobs') && jobRequests.push(r.url())));
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Space');
+  await expect(page.locator('.progress-block')).toHaveCount(0);
+  expect(jobRequests).toEqual([]);
   await page.emulateMedia({ colorScheme: 'dark' });
   await snapshot(page, testInfo, '02-home-dark');
   await page.setViewportSize({ width: 390, height: 844 });
@@ -86,9 +115,14 @@ test('colorizes a grayscale photo: same size, in colour, downloadable', async ({
   const console = watchConsole(page);
   await openHome(page);
   await chooseFile(page, GRAY_PHOTO);
-  await expect(page.getByText('128 × 96')).toBeVisible();
+  await expect(page.locator('.source-preview').getByText('128 × 96')).toBeVisible();
+  // Choosing the photo is announced, with its size and that the tool can run now.
+  const announcer = page.getByTestId('announcer');
+  await expect(announcer).toHaveText(/^Photo loaded: landscape-gray\.png, 128 × 96, [\d.]+ [kK]i?B\. The Colorize button is ready\.$/);
   await snapshot(page, testInfo, '04-photo-chosen');
   await runTool(page, /^Colorize/);
+  // So is the end of the run, with what it made.
+  await expect(announcer).toHaveText(/^Done\. Colorized landscape-gray\.png: 128 × 96, in [\d.]+ s\.$/);
   const { name, bytes } = await downloadResult(page);
   expect(name).toBe('landscape-gray-colorized.png');
   const stats = await imageStats(bytes);
@@ -102,14 +136,41 @@ test('colorizes a grayscale photo: same size, in colour, downloadable', async ({
   await expect(page.getByTestId('output-size')).toHaveText('128 × 96');
   await expect(page.getByTestId('result-details')).toContainText('colorize');
   await snapshot(page, testInfo, '05-colorized-compare');
+  // The two pictures of the comparison say which is which.
+  await expect(page.getByRole('img', { name: 'Original: landscape-gray.png', exact: true })).toBeAttached();
+  await expect(page.getByRole('img', { name: 'Colorized result, 128 × 96', exact: true })).toBeVisible();
   // The comparison divider moves with the keyboard.
   const divider = page.getByRole('slider', { name: /Divider/ });
   await divider.focus();
   await page.keyboard.press('ArrowLeft');
   await expect(divider).toHaveValue('49');
-  await page.getByRole('button', { name: 'Side by side' }).click();
+  const compareButton = page.getByRole('button', { name: 'Compare', exact: true });
+  const sideButton = page.getByRole('button', { name: 'Side by side' });
+  await sideButton.click();
+  // The pressed button of a toggle group stands out from the others by 3:1 at least, light and dark.
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await expect(sideButton).toHaveAttribute('aria-pressed', 'true');
+    expect(await backgroundContrast(sideButton, compareButton), colorScheme).toBeGreaterThanOrEqual(3);
+    expect(await textContrast(sideButton), colorScheme).toBeGreaterThanOrEqual(4.5);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  // Side by side, each picture is a figure named by its caption, without an alt repeating it.
+  const original = page.getByRole('figure', { name: 'Original: landscape-gray.png', exact: true });
+  const colorized = page.getByRole('figure', { name: 'Colorized result, 128 × 96', exact: true });
+  await expect(original).toBeVisible();
+  await expect(colorized.getByRole('img')).toHaveCount(0);
+  // Fitted, the panes do not scroll and are no tab stops; zoomed, each is one, named after its picture.
+  const panes = page.locator('.pane-viewport');
+  for (const pane of await panes.all()) {
+    expect(await pane.evaluate((e) => [e.scrollWidth - e.clientWidth, e.scrollHeight - e.clientHeight])).toEqual([0, 0]);
+    await expect(pane).not.toHaveAttribute('tabindex');
+  }
   await page.getByRole('button', { name: '200%' }).click();
-  await expect(page.getByRole('img', { name: 'Result' })).toHaveCSS('width', '256px');
+  await expect(colorized.locator('img')).toHaveCSS('width', '256px');
+  const zoomedPane = colorized.getByRole('group', { name: 'Colorized result, 128 × 96', exact: true });
+  await expect(zoomedPane).toHaveAttribute('tabindex', '0');
+  await expect(zoomedPane).toHaveAccessibleDescription(/arrow keys/);
   await snapshot(page, testInfo, '06-colorized-side-by-side');
   console.expectNone();
 });
@@ -165,7 +226,7 @@ test('accepts a pasted and a dropped image', async ({ page }) => {
   const png = (await fs.readFile(GRAY_PHOTO)).toString('base64');
   // Paste anywhere on the page.
   await pasteFile(page, png, 'pasted.png', 'image/png');
-  await expect(page.getByText('pasted.png')).toBeVisible();
+  await expect(page.locator('.source-preview .file-name')).toHaveText('pasted.png');
   // A pasted image often has no name: it is named after its type, not always "pasted.png".
   const jpeg = (await fs.readFile(SMALL_PHOTO)).toString('base64');
   await pasteFile(page, jpeg, '', 'image/jpeg');
@@ -178,7 +239,7 @@ test('accepts a pasted and a dropped image', async ({ page }) => {
     return data;
   }, png);
   await page.locator('.dropzone').dispatchEvent('drop', { dataTransfer });
-  await expect(page.getByText('dropped.png')).toBeVisible();
+  await expect(page.locator('.source-preview .file-name')).toHaveText('dropped.png');
   await expect(runButton(page)).toBeEnabled();
   // Dropped anywhere else on the page: taken too, and not left to the browser, which would open the
   // file in the tab (leaving the app). A cancelled event is how the page tells the browser so.
@@ -247,17 +308,30 @@ test('a long job shows tile progress and can be cancelled, from the keyboard too
   // ×2 of 1400 x 1400 = 7.8 MP out, under the e2e server's 8 MP output limit; many tiles.
   await chooseFile(page, { name: 'large.png', mimeType: 'image/png', buffer: await noisyPng(1400, 1400) });
   await toolRadio(page, /^Upscale ×2/).check();
+  const heard = await recordAnnouncements(page);
   await runButton(page).focus();
   await page.keyboard.press('Enter');
   // The run button is disabled while working: focus moves to Cancel instead of falling to the page.
   const cancel = page.getByRole('button', { name: 'Cancel' });
   await expect(cancel).toBeFocused();
-  await expect(page.getByText(/tiles done/)).toBeVisible();
+  const tiles = page.getByTestId('tiles');
+  await expect(tiles).toBeVisible();
   await expect(page.getByRole('progressbar', { name: 'Progress' })).toBeVisible();
-  // The status is a live region: the elapsed-time clock (visible) stays out of what screen readers hear.
+  // The elapsed-time clock (visible) and the tile count (the progress bar's text already) stay out of
+  // what screen readers hear.
   await expect(page.locator('.progress-text')).toContainText(/\d s$/);
   expect(await page.locator('.status').ariaSnapshot()).not.toMatch(/\d s\b/);
+  await expect(tiles).toHaveAttribute('aria-hidden', 'true');
   await snapshot(page, testInfo, '11-progress');
+  // Progress is announced in steps, a quarter of the tiles at a time, not tile by tile.
+  const announcer = page.getByTestId('announcer');
+  await expect(announcer).toHaveText(/^\d+% done, \d+ of \d+ tiles\.$/);
+  const tilesDone = Number(/^(\d+) \//.exec((await tiles.textContent()) ?? '')?.[1]);
+  const messages = await heard();
+  expect(messages[0]).toBe('Uploading large.png…');
+  expect(messages).toContainEqual(expect.stringMatching(/^Processing \d+ tiles\.$/));
+  expect(messages.filter((m) => /% done/.test(m)).length).toBeLessThanOrEqual(2);
+  expect(messages.length).toBeLessThan(tilesDone);
   // A file dropped on the page while working is refused, and kept from the browser (which would open it
   // and so leave the page and the job).
   const dropWhileBusy = await page.evaluate(() => {
@@ -268,7 +342,8 @@ test('a long job shows tile progress and can be cancelled, from the keyboard too
   expect(dropWhileBusy).toBe(false);
   await expect(page.locator('.source-preview .file-name')).toHaveText('large.png');
   await page.keyboard.press('Enter');
-  await expect(page.getByText(/^Cancelled/)).toBeVisible();
+  await expect(page.locator('.notice')).toHaveText(/^Cancelled/);
+  await expect(announcer).toHaveText(/^Cancelled\./);
   // Cancel is gone: focus is back on the run button, ready to try again.
   await expect(runButton(page)).toBeFocused();
   await expect(page.getByRole('heading', { name: 'Result' })).toHaveCount(0);
@@ -292,11 +367,42 @@ test('the training page shows the runs with curves, samples and config', async (
   await expect(page.getByText('1 log line was not readable and skipped.')).toBeVisible();
   // uPlot drew the loss and validation charts.
   // The fixture is a GAN run with every loss positive: all four curves, on a log axis.
-  const losses = page.getByRole('img', { name: 'Training losses of colorize-demo by step (log scale)' });
-  await expect(losses.locator('canvas')).toBeVisible();
-  for (const label of ['G total', 'G adversarial', 'G pixel loss', 'D']) await expect(losses.locator('.u-legend')).toContainText(label);
-  await expect(page.getByRole('img', { name: /Validation psnr/ }).locator('canvas')).toBeVisible();
-  await expect(page.getByRole('img', { name: /Validation chromaRatio/ }).locator('canvas')).toBeVisible();
+  const losses = page.getByRole('figure', { name: 'Training losses of colorize-demo by step (log scale)' });
+  const canvas = losses.locator('canvas');
+  await expect(canvas).toBeVisible();
+  // What uPlot draws is hidden from screen readers (its legend was a table of "--"); the legend is
+  // buttons that switch a curve off and on, from the keyboard too.
+  expect(await canvas.evaluate((e) => e.closest('[aria-hidden="true"]') !== null)).toBe(true);
+  expect(await losses.ariaSnapshot()).not.toContain('--');
+  for (const label of ['G total', 'G adversarial', 'G pixel loss', 'D']) {
+    await expect(losses.getByRole('button', { name: label, exact: true })).toHaveAttribute('aria-pressed', 'true');
+  }
+  const before = await canvas.screenshot();
+  const discriminator = losses.getByRole('button', { name: 'D', exact: true });
+  await discriminator.focus();
+  await page.keyboard.press('Space');
+  await expect(discriminator).toHaveAttribute('aria-pressed', 'false');
+  await expect.poll(async () => (await canvas.screenshot()).equals(before)).toBe(false);
+  await page.keyboard.press('Enter');
+  await expect(discriminator).toHaveAttribute('aria-pressed', 'true');
+  // The values in words: first, last, lowest and highest of each curve, from the fixture's log.
+  await losses.locator('summary').click();
+  await expect(losses.getByRole('row', { name: /^G total/ }).getByRole('cell')).toHaveText([
+    '3.066 at step 10',
+    '1.698 at step 300',
+    '1.698 at step 300',
+    '3.141 at step 20',
+  ]);
+  const psnr = page.getByRole('figure', { name: /Validation psnr/ });
+  await expect(psnr.locator('canvas')).toBeVisible();
+  await psnr.locator('summary').click();
+  await expect(psnr.getByRole('row', { name: /^psnr/ }).getByRole('cell')).toHaveText([
+    '21.00 at step 100',
+    '23.00 at step 300',
+    '21.00 at step 100',
+    '23.00 at step 300',
+  ]);
+  await expect(page.getByRole('figure', { name: /Validation chromaRatio/ }).locator('canvas')).toBeVisible();
   const sample = page.getByRole('img', { name: /Sample grid of colorize-demo at step 300/ });
   await expect(sample).toBeVisible();
   expect(await sample.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(296);
@@ -330,7 +436,7 @@ test('Cancel while uploading also cancels the job the server has already made', 
   await expect(page.locator('.progress-text')).toContainText('Uploading…');
   const deleted = page.waitForRequest((r) => r.method() === 'DELETE' && /\/api\/jobs\/[\w-]+$/.test(r.url()));
   await page.getByRole('button', { name: 'Cancel' }).click();
-  await expect(page.getByText(/^Cancelled/)).toBeVisible();
+  await expect(page.locator('.notice')).toHaveText(/^Cancelled/);
   await expect(runButton(page)).toBeEnabled();
   release();
   // The job stops at its next tile. The health check itself waits for the tile in progress (inference
@@ -338,7 +444,7 @@ test('Cancel while uploading also cancels the job the server has already made', 
   await expect.poll(() => serverQueue(request), { timeout: 15_000 }).toEqual({ running: 0, waiting: 0 });
   await deleted;
   // The late answer did not bring the progress back.
-  await expect(page.getByText(/^Cancelled/)).toBeVisible();
+  await expect(page.locator('.notice')).toHaveText(/^Cancelled/);
   await expect(page.locator('.progress-block')).toHaveCount(0);
   await snapshot(page, testInfo, '14-cancelled-while-uploading');
   await page.unroute('**/api/jobs');
@@ -368,15 +474,16 @@ test('a photo the browser cannot show (TIFF) gets its result alone, not a broken
   const tiff = await sharp(await fs.readFile(SMALL_PHOTO)).tiff().toBuffer();
   await chooseFile(page, { name: 'scan.tif', mimeType: 'image/tiff', buffer: tiff });
   await expect(page.getByText('No preview for this file')).toBeVisible();
+  await expect(page.getByTestId('announcer')).toHaveText(/^File chosen: scan\.tif, .*This browser cannot show it/);
   await runTool(page, /^Upscale ×2/);
   await expect(page.getByRole('heading', { name: 'Result' })).toBeVisible();
   await expect(page.getByTestId('output-size')).toHaveText('128 × 96');
   // No "Original" to compare with, so no comparison controls either; the result itself shows.
-  await expect(page.getByRole('img', { name: 'Original' })).toHaveCount(0);
+  await expect(page.getByRole('img', { name: /^Original/ })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Side by side' })).toHaveCount(0);
   await expect(page.getByRole('slider', { name: /Divider/ })).toHaveCount(0);
   await expect(page.getByText(/cannot show the original/)).toBeVisible();
-  const result = page.getByRole('img', { name: 'Result' });
+  const result = page.getByRole('img', { name: 'Upscaled ×2 result, 128 × 96', exact: true });
   await expect(result).toBeVisible();
   await expect.poll(() => result.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(128);
   await snapshot(page, testInfo, '15-tiff-result');
@@ -423,9 +530,11 @@ test('very wide and very tall results stay usable in the comparison', async ({ p
       expect(paneBox.height).toBeGreaterThanOrEqual(100);
       expect(paneBox.height).toBeLessThanOrEqual(0.7 * 900 + 1);
       expect(paneBox.x + paneBox.width).toBeLessThanOrEqual(column.x + column.width + 0.5);
-      const image = (await pane.getByRole('img').boundingBox())!;
+      const image = (await pane.locator('img').boundingBox())!;
       expect(image.height).toBeLessThanOrEqual(paneBox.height);
       expect(image.width).toBeLessThanOrEqual(paneBox.width);
+      // Fitted means nothing to scroll: not even a pixel, which would make the pane a tab stop.
+      expect(await pane.evaluate((e) => [e.scrollWidth - e.clientWidth, e.scrollHeight - e.clientHeight])).toEqual([0, 0]);
     }
     await page.getByRole('button', { name: 'Compare' }).click();
   }
@@ -446,7 +555,7 @@ test('on a phone, the zoom buttons fit and the training page shows the run befor
     expect(button.x + button.width, label).toBeLessThanOrEqual(content.x + content.width + 0.5);
   }
   await page.getByRole('button', { name: '400%' }).click();
-  await expect(page.getByRole('img', { name: 'Result' })).toHaveCSS('width', '512px');
+  await expect(page.getByRole('figure', { name: 'Upscaled ×2 result, 128 × 96' }).locator('img')).toHaveCSS('width', '512px');
   await snapshot(page, testInfo, '17-phone-side-by-side');
 
   await page.goto('/training');
@@ -470,4 +579,83 @@ test('an unknown run is a 404 that still lists the runs', async ({ page }, testI
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
   await snapshot(page, testInfo, '19-training-404');
   console.expectNone(EXPECTED_HTTP_ERRORS);
+});
+
+test('a live run: its badges are legible, and its updates say how often and can be paused', async ({ page }, testInfo) => {
+  const console = watchConsole(page);
+  // A run is live while its log was written in the last minute: touch the fixture's, and put its time back after.
+  const log = path.join(FIXTURES, 'runs', 'colorize-demo', 'log.jsonl');
+  const { atime, mtime } = await fs.stat(log);
+  await fs.utimes(log, atime, new Date());
+  try {
+    // Refreshes are server-component fetches (RSC), told from link prefetches by their headers.
+    const refreshes: string[] = [];
+    page.on('request', (r) => {
+      const headers = r.headers();
+      if (headers.rsc === '1' && !headers['next-router-prefetch']) refreshes.push(r.url());
+    });
+    await page.goto('/training');
+    const status = page.locator('.live-status');
+    await expect(status.locator('.badge.live')).toHaveText('● Live');
+    // The dot is decoration; the interval is on the page, not in a tooltip.
+    await expect(status.locator('.badge.live [aria-hidden="true"]')).toHaveText('●');
+    await expect(page.getByTestId('refresh-state')).toHaveText('Updates every 5 s');
+    // Small bold text needs 4.5:1: the badge above the run and the one in the run list (on the
+    // selected run's tinted background), light and dark.
+    const badges = page.locator('.badge.live');
+    await expect(badges).toHaveCount(2);
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      for (const badge of await badges.all()) expect(await textContrast(badge), colorScheme).toBeGreaterThanOrEqual(4.5);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await snapshot(page, testInfo, '20-training-live');
+
+    // In real time, as the page runs it: a refresh every 5 s.
+    await expect.poll(() => refreshes.length, { timeout: 8_000 }).toBeGreaterThanOrEqual(1);
+    await page.getByRole('button', { name: 'Pause updates' }).click();
+    await expect(page.getByTestId('refresh-state')).toHaveText('Updates paused');
+    // A refresh already on its way when the button was pressed still lands; none start after.
+    await page.waitForTimeout(500);
+    const seen = refreshes.length;
+    await page.waitForTimeout(11_000);
+    expect(refreshes).toHaveLength(seen);
+    // Resuming catches up at once, then every 5 s again.
+    await page.getByRole('button', { name: 'Resume updates' }).click();
+    await expect(page.getByTestId('refresh-state')).toHaveText('Updates every 5 s');
+    await expect.poll(() => refreshes.length, { timeout: 2_000 }).toBe(seen + 1);
+    await expect.poll(() => refreshes.length, { timeout: 8_000 }).toBe(seen + 2);
+  } finally {
+    await fs.utimes(log, atime, mtime);
+  }
+  console.expectNone();
+});
+
+test('keyboard focus never ends up under the sticky header', async ({ page }) => {
+  const console = watchConsole(page);
+  for (const viewport of [
+    { width: 1280, height: 600 },
+    { width: 320, height: 640 },
+  ]) {
+    await page.setViewportSize(viewport);
+    await openHome(page);
+    // A result makes the page long enough to scroll, with every kind of control on it.
+    await chooseFile(page, GRAY_PHOTO);
+    await runTool(page, /^Colorize/);
+    await expect(page.getByRole('heading', { name: 'Result' })).toBeVisible();
+    expect(await expectFocusClearOfHeader(page)).toBeGreaterThanOrEqual(6);
+    // The Help link's target lands below the header too.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Help' }).click();
+    const help = page.locator('#help');
+    await expect(help).toBeInViewport();
+    const headerBottom = await page.locator('.site-header').evaluate((e) => e.getBoundingClientRect().bottom);
+    await expect.poll(async () => (await help.boundingBox())!.y).toBeGreaterThanOrEqual(headerBottom);
+    await page.goto('/training');
+    expect(await expectFocusClearOfHeader(page)).toBeGreaterThanOrEqual(3);
+  }
+  // On a short screen (a phone held sideways, a desktop zoomed in) the header scrolls away instead.
+  await page.setViewportSize({ width: 900, height: 420 });
+  await expect(page.locator('.site-header')).toHaveCSS('position', 'static');
+  expect(await expectFocusClearOfHeader(page)).toBeGreaterThanOrEqual(3);
+  console.expectNone();
 });

@@ -9,6 +9,9 @@ import { useState } from 'react';
 interface Props {
   before: string;
   after: string;
+  /** Text alternatives: which photo each is ("Original: photo.jpg", "Colorized result, 640 × 480"). */
+  beforeAlt: string;
+  afterAlt: string;
   /** The result's size; the frame takes its shape, and the original is fitted the same way so the two line up. */
   width: number;
   height: number;
@@ -30,7 +33,7 @@ export function displayWidth(width: number, height: number): string {
   return `max(min(100%, ${MIN_FRAME.width}px), ${fitted})`;
 }
 
-export function CompareSlider({ before, after, width, height }: Props) {
+export function CompareSlider({ before, after, beforeAlt, afterAlt, width, height }: Props) {
   const [position, setPosition] = useState(50);
   return (
     <div
@@ -41,11 +44,11 @@ export function CompareSlider({ before, after, width, height }: Props) {
         minHeight: `min(${MIN_FRAME.height}px, 70vh)`,
       }}
     >
-      <img className="compare-image" src={before} alt="Original" draggable={false} />
+      <img className="compare-image" src={before} alt={beforeAlt} draggable={false} />
       <img
         className="compare-image compare-after"
         src={after}
-        alt="Result"
+        alt={afterAlt}
         draggable={false}
         style={{ clipPath: `inset(0 0 0 ${position}%)` }}
       />

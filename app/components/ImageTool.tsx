@@ -88,9 +88,21 @@ function deleteJob(id: string, keepalive = false): void {
 }
 
 const POLL_MS = 300;
+/**
+ * Progress is read out at each quarter of the tiles, and at least this often in a long stretch between
+ * quarters (an eight-way "extra quality" run of a big photo takes minutes per quarter). Every tile
+ * would bury everything else a screen reader has to say.
+ */
+const PROGRESS_SPEAK_MS = 15_000;
 
 function formatSeconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** What a tool made, for names and announcements: "Colorized", "Upscaled ×2", "Colorized (vivid)". */
+function resultKind(tool: ToolOption): string {
+  const kind = tool.scale ? `Upscaled ×${tool.scale}` : 'Colorized';
+  return tool.variant ? `${kind} (${tool.variant})` : kind;
 }
 
 async function errorMessage(response: Response): Promise<string> {
@@ -122,11 +134,17 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const [ensemble, setEnsemble] = useState(false);
   const [dragging, setDragging] = useState(false);
   const [view, setView] = useState<'compare' | 'side'>('compare');
+  // What the status region says. Each message is a new node (the key), so that a repeated message,
+  // such as the same photo chosen twice, is read out again.
+  const [announcement, setAnnouncement] = useState<{ text: string; key: number } | null>(null);
+  const announce = useCallback((text: string) => setAnnouncement((last) => ({ text, key: (last?.key ?? 0) + 1 })), []);
   // Set once React has hydrated and the listeners are attached (tests wait for it).
   const [ready, setReady] = useState(false);
   useEffect(() => setReady(true), []);
 
   const inputId = useId();
+  const limitsHintId = `${inputId}-limits`;
+  const runHintId = `${inputId}-run-hint`;
   const fileInput = useRef<HTMLInputElement>(null);
   const currentRun = useRef<Run | null>(null);
   const resultHeading = useRef<HTMLHeadingElement>(null);
@@ -252,6 +270,33 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
     setPhase('uploading');
     setStartedAt(Date.now());
     setNow(Date.now());
+    announce(`Uploading ${source.file.name}…`);
+    let spokenQueue: string | undefined;
+    let spokenProgress: { quarter: number; done: number; at: number } | undefined;
+    const speak = (job: JobView) => {
+      if (job.status === 'queued') {
+        const text = job.queuePosition && job.queuePosition > 0 ? `Waiting for the server, position ${job.queuePosition} in line.` : 'Waiting for the server.';
+        if (text !== spokenQueue) announce(text);
+        spokenQueue = text;
+        return;
+      }
+      // Running jobs report their tiles once the work has started; until then there is nothing to add.
+      if (job.status !== 'running' || !job.progress) return;
+      const at = Date.now();
+      const { done, total } = job.progress;
+      const quarter = total > 0 ? Math.floor((done / total) * 4) : 0;
+      if (!spokenProgress) {
+        announce(total > 1 ? `Processing ${total} tiles.` : 'Processing.');
+        spokenProgress = { quarter, done, at };
+        return;
+      }
+      // The last tile is followed at once by the result, which is announced itself.
+      if (total === 0 || done >= total) return;
+      if (quarter > spokenProgress.quarter || (done > spokenProgress.done && at - spokenProgress.at >= PROGRESS_SPEAK_MS)) {
+        announce(`${Math.floor((done / total) * 100)}% done, ${done} of ${total} tiles.`);
+        spokenProgress = { quarter, done, at };
+      }
+    };
     try {
       const form = new FormData();
       form.set('image', source.file, source.file.name || 'image.png');
@@ -280,6 +325,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       setJob(current);
       while (current.status === 'queued' || current.status === 'running') {
         setPhase(current.status);
+        speak(current);
         await sleep(POLL_MS, signal);
         const polled = await fetch(`/api/jobs/${current.id}`, { signal, cache: 'no-store' });
         if (!polled.ok) throw new ToolError('Lost track of the job', await errorMessage(polled));
@@ -289,6 +335,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       }
       if (current.status === 'cancelled') {
         setNotice(CANCELLED_NOTICE);
+        announce(CANCELLED_NOTICE);
         return;
       }
       if (current.status === 'failed' || !current.result) {
@@ -312,6 +359,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         backend: details.backend,
         ms: details.ms,
       });
+      announce(`Done. ${resultKind(tool)} ${source.file.name}: ${details.width} × ${details.height}, in ${formatSeconds(details.ms)}.`);
     } catch (caught) {
       // After Cancel (or leaving the page) the page has moved on: nothing here is news to the user.
       if (signal.aborted) return;
@@ -340,6 +388,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
     setPhase('idle');
     setJob(null);
     setNotice(CANCELLED_NOTICE);
+    announce(CANCELLED_NOTICE);
   };
 
   const onDrop = (event: React.DragEvent) => {
@@ -348,9 +397,14 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
     acceptFile(event.dataTransfer.files[0]);
   };
 
+  // Choosing a photo is what enables the run button: the announcement of the photo says so.
+  const readyText = tool ? ` The ${tool.label} button is ready.` : '';
   const elapsed = startedAt ? now - startedAt : 0;
   const progress = job?.progress;
   const percent = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : undefined;
+
+  const originalName = source ? `Original: ${source.file.name}` : '';
+  const resultName = result ? `${resultKind(result.tool)} result, ${result.width} × ${result.height}` : '';
 
   if (unavailable || tools.length === 0) {
     return (
@@ -389,10 +443,20 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                   onLoad={(e) => {
                     const img = e.currentTarget;
                     setSource((s) => (s && s.url === img.src ? { ...s, width: img.naturalWidth, height: img.naturalHeight } : s));
+                    if (img.src === source.url) {
+                      announce(
+                        `Photo loaded: ${source.file.name}, ${img.naturalWidth} × ${img.naturalHeight}, ${formatBytes(source.file.size, limits.maxUploadBytes)}.${readyText}`,
+                      );
+                    }
                   }}
                   onError={(e) => {
                     const src = e.currentTarget.src;
                     setSource((s) => (s && s.url === src ? { ...s, noPreview: true } : s));
+                    if (src === source.url) {
+                      announce(
+                        `File chosen: ${source.file.name}, ${formatBytes(source.file.size, limits.maxUploadBytes)}. This browser cannot show it; the server may still read it.${readyText}`,
+                      );
+                    }
                   }}
                 />
               )}
@@ -418,6 +482,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
             type="file"
             accept="image/*"
             disabled={busy}
+            aria-describedby={limitsHintId}
             onChange={(e) => {
               acceptFile(e.currentTarget.files?.[0]);
               e.currentTarget.value = '';
@@ -426,7 +491,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
           <label htmlFor={inputId} className={`button${source ? '' : ' primary'}${busy ? ' is-disabled' : ''}`}>
             {source ? 'Choose another photo' : 'Choose a photo'}
           </label>
-          <p className="hint muted">
+          <p className="hint muted" id={limitsHintId}>
             JPEG, PNG, WebP and more · up to {limits.maxUploadLabel} and {limits.maxInputPixelsLabel}
           </p>
         </div>
@@ -434,21 +499,32 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         <div className="controls">
           <fieldset className="tool-options" disabled={busy}>
             <legend>Tool</legend>
-            {tools.map((option) => (
-              <label key={option.id} className={`tool-option${option.id === toolId ? ' is-selected' : ''}`}>
-                <input
-                  type="radio"
-                  name="tool"
-                  value={option.id}
-                  checked={option.id === toolId}
-                  onChange={() => setToolId(option.id)}
-                />
-                <span className="tool-option-text">
-                  <span className="tool-option-label">{option.label}</span>
-                  <span className="tool-option-description">{option.description}</span>
-                </span>
-              </label>
-            ))}
+            {tools.map((option, index) => {
+              // The whole card is the click target, but the name is the tool's and the rest is its
+              // description: a 150-character name would be read at every arrow key in the group.
+              const optionId = `${inputId}-tool-${index}`;
+              return (
+                <label key={option.id} className={`tool-option${option.id === toolId ? ' is-selected' : ''}`}>
+                  <input
+                    type="radio"
+                    name="tool"
+                    value={option.id}
+                    checked={option.id === toolId}
+                    onChange={() => setToolId(option.id)}
+                    aria-labelledby={`${optionId}-label`}
+                    aria-describedby={`${optionId}-description`}
+                  />
+                  <span className="tool-option-text">
+                    <span className="tool-option-label" id={`${optionId}-label`}>
+                      {option.label}
+                    </span>
+                    <span className="tool-option-description" id={`${optionId}-description`}>
+                      {option.description}
+                    </span>
+                  </span>
+                </label>
+              );
+            })}
           </fieldset>
           {tool?.scale && (
             <label className="check-option">
@@ -460,7 +536,19 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
           )}
 
           <div className="actions">
-            <button type="button" className="button primary large" ref={runButton} onClick={run} disabled={!source || !tool || busy}>
+            {/*
+             * Without a photo the button only looks and acts disabled: a disabled button is skipped by
+             * Tab, and with it the hint that says what it needs. While working it is disabled outright.
+             */}
+            <button
+              type="button"
+              className="button primary large"
+              ref={runButton}
+              onClick={run}
+              disabled={busy}
+              aria-disabled={!source || !tool ? true : undefined}
+              aria-describedby={source ? undefined : runHintId}
+            >
               {busy ? 'Working…' : tool ? `${tool.label}` : 'Run'}
             </button>
             {busy && (
@@ -469,9 +557,21 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
               </button>
             )}
           </div>
-          {!source && <p className="muted small">Choose a photo first.</p>}
+          {!source && (
+            <p className="muted small" id={runHintId}>
+              Choose a photo first.
+            </p>
+          )}
 
-          <div className="status" aria-live="polite">
+          {/*
+           * Always in the page, so that screen readers track it from the start and hear the first
+           * message; it gets the loaded photo, the steps of a run and its end, in a few words each.
+           * The visible progress below ticks too often to be read out.
+           */}
+          <p className="visually-hidden" role="status" data-testid="announcer">
+            {announcement && <span key={announcement.key}>{announcement.text}</span>}
+          </p>
+          <div className="status">
             {busy && (
               <div className="progress-block">
                 <p className="progress-text">
@@ -483,7 +583,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                   {phase === 'running' &&
                     (progress ? `Processing tile ${Math.min(progress.done + 1, progress.total)} of ${progress.total}` : 'Processing…')}
                   {phase === 'fetching' && 'Almost done…'}
-                  {/* Hidden from the live region: a clock ticking every 200 ms would be read out over and over. */}
+                  {/* A clock ticking every 200 ms is noise to a screen reader, which gets the progress bar. */}
                   <span className="muted" aria-hidden="true">
                     {' '}
                     · {formatSeconds(elapsed)}
@@ -496,8 +596,9 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                   aria-label="Progress"
                   aria-valuetext={progress ? `${progress.done} of ${progress.total} tiles done` : 'Starting'}
                 />
+                {/* The progress bar says the same to screen readers. */}
                 {progress && (
-                  <p className="muted small" data-testid="tiles">
+                  <p className="muted small" data-testid="tiles" aria-hidden="true">
                     {progress.done} / {progress.total} tiles done
                   </p>
                 )}
@@ -543,16 +644,30 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
             <figure className="result-single">
               <img
                 src={result.url}
-                alt="Result"
+                alt={resultName}
                 draggable={false}
                 style={{ width: displayWidth(result.width, result.height), aspectRatio: `${result.width} / ${result.height}` }}
               />
               <figcaption className="muted small">This browser cannot show the original file, so only the result is shown.</figcaption>
             </figure>
           ) : view === 'compare' ? (
-            <CompareSlider before={source.url} after={result.url} width={result.width} height={result.height} />
+            <CompareSlider
+              before={source.url}
+              after={result.url}
+              beforeAlt={originalName}
+              afterAlt={resultName}
+              width={result.width}
+              height={result.height}
+            />
           ) : (
-            <SideBySide before={source.url} after={result.url} width={result.width} height={result.height} />
+            <SideBySide
+              before={source.url}
+              after={result.url}
+              beforeLabel={originalName}
+              afterLabel={resultName}
+              width={result.width}
+              height={result.height}
+            />
           )}
 
           <dl className="details" data-testid="result-details">

@@ -4,11 +4,14 @@
  * Original and result next to each other at the same display size, with zoom; scrolling one pane
  * scrolls the other so the same detail stays in view.
  */
-import { useRef, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 
 interface Props {
   before: string;
   after: string;
+  /** Captions, which also name the pictures ("Original: photo.jpg", "Colorized result, 640 × 480"). */
+  beforeLabel: string;
+  afterLabel: string;
   width: number;
   height: number;
 }
@@ -21,10 +24,12 @@ const ZOOMS = [
 ] as const;
 type Zoom = (typeof ZOOMS)[number]['value'];
 
-export function SideBySide({ before, after, width, height }: Props) {
+export function SideBySide({ before, after, beforeLabel, afterLabel, width, height }: Props) {
   const [zoom, setZoom] = useState<Zoom>('fit');
   const panes = [useRef<HTMLDivElement>(null), useRef<HTMLDivElement>(null)];
   const syncing = useRef(false);
+  const id = useId();
+  const hintId = `${id}-hint`;
 
   const onScroll = (from: number) => {
     if (syncing.current) return;
@@ -39,8 +44,9 @@ export function SideBySide({ before, after, width, height }: Props) {
 
   // Fit: the pane takes the image's shape, except that the CSS keeps it between a usable minimum
   // height and most of the screen; an image of an extreme shape (a 3000 × 2 strip) is letterboxed.
-  const imageStyle = zoom === 'fit' ? { width: '100%' } : { width: `${width * Number(zoom)}px`, maxWidth: 'none' };
-  const pixelated = zoom !== 'fit' && zoom !== '1';
+  const fit = zoom === 'fit';
+  const imageStyle = fit ? { width: '100%' } : { width: `${width * Number(zoom)}px`, maxWidth: 'none' };
+  const pixelated = !fit && zoom !== '1';
 
   return (
     <div className="side-by-side">
@@ -53,26 +59,41 @@ export function SideBySide({ before, after, width, height }: Props) {
             </button>
           ))}
         </div>
+        {!fit && (
+          <span className="muted small" id={hintId}>
+            Scroll either picture, or focus it and use the arrow keys; the other one follows.
+          </span>
+        )}
       </div>
       <div className="panes">
         {[
-          { src: before, label: 'Original' },
-          { src: after, label: 'Result' },
-        ].map((pane, index) => (
-          <figure key={pane.label} className="pane">
-            <figcaption>{pane.label}</figcaption>
-            <div
-              className={`pane-viewport${zoom === 'fit' ? ' is-fit' : ''}`}
-              ref={panes[index]}
-              onScroll={() => onScroll(index)}
-              tabIndex={0}
-              aria-label={`${pane.label}, scrollable when zoomed`}
-              style={{ aspectRatio: zoom === 'fit' ? `${width} / ${height}` : undefined }}
-            >
-              <img src={pane.src} alt={pane.label} draggable={false} style={imageStyle} className={pixelated ? 'pixelated' : undefined} />
-            </div>
-          </figure>
-        ))}
+          { src: before, label: beforeLabel },
+          { src: after, label: afterLabel },
+        ].map((pane, index) => {
+          const captionId = `${id}-caption-${index}`;
+          return (
+            <figure key={index} className="pane">
+              <figcaption id={captionId}>{pane.label}</figcaption>
+              {/*
+               * Zoomed, the pane scrolls, and a keyboard needs it as a tab stop to scroll it, named for
+               * the picture it shows. Fitted there is nothing to scroll, so it is no stop at all.
+               */}
+              <div
+                className={`pane-viewport${fit ? ' is-fit' : ''}`}
+                ref={panes[index]}
+                onScroll={() => onScroll(index)}
+                role={fit ? undefined : 'group'}
+                tabIndex={fit ? undefined : 0}
+                aria-labelledby={fit ? undefined : captionId}
+                aria-describedby={fit ? undefined : hintId}
+                style={{ aspectRatio: fit ? `${width} / ${height}` : undefined }}
+              >
+                {/* Named by the figure's caption; an alt repeating it would be read twice. */}
+                <img src={pane.src} alt="" draggable={false} style={imageStyle} className={pixelated ? 'pixelated' : undefined} />
+              </div>
+            </figure>
+          );
+        })}
       </div>
     </div>
   );

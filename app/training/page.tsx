@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { connection } from 'next/server';
 import { listRuns, readRun, type RunDetail } from '@/lib/server/runs';
+import { formatMetric } from '@/lib/ui/format';
 import { lossCurves, valCurves } from '@/lib/ui/training-charts';
 import { AutoRefresh } from '../components/AutoRefresh';
 import { LossChart } from '../components/LossChart';
@@ -15,11 +16,6 @@ function formatDuration(seconds: number | undefined): string {
   const m = Math.floor((seconds % 3600) / 60);
   const s = Math.round(seconds % 60);
   return h ? `${h} h ${m} min` : m ? `${m} min ${s} s` : `${s} s`;
-}
-
-function formatNumber(value: number | undefined, digits = 4): string {
-  if (value === undefined) return '–';
-  return Math.abs(value) >= 1000 || (Math.abs(value) < 1e-3 && value !== 0) ? value.toExponential(2) : value.toPrecision(digits);
 }
 
 function RunView({ run, now, runCount }: { run: RunDetail; now: number; runCount: number }) {
@@ -52,17 +48,17 @@ function RunView({ run, now, runCount }: { run: RunDetail; now: number; runCount
         </div>
         <div>
           <dt>Images / s</dt>
-          <dd>{formatNumber(run.lastTrain?.imagesPerSec, 3)}</dd>
+          <dd>{formatMetric(run.lastTrain?.imagesPerSec, 3)}</dd>
         </div>
         <div>
           <dt>Learning rate</dt>
-          <dd>{formatNumber(run.lastTrain?.lr, 3)}</dd>
+          <dd>{formatMetric(run.lastTrain?.lr, 3)}</dd>
         </div>
         {run.lastVal &&
           Object.entries(run.lastVal.metrics).map(([name, value]) => (
             <div key={name}>
               <dt>Val {name}</dt>
-              <dd>{formatNumber(value)}</dd>
+              <dd>{formatMetric(value)}</dd>
             </div>
           ))}
       </dl>
@@ -117,7 +113,7 @@ function RunView({ run, now, runCount }: { run: RunDetail; now: number; runCount
                     <tr key={v.step}>
                       <td>{v.step}</td>
                       {metrics.map((m) => (
-                        <td key={m}>{formatNumber(v.metrics[m])}</td>
+                        <td key={m}>{formatMetric(v.metrics[m])}</td>
                       ))}
                     </tr>
                   ))}

@@ -25,3 +25,11 @@ export function formatBytes(bytes: number, like: number = bytes): string {
   return unit ? `${+(bytes / unit[0]).toFixed(2)} ${unit[1]}` : `${bytes} bytes`;
 }
 
+/**
+ * A loss or metric for the training page: 4 significant digits, or exponent notation when very large
+ * or very small (a learning rate of 0.0002 reads as "2.00e-4"); "–" for none.
+ */
+export function formatMetric(value: number | null | undefined, digits = 4): string {
+  if (value === undefined || value === null) return '–';
+  return Math.abs(value) >= 1000 || (Math.abs(value) < 1e-3 && value !== 0) ? value.toExponential(2) : value.toPrecision(digits);
+}

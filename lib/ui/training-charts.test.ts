@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrainPoint } from '@/lib/server/runs';
-import { lastPerStep, lossCurves, valCurves } from './training-charts';
+import { lastPerStep, lossCurves, summarizeSeries, valCurves } from './training-charts';
 
 /** A step of a run without a GAN, as the trainer logs it: adversarial and D are 0, total = pixel. */
 const plain = (step: number, loss: number): TrainPoint => ({ step, lossG: loss, lossGGan: 0, lossGL1: loss, lossD: 0, lr: 2e-4 });
@@ -71,5 +71,16 @@ describe('valCurves', () => {
       { label: 'ssim', values: [null, 0.8] },
     ]);
     expect(curves.points.map((p) => p.step)).toEqual([1000, 2000]);
+  });
+});
+
+describe('summarizeSeries', () => {
+  it('gives first, last, lowest and highest with their steps, skipping gaps; nothing for an empty series', () => {
+    const [loss, empty] = summarizeSeries([10, 20, 30, 40], [
+      { label: 'G', values: [3, null, 1, 2] },
+      { label: 'D', values: [null, null, null, null] },
+    ]);
+    expect(loss).toEqual({ label: 'G', first: { step: 10, value: 3 }, last: { step: 40, value: 2 }, min: { step: 30, value: 1 }, max: { step: 10, value: 3 } });
+    expect(empty).toEqual({ label: 'D' });
   });
 });

@@ -76,3 +76,36 @@ export function valCurves(val: readonly ValPoint[]): ValCurves {
     points,
   };
 }
+
+export interface StepValue {
+  step: number;
+  value: number;
+}
+
+/** What a chart says about one series in words: where it started and ended, and its extremes. */
+export interface SeriesSummary {
+  label: string;
+  /** All undefined when the series has no values. */
+  first?: StepValue;
+  last?: StepValue;
+  /** The earliest step where the lowest (highest) value occurs. */
+  min?: StepValue;
+  max?: StepValue;
+}
+
+/** The text alternative of a chart of `series` over the steps `x` (gaps skipped). */
+export function summarizeSeries(x: readonly number[], series: readonly ChartSeries[]): SeriesSummary[] {
+  return series.map(({ label, values }) => {
+    const summary: SeriesSummary = { label };
+    values.forEach((value, i) => {
+      const step = x[i];
+      if (value === null || step === undefined) return;
+      const point = { step, value };
+      summary.first ??= point;
+      summary.last = point;
+      if (!summary.min || value < summary.min.value) summary.min = point;
+      if (!summary.max || value > summary.max.value) summary.max = point;
+    });
+    return summary;
+  });
+}
