@@ -8,17 +8,12 @@ import { initBackend } from '@/lib/tf/backend';
 import { listModelDirs, loadModel, loadModels } from './models';
 import { getInferenceService } from './app-service';
 import { createInferenceService, describeModelProblem, ModelUnavailableError, type LoadedInferenceService } from './service';
-import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
+import { nearestSrNet, noisePng as png, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError } from './types';
 
 let dir: string;
 let service: LoadedInferenceService;
 
-async function png(width: number, height: number, channels: 3 | 4 = 3, seed = 1): Promise<Buffer> {
-  let a = seed;
-  const data = Buffer.alloc(width * height * channels).map(() => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256));
-  return sharp(data, { raw: { width, height, channels } }).png().toBuffer();
-}
 
 async function expectInputError(promise: Promise<unknown>, code: string): Promise<InputError> {
   const error = await promise.then(

@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystemIO } from '@/lib/model/io';
@@ -112,4 +113,11 @@ export function constantColorizer(ab: [number, number]): tfl.LayersModel {
   conv.setWeights(weights);
   tf.dispose(weights);
   return model;
+}
+
+/** A PNG of deterministic noise (`seed`), `channels` 3 (RGB) or 4 (RGBA), for inputs whose content does not matter. */
+export async function noisePng(width: number, height: number, channels: 3 | 4 = 3, seed = 1): Promise<Buffer> {
+  let a = seed;
+  const data = Buffer.alloc(width * height * channels).map(() => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256));
+  return sharp(data, { raw: { width, height, channels } }).png().toBuffer();
 }

@@ -2,12 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
 import { checkInferenceSettings, inferenceInWorker } from './app-service';
 import { createInferenceService, type LoadedInferenceService } from './service';
-import { nearestSrNet, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
+import { nearestSrNet, noisePng as png, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError, ModelUnavailableError, type InferenceResult, type Progress } from './types';
 import { createWorkerInferenceService, defaultWorkerEntry, WorkerStartError } from './worker-service';
 
@@ -16,11 +15,6 @@ let modelsDir: string;
 let inThread: LoadedInferenceService;
 let viaWorker: LoadedInferenceService;
 
-async function png(width: number, height: number, channels: 3 | 4 = 3, seed = 1): Promise<Buffer> {
-  let a = seed;
-  const data = Buffer.alloc(width * height * channels).map(() => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256));
-  return sharp(data, { raw: { width, height, channels } }).png().toBuffer();
-}
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   return promise.then(
