@@ -54,6 +54,9 @@ export default defineConfig({
       ...Object.fromEntries(Object.entries(E2E_LIMITS).map(([k, v]) => [k, String(v)])),
       // A small fixed run folder, so that the training page has something to draw.
       RUNS_DIR: path.join(__dirname, 'e2e', 'fixtures', 'runs'),
+      // Links to the shipped models plus two tiny paired ones (which the shipped set lacks), for the
+      // Translate tool; e2e/fixtures/paired-models.ts writes it.
+      MODELS_DIR: path.join(__dirname, 'e2e', 'fixtures', 'models'),
       NEXT_TELEMETRY_DISABLED: '1',
     },
   },

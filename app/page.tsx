@@ -1,72 +1,9 @@
 import { connection } from 'next/server';
-import type { ModelSummary } from '@/lib/infer/types';
-import { inferenceService, modelFor, variantSchema } from '@/lib/server/inference';
+import { inferenceService } from '@/lib/server/inference';
 import { formatBytes, formatPixels, serverLimits } from '@/lib/server/limits';
+import { toolOptions, type ToolOption } from '@/lib/server/tools';
 import { queueHelp } from '@/lib/ui/wording';
-import { ImageTool, type ToolOption } from './components/ImageTool';
-
-/** Installed variants of a task beyond its default model (e.g. a GAN-trained "sharp" upscaler, a "vivid" colorizer). */
-function extraVariants(models: readonly ModelSummary[], fits: (m: ModelSummary) => boolean, chosen: ModelSummary): (ModelSummary & { variant: string })[] {
-  return models.filter(
-    (m): m is ModelSummary & { variant: string } =>
-      fits(m) && m !== chosen && m.variant !== undefined && m.variant !== 'faithful' && variantSchema.safeParse(m.variant).success,
-  );
-}
-
-const capitalised = (word: string) => `${word[0]!.toUpperCase()}${word.slice(1)}`;
-
-/** The tools this server can offer, in a fixed order, from the loaded models. */
-function toolOptions(models: readonly ModelSummary[]): ToolOption[] {
-  const options: ToolOption[] = [];
-  const colorize = modelFor(models, { task: 'colorize' });
-  if (colorize) {
-    options.push({
-      id: 'colorize',
-      label: 'Colorize',
-      description: 'Adds plausible colour to a black-and-white photo. Same size out.',
-      model: colorize.name,
-    });
-    for (const m of extraVariants(models, (x) => x.task === 'colorize', colorize)) {
-      options.push({
-        id: `colorize-${m.variant}`,
-        label: `${capitalised(m.variant)} colorize`,
-        description:
-          m.variant === 'vivid'
-            ? 'Bolder colour from a model that predicts colour classes; it commits to colours the plain Colorize leaves muted, and is wrong more visibly when it guesses wrong.'
-            : `Colorize with the "${m.variant}" model.`,
-        model: m.name,
-        variant: m.variant,
-      });
-    }
-  }
-  for (const scale of [2, 4] as const) {
-    const sr = modelFor(models, { task: 'upscale', scale });
-    if (sr) {
-      options.push({
-        id: `x${scale}`,
-        label: `Upscale ×${scale}`,
-        description: `Makes a photo ${scale}× wider and taller with sharper detail than plain resizing.`,
-        model: sr.name,
-        scale,
-      });
-    }
-    // Other variants (e.g. a GAN-trained "sharp" model) as extra tools, after the default one.
-    for (const m of sr ? extraVariants(models, (x) => x.task === 'sr' && x.scale === scale, sr) : []) {
-      options.push({
-        id: `x${scale}-${m.variant}`,
-        label: `${capitalised(m.variant)} upscale ×${scale}`,
-        description:
-          m.variant === 'sharp'
-            ? `×${scale} with crisper texture from a GAN-trained model; it may invent fine detail, the plain ×${scale} is more faithful.`
-            : `×${scale} with the "${m.variant}" model.`,
-        model: m.name,
-        scale,
-        variant: m.variant,
-      });
-    }
-  }
-  return options;
-}
+import { ImageTool } from './components/ImageTool';
 
 export default async function HomePage() {
   await connection();
@@ -82,6 +19,8 @@ export default async function HomePage() {
   } catch {
     unavailable = 'The models could not be loaded on this server. The server log says why.';
   }
+
+  const translate = tools.some((t) => t.task === 'translate');
 
   return (
     <>
@@ -124,6 +63,22 @@ export default async function HomePage() {
               averages them: slightly more faithful, about eight times slower.
             </p>
           </div>
+          {translate && (
+            <div>
+              <h3>Translate (your models)</h3>
+              <p>
+                Runs a model you trained on pairs of images, such as photos and their maps: a folder with the A images in{' '}
+                <code>A/</code> and their B counterparts, under the same names, in <code>B/</code>.
+              </p>
+              <pre className="code">
+                <code>npm run train -- --task paired --data &lt;folder&gt; --export &lt;name&gt;</code>
+              </pre>
+              <p>
+                Choose the model under the tool: each does the one translation it learnt. The whole photo is processed at its
+                own size (very large ones in overlapping tiles), so the result has the same size.
+              </p>
+            </div>
+          )}
           <div>
             <h3>Limits</h3>
             <ul>

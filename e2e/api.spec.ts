@@ -1,6 +1,7 @@
 /** The HTTP API: success shapes, detail headers, and every input error status. */
 import { promises as fs } from 'node:fs';
 import { expect, test, type APIResponse } from '@playwright/test';
+import sharp from 'sharp';
 import { E2E_LIMITS } from './limits';
 import { flatPng, GRAY_PHOTO, imageStats, NOT_AN_IMAGE, SMALL_PHOTO } from './helpers';
 
@@ -99,6 +100,83 @@ test('?variant= picks each installed model variant; a missing variant is 404', a
   for (const url of ['/api/upscale?scale=2&variant=no-such-variant', '/api/colorize?variant=no-such-variant']) {
     await expectError(await request.post(url, { multipart: { image: await file(SMALL_PHOTO, 'image/jpeg') } }), 404, 'model_unavailable');
   }
+});
+
+/** The paired models of the e2e models folder (two tiny fixtures; the shipped set has none). */
+const PAIRED = ['tiny-paired-a', 'tiny-paired-b'];
+
+test('POST /api/translate runs the paired model named (field or ?model=): a same-size PNG named after it, alpha kept', async ({ request }) => {
+  const { models } = (await (await request.get('/api/models')).json()) as { models: { name: string; task: string; description?: string }[] };
+  expect(models.filter((m) => m.task === 'paired').map((m) => m.name).sort()).toEqual(PAIRED);
+  const image = await file(SMALL_PHOTO, 'image/jpeg');
+  const bodies: Buffer[] = [];
+  for (const model of PAIRED) {
+    const response = await request.post('/api/translate', { multipart: { image, model } });
+    expect(response.status(), await response.text()).toBe(200);
+    const headers = response.headers();
+    expect(headers['content-type']).toBe('image/png');
+    expect(headers['x-model']).toBe(model);
+    expect(headers['x-input-size']).toBe('64x48');
+    expect(headers['x-output-size']).toBe('64x48');
+    expect(headers['content-disposition']).toContain(`filename="landscape-small-translated-${model}.png"`);
+    const stats = await imageStats(await response.body());
+    expect([stats.width, stats.height]).toEqual([64, 48]);
+    bodies.push(await response.body());
+  }
+  // Two models, two translations.
+  expect(Buffer.compare(bodies[0]!, bodies[1]!)).not.toBe(0);
+  const byQuery = await request.post(`/api/translate?model=${PAIRED[1]}`, { multipart: { image } });
+  expect(byQuery.status()).toBe(200);
+  expect(byQuery.headers()['x-model']).toBe(PAIRED[1]);
+  // Transparency passes through unchanged: the model translates the colour, the alpha is the input's.
+  const width = 40;
+  const height = 30;
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    rgba.set([(i * 37) % 256, (i * 11) % 256, (i * 5) % 256, Math.round(((i % width) / (width - 1)) * 255)], i * 4);
+  }
+  const cutOut = await sharp(rgba, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  const translated = await request.post('/api/translate', { multipart: { image: { name: 'cut-out.png', mimeType: 'image/png', buffer: cutOut }, model: PAIRED[0]! } });
+  expect(translated.status()).toBe(200);
+  const alpha = async (png: Buffer) => sharp(png).ensureAlpha().extractChannel(3).raw().toBuffer();
+  expect((await sharp(await translated.body()).metadata()).channels).toBe(4);
+  expect(Buffer.compare(await alpha(await translated.body()), await alpha(cutOut))).toBe(0);
+});
+
+test('POST /api/translate refuses what it cannot run: several paired models and none named, an unknown or unpaired model, other tools\' options', async ({ request }) => {
+  const image = await file(SMALL_PHOTO, 'image/jpeg');
+  const ambiguous = await expectError(await request.post('/api/translate', { multipart: { image } }), 400, 'bad_request');
+  expect(ambiguous.message).toBe(`Several paired models are installed (${PAIRED.join(', ')}): name the one to use with model=NAME.`);
+  const unknown = await expectError(await request.post('/api/translate', { multipart: { image, model: 'no-such-model' } }), 404, 'model_unavailable');
+  expect(unknown.message).toContain(PAIRED.join(', '));
+  const unpaired = await expectError(await request.post('/api/translate', { multipart: { image, model: 'colorize' } }), 400, 'bad_request');
+  expect(unpaired.message).toMatch(/^Model "colorize" is a colorize model, not paired/);
+  await expectError(await request.post('/api/translate?scale=2', { multipart: { image, model: PAIRED[0]! } }), 400, 'bad_request');
+  await expectError(await request.post(`/api/translate?model=${PAIRED[0]}`, { multipart: { image, model: PAIRED[1]! } }), 400, 'bad_request');
+  await expectError(await request.post('/api/colorize?model=tiny-paired-a', { multipart: { image } }), 400, 'bad_request');
+  await expectError(await request.post('/api/jobs', { multipart: { image, task: 'translate' } }), 400, 'bad_request');
+  await expectError(await request.post('/api/translate', { multipart: { image: await file(NOT_AN_IMAGE, 'text/plain'), model: PAIRED[0]! } }), 415, 'unsupported_image');
+  const get = await request.get('/api/translate');
+  await expectError(get, 405, 'method_not_allowed');
+  expect(get.headers()['allow']).toBe('POST, OPTIONS');
+});
+
+test('jobs: task=translate runs the model named to done, with progress, and its result is the input\'s size', async ({ request }) => {
+  const created = await request.post('/api/jobs', { multipart: { image: await file(GRAY_PHOTO, 'image/png'), task: 'translate', model: PAIRED[1]! } });
+  expect(created.status()).toBe(202);
+  let job = await created.json();
+  expect(job).toMatchObject({ fileName: `landscape-gray-translated-${PAIRED[1]}.png`, tool: { task: 'translate', model: PAIRED[1] } });
+  for (let i = 0; i < 200 && (job.status === 'queued' || job.status === 'running'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    job = await (await request.get(`/api/jobs/${job.id}`)).json();
+  }
+  expect(job.status).toBe('done');
+  expect(job.result).toMatchObject({ width: 128, height: 96, inputWidth: 128, inputHeight: 96, model: PAIRED[1] });
+  expect(job.progress.done).toBe(job.progress.total);
+  const result = await request.get(`/api/jobs/${job.id}/result`);
+  expect(result.status()).toBe(200);
+  const stats = await imageStats(await result.body());
+  expect([stats.width, stats.height]).toEqual([128, 96]);
 });
 
 test('400 for malformed requests', async ({ request }) => {

@@ -70,9 +70,12 @@ test('home renders with both tools, help and no console errors', async ({ page, 
     ...extraVariants(2),
     models.some((m) => m.task === 'sr' && m.scale === 4) && 'Upscale ×4',
     ...extraVariants(4),
-  ].filter(Boolean);
+    // One tool for all paired models (the e2e models folder has two), which asks which one to run.
+    models.some((m) => m.task === 'paired') && 'Translate (your models)',
+  ].filter((label): label is string => typeof label === 'string');
   await expect(page.getByRole('radio')).toHaveCount(expected.length);
-  for (const label of expected) await expect(page.getByRole('radio', { name: new RegExp(`^${label}`) })).toBeVisible();
+  const escaped = (label: string) => label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const label of expected) await expect(page.getByRole('radio', { name: new RegExp(`^${escaped(label)}`) })).toBeVisible();
   await expect(runButton(page)).toBeDisabled();
   await expect(page.getByRole('heading', { name: 'Help' })).toBeVisible();
   await expect(page.getByText('npm run train -- --task colorize --data <folder>')).toBeVisible();
@@ -172,6 +175,57 @@ test('colorizes a grayscale photo: same size, in colour, downloadable', async ({
   await expect(zoomedPane).toHaveAttribute('tabindex', '0');
   await expect(zoomedPane).toHaveAccessibleDescription(/arrow keys/);
   await snapshot(page, testInfo, '06-colorized-side-by-side');
+  console.expectNone();
+});
+
+test('translates with the paired model chosen: same size, named after the model, downloadable', async ({ page, request }, testInfo) => {
+  const console = watchConsole(page);
+  await openHome(page);
+  // The model choice belongs to the Translate tool: not there before it is picked.
+  const modelGroup = page.getByRole('group', { name: 'Model' });
+  await expect(modelGroup).toHaveCount(0);
+  await expect(page.getByRole('heading', { name: 'Translate (your models)' })).toBeVisible();
+  await chooseFile(page, SMALL_PHOTO);
+  await expect(page.locator('.source-preview').getByText('64 × 48')).toBeVisible();
+  await toolRadio(page, /^Translate/).check();
+  await expect(toolRadio(page, /^Translate/)).toHaveAccessibleDescription(/--task paired/);
+  // Each paired model is a radio named by the model and described by its metadata's description.
+  await expect(modelGroup.getByRole('radio')).toHaveCount(2);
+  const first = modelGroup.getByRole('radio', { name: 'tiny-paired-a', exact: true });
+  const second = modelGroup.getByRole('radio', { name: 'tiny-paired-b', exact: true });
+  await expect(first).toBeChecked();
+  await expect(first).toHaveAccessibleDescription(/^Test model A: a tiny random-weight U-Net/);
+  await expect(runButton(page)).toHaveText('Translate with tiny-paired-a');
+  // From the keyboard: the model group is a tab stop of its own after the tools, arrows move in it.
+  await first.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(second).toBeFocused();
+  await expect(second).toBeChecked();
+  await expect(runButton(page)).toHaveText('Translate with tiny-paired-b');
+  await snapshot(page, testInfo, '07-translate-model-chosen');
+  await runButton(page).click();
+  await expect(page.getByTestId('announcer')).toHaveText(/^Done\. Translated \(tiny-paired-b\) landscape-small\.jpg: 64 × 48, in [\d.]+ s\.$/);
+  const { name, bytes } = await downloadResult(page);
+  expect(name).toBe('landscape-small-translated-tiny-paired-b.png');
+  await expect(page.getByTestId('output-size')).toHaveText('64 × 48');
+  await expect(page.getByTestId('result-details')).toContainText('tiny-paired-b');
+  await expect(page.getByRole('img', { name: 'Translated (tiny-paired-b) result, 64 × 48', exact: true })).toBeVisible();
+  // The page ran the model chosen: its result is what the API gives for that model, not the other's.
+  const pixels = async (png: Buffer) => (await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true }));
+  const got = await pixels(bytes);
+  expect([got.info.width, got.info.height]).toEqual([64, 48]);
+  const maxDiff = (a: Buffer, b: Buffer) => a.reduce((max, v, i) => Math.max(max, Math.abs(v - b[i]!)), 0);
+  const byApi = async (model: string) => {
+    const response = await request.post('/api/translate', { multipart: { image: { name: 'x.jpg', mimeType: 'image/jpeg', buffer: await fs.readFile(SMALL_PHOTO) }, model } });
+    expect(response.status()).toBe(200);
+    return (await pixels(await response.body())).data;
+  };
+  expect(maxDiff(got.data, await byApi('tiny-paired-b'))).toBeLessThanOrEqual(1);
+  expect(maxDiff(got.data, await byApi('tiny-paired-a'))).toBeGreaterThan(16);
+  await snapshot(page, testInfo, '07-translated');
+  // Other tools are as they were: no model choice with them.
+  await toolRadio(page, /^Colorize/).check();
+  await expect(modelGroup).toHaveCount(0);
   console.expectNone();
 });
 

@@ -1,5 +1,5 @@
 /**
- * End to end: `npm run upscale` / `npm run colorize` as a user runs them (tsx subprocess), on tiny
+ * End to end: `npm run upscale` / `colorize` / `translate` as a user runs them (tsx subprocess), on tiny
  * random models in a temp MODELS_DIR.
  */
 import { execFile } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomColorizer, randomSrNet, saveTestModel, testMetadata } from '@/lib/infer/test-models';
+import { invertingPairedNet, randomColorizer, randomPairedUnet, randomSrNet, saveTestModel, testMetadata } from '@/lib/infer/test-models';
 import { initBackend } from '@/lib/tf/backend';
 
 let dir: string;
@@ -34,6 +34,9 @@ beforeAll(async () => {
   // A variant that sorts first by name: the default must still be the faithful sr-x4, as in the app.
   await saveTestModel(randomSrNet(4, 3), path.join(dir, 'models', 'a-sharp'), testMetadata({ task: 'sr', scale: 4 }, { variant: 'sharp' }));
   await saveTestModel(randomColorizer(), path.join(dir, 'elsewhere', 'my-colorizer'), testMetadata({ task: 'colorize', scale: 1 }));
+  await saveTestModel(invertingPairedNet(), path.join(dir, 'elsewhere', 'negative'), testMetadata({ task: 'paired', scale: 1 }));
+  await saveTestModel(invertingPairedNet(), path.join(dir, 'two-paired', 'negative'), testMetadata({ task: 'paired', scale: 1 }));
+  await saveTestModel(randomPairedUnet(), path.join(dir, 'two-paired', 'facades'), testMetadata({ task: 'paired', scale: 1 }));
   await fs.mkdir(path.join(dir, 'in'));
   await sharp({ create: { width: 23, height: 9, channels: 3, background: '#3080c0' } }).jpeg().toFile(path.join(dir, 'in', 'a.jpg'));
   await sharp({ create: { width: 5, height: 7, channels: 4, background: { r: 9, g: 9, b: 9, alpha: 0.5 } } })
@@ -129,5 +132,37 @@ describe('npm run colorize', () => {
     expect(stderr).toContain('FAIL  a.jpg: The image is 23x9 = 207 pixels; the limit is 100 pixels.');
     expect(stderr).toContain('1 of 2 done, 1 failed');
     expect(code).toBe(1);
+  });
+});
+
+describe('npm run translate', () => {
+  it('runs a paired model given with --model: same size, every visible pixel through the model, alpha kept', async () => {
+    const out = path.join(dir, 'tr');
+    const inputs = [path.join(dir, 'in', 'a.jpg'), path.join(dir, 'in', 'b.png')];
+    const { code, stderr } = await run('translate.ts', [...inputs, '--out', out, '--model', path.join(dir, 'elsewhere', 'negative')]);
+    expect(stderr).toContain('translate: 2 images, model negative');
+    expect(code).toBe(0);
+    const source = await sharp(inputs[0]).raw().toBuffer();
+    const result = await sharp(path.join(out, 'a.png')).raw().toBuffer({ resolveWithObject: true });
+    expect(result.info).toMatchObject({ width: 23, height: 9, channels: 3 });
+    expect(result.data.findIndex((v, i) => v !== 255 - source[i]!)).toBe(-1);
+    expect(await sharp(path.join(out, 'b.png')).metadata()).toMatchObject({ width: 5, height: 7, hasAlpha: true });
+  });
+
+  it('says how to get a paired model when there is none, and will not guess between two', async () => {
+    const input = path.join(dir, 'in', 'a.jpg');
+    const none = await run('translate.ts', [input, '--out', path.join(dir, 'tr-none')]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`no paired model in ${path.join(dir, 'models')}; train and export one (npm run train -- --task paired`);
+    const two = await run('translate.ts', [input, '--out', path.join(dir, 'tr-two')], { MODELS_DIR: path.join(dir, 'two-paired') });
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain(
+      `\ntranslate: ${path.join(dir, 'two-paired')} holds 2 paired models (facades, negative): choose one with --model <dir>\n`,
+    );
+    const named = await run('translate.ts', [input, '--out', path.join(dir, 'tr-named'), '--model', path.join(dir, 'two-paired', 'facades')]);
+    expect(named.code).toBe(0);
+    const wrongKind = await run('translate.ts', [input, '--out', path.join(dir, 'tr-kind'), '--model', path.join(dir, 'elsewhere', 'my-colorizer')]);
+    expect(wrongKind.code).toBe(2);
+    expect(wrongKind.stderr.split('\n')[0]).toBe(`translate: --model ${path.join(dir, 'elsewhere', 'my-colorizer')} is a colorize model, not paired`);
   });
 });

@@ -8,21 +8,9 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { CompareSlider, displayWidth } from './CompareSlider';
 import { SideBySide } from './SideBySide';
 import type { InferenceResult } from '@/lib/infer/types';
+import type { ToolOption } from '@/lib/server/tools';
 import { pastedFileName } from '@/lib/ui/files';
 import { formatBytes } from '@/lib/ui/format';
-
-/** `colorize`, `x2`, `x4`, or `x4-sharp` / `colorize-vivid` style ids for model variants. */
-export type ToolId = string;
-
-export interface ToolOption {
-  id: ToolId;
-  label: string;
-  description: string;
-  model: string;
-  /** Upscale tools: the factor; any tool: the model variant when not the default one. */
-  scale?: 2 | 4;
-  variant?: string;
-}
 
 interface Props {
   tools: ToolOption[];
@@ -99,8 +87,12 @@ function formatSeconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
-/** What a tool made, for names and announcements: "Colorized", "Upscaled ×2", "Colorized (vivid)". */
-function resultKind(tool: ToolOption): string {
+/**
+ * What a tool made, for names and announcements: "Colorized", "Upscaled ×2", "Colorized (vivid)",
+ * "Translated (maps)" (a translation is only known by its model).
+ */
+function resultKind(tool: ToolOption, model: string): string {
+  if (tool.task === 'translate') return `Translated (${model})`;
   const kind = tool.scale ? `Upscaled ×${tool.scale}` : 'Colorized';
   return tool.variant ? `${kind} (${tool.variant})` : kind;
 }
@@ -123,7 +115,9 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const [source, setSource] = useState<Source | null>(null);
-  const [toolId, setToolId] = useState<ToolId | undefined>(tools[0]?.id);
+  const [toolId, setToolId] = useState<string | undefined>(tools[0]?.id);
+  // The paired model the Translate tool runs; kept while other tools are chosen.
+  const [pairedModel, setPairedModel] = useState<string | undefined>(() => tools.find((t) => t.task === 'translate')?.models?.[0]?.name);
   const [phase, setPhase] = useState<Phase>('idle');
   const [job, setJob] = useState<JobView | null>(null);
   const [startedAt, setStartedAt] = useState<number | null>(null);
@@ -153,6 +147,9 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const cancelButton = useRef<HTMLButtonElement>(null);
 
   const tool = tools.find((t) => t.id === toolId);
+  const translateModel = tool?.task === 'translate' ? (tool.models?.find((m) => m.name === pairedModel) ?? tool.models?.[0]) : undefined;
+  // The run button names what will run: for translating, the chosen model, since each is another translation.
+  const runLabel = tool ? (translateModel ? `Translate with ${translateModel.name}` : tool.label) : undefined;
   const busy = phase !== 'idle';
 
   // Object URLs hold the image in memory until revoked; revoke each once it is replaced.
@@ -300,8 +297,9 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
     try {
       const form = new FormData();
       form.set('image', source.file, source.file.name || 'image.png');
-      form.set('task', tool.scale ? 'upscale' : 'colorize');
+      form.set('task', tool.task);
       if (tool.scale) form.set('scale', String(tool.scale));
+      if (translateModel) form.set('model', translateModel.name);
       if (tool.variant) form.set('variant', tool.variant);
       if (tool.scale && ensemble) form.set('ensemble', 'true');
       // Not aborted by Cancel: once the upload has reached the server the job exists, and only this
@@ -359,7 +357,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         backend: details.backend,
         ms: details.ms,
       });
-      announce(`Done. ${resultKind(tool)} ${source.file.name}: ${details.width} × ${details.height}, in ${formatSeconds(details.ms)}.`);
+      announce(`Done. ${resultKind(tool, details.model)} ${source.file.name}: ${details.width} × ${details.height}, in ${formatSeconds(details.ms)}.`);
     } catch (caught) {
       // After Cancel (or leaving the page) the page has moved on: nothing here is news to the user.
       if (signal.aborted) return;
@@ -398,13 +396,13 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   };
 
   // Choosing a photo is what enables the run button: the announcement of the photo says so.
-  const readyText = tool ? ` The ${tool.label} button is ready.` : '';
+  const readyText = runLabel ? ` The ${runLabel} button is ready.` : '';
   const elapsed = startedAt ? now - startedAt : 0;
   const progress = job?.progress;
   const percent = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : undefined;
 
   const originalName = source ? `Original: ${source.file.name}` : '';
-  const resultName = result ? `${resultKind(result.tool)} result, ${result.width} × ${result.height}` : '';
+  const resultName = result ? `${resultKind(result.tool, result.model)} result, ${result.width} × ${result.height}` : '';
 
   if (unavailable || tools.length === 0) {
     return (
@@ -526,6 +524,37 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
               );
             })}
           </fieldset>
+          {tool?.task === 'translate' && tool.models && (
+            <fieldset className="tool-options model-options" disabled={busy}>
+              <legend>Model</legend>
+              {tool.models.map((model, index) => {
+                // Named by the model's name, described by its metadata's description, as the tools are.
+                const optionId = `${inputId}-model-${index}`;
+                const selected = model.name === translateModel?.name;
+                return (
+                  <label key={model.name} className={`tool-option${selected ? ' is-selected' : ''}`}>
+                    <input
+                      type="radio"
+                      name="paired-model"
+                      value={model.name}
+                      checked={selected}
+                      onChange={() => setPairedModel(model.name)}
+                      aria-labelledby={`${optionId}-label`}
+                      aria-describedby={`${optionId}-description`}
+                    />
+                    <span className="tool-option-text">
+                      <span className="tool-option-label model-name" id={`${optionId}-label`}>
+                        {model.name}
+                      </span>
+                      <span className="tool-option-description" id={`${optionId}-description`}>
+                        {model.description ?? 'Its metadata has no description.'}
+                      </span>
+                    </span>
+                  </label>
+                );
+              })}
+            </fieldset>
+          )}
           {tool?.scale && (
             <label className="check-option">
               <input type="checkbox" checked={ensemble} disabled={busy} onChange={(e) => setEnsemble(e.currentTarget.checked)} />
@@ -549,7 +578,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
               aria-disabled={!source || !tool ? true : undefined}
               aria-describedby={source ? undefined : runHintId}
             >
-              {busy ? 'Working…' : tool ? `${tool.label}` : 'Run'}
+              {busy ? 'Working…' : (runLabel ?? 'Run')}
             </button>
             {busy && (
               <button type="button" className="button" ref={cancelButton} onClick={cancel}>

@@ -231,7 +231,7 @@ describe('collectImageFiles / outputPaths', () => {
   });
 
   it("the CLIs' --help lists exactly the folder formats", () => {
-    for (const usage of [USAGE.colorize, USAGE.upscale]) {
+    for (const usage of [USAGE.colorize, USAGE.upscale, USAGE.translate]) {
       const listed = /taken \(([^)]*)\)/.exec(usage)?.[1]?.split(', ');
       expect(listed).toEqual(IMAGE_EXTENSIONS.map((ext) => ext.slice(1)));
     }

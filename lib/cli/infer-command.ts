@@ -1,13 +1,13 @@
 /**
- * `npm run colorize` and `npm run upscale`: flags, model choice and the batch, shared so that the
- * two scripts are one line each.
+ * `npm run colorize`, `npm run upscale` and `npm run translate`: flags, model choice and the batch,
+ * shared so that the three scripts are one line each.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readMetadata } from '@/lib/infer/models';
-import { wrongModelKind } from '@/lib/model/metadata';
+import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import { createInferenceService, describeModelProblem, type LoadedInferenceService } from '@/lib/infer/service';
 import { readLimits } from '@/lib/server/limits';
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
@@ -18,16 +18,18 @@ import { describeImageExtensions } from '@/lib/image/formats';
 import { collectImageFiles } from './files';
 import { cancelExitCode } from './signals';
 
-export type InferCommand = 'colorize' | 'upscale';
+export type InferCommand = 'colorize' | 'upscale' | 'translate';
 
-const COMMON_HELP = `  <files or folders>  images, or folders: the files in them that this build of sharp decodes are
+/** The model task each command runs. */
+const COMMAND_TASK = { colorize: 'colorize', upscale: 'sr', translate: 'paired' } as const;
+
+const IMAGES_HELP = `  <files or folders>  images, or folders: the files in them that this build of sharp decodes are
                       taken (${describeImageExtensions()})
   --out DIR           where <name>.png results are written (created if needed); an existing file
                       of that name is replaced, never an input; inputs sharing a name (a.jpg,
-                      a.png) get a.png, a-2.png, ... in the order they are taken
-  --model DIR         an exported model folder (model.json, weights.bin, metadata.json);
-                      default: the matching model in $MODELS_DIR or ./models
-  --recursive         also take images in sub-folders (except the --out folder)
+                      a.png) get a.png, a-2.png, ... in the order they are taken`;
+
+const COMMON_HELP = `  --recursive         also take images in sub-folders (except the --out folder)
   --backend NAME      tensorflow, wasm or cpu (default: $TF_BACKEND, else the best available)
   --help              this text
 
@@ -39,6 +41,9 @@ export const USAGE: Record<InferCommand, string> = {
 
 Colorizes photos (any size; colour inputs are reduced to lightness first). Results are the input's size.
 
+${IMAGES_HELP}
+  --model DIR         an exported model folder (model.json, weights.bin, metadata.json);
+                      default: the matching model in $MODELS_DIR or ./models
 ${COMMON_HELP}`,
   upscale: `Usage: npm run upscale -- --scale 2|4 <files or folders> --out <dir> [--model <dir>] [--ensemble] [--recursive] [--backend ...]
 
@@ -46,6 +51,19 @@ Upscales photos 2 or 4 times (any size, processed in tiles).
 
   --scale 2|4         the enlargement factor (required)
   --ensemble          average 8 flipped/rotated runs: a little more faithful, about 8x slower
+${IMAGES_HELP}
+  --model DIR         an exported model folder (model.json, weights.bin, metadata.json);
+                      default: the matching model in $MODELS_DIR or ./models
+${COMMON_HELP}`,
+  translate: `Usage: npm run translate -- <files or folders> --out <dir> [--model <dir>] [--recursive] [--backend ...]
+
+Runs a model trained with \`npm run train -- --task paired\` (your A->B translation) on images of any
+size, at their own scale, as the model was trained. Results are the input's size.
+
+${IMAGES_HELP}
+  --model DIR         the exported paired model folder (model.json, weights.bin, metadata.json);
+                      default: the one paired model in $MODELS_DIR or ./models (with several there,
+                      name one)
 ${COMMON_HELP}`,
 };
 
@@ -59,6 +77,7 @@ const baseShape = {
 
 const schemas = {
   colorize: z.object(baseShape),
+  translate: z.object(baseShape),
   upscale: z.object({
     ...baseShape,
     scale: z
@@ -159,7 +178,7 @@ async function checkModelKind(dir: string, command: InferCommand, scale?: 2 | 4)
     const problem = `${resolved}: ${(error as Error).message}`;
     throw new UsageError(`--model ${dir}: ${describeModelProblem(problem, dir) ?? problem}`);
   }
-  const task = command === 'colorize' ? 'colorize' : 'sr';
+  const task = COMMAND_TASK[command];
   if (metadata.task !== task || (task === 'sr' && metadata.scale !== scale)) {
     throw new UsageError(wrongModelKind(`--model ${dir}`, metadata, { task, scale }));
   }
@@ -177,7 +196,7 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
   const args =
     command === 'upscale'
       ? { ...parseCli(argv, { options: OPTIONS, schema: schemas.upscale }) }
-      : { ...parseCli(argv, { options: commonOptions, schema: schemas.colorize }), scale: undefined, ensemble: undefined };
+      : { ...parseCli(argv, { options: commonOptions, schema: schemas[command] }), scale: undefined, ensemble: undefined };
   // Everything that can be refused is refused before any model or image work.
   const limits = cliPixelLimits();
   if (args.model) await checkModelKind(args.model, command, args.scale);
@@ -190,7 +209,7 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
     return 1;
   }
 
-  const task = command === 'colorize' ? 'colorize' : 'sr';
+  const task = COMMAND_TASK[command];
   // An explicit --model is loaded whatever its task, so that a wrong one is named as such below.
   const service: LoadedInferenceService = await createInferenceService({
     ...(args.model ? { modelDirs: [args.model] } : { tasks: [task] }),
@@ -208,10 +227,15 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
     const model = args.model ? service.models[0] : service.defaultModel(task, args.scale);
     if (!model) {
       throw new Error(
-        `no ${command === 'colorize' ? 'colorize' : `x${args.scale} super-resolution`} model in ${service.source}` +
+        `no ${modelKindLabel(task, args.scale)} model in ${service.source}` +
           (service.problems.length ? ` (${service.problems.join('; ')})` : '') +
-          '; train and export one, or pass --model <dir>',
+          `; train and export one${task === 'paired' ? ' (npm run train -- --task paired --data <dir> --export <name>)' : ''}, or pass --model <dir>`,
       );
+    }
+    if (!args.model && task === 'paired') {
+      // Two paired models are two different translations: which one is meant cannot be guessed.
+      const paired = service.models.filter((m) => m.task === 'paired').map((m) => m.name);
+      if (paired.length > 1) throw new UsageError(`${service.source} holds ${paired.length} paired models (${paired.join(', ')}): choose one with --model <dir>`);
     }
     const backend = currentBackend();
     stderr.write(`${command}: ${files.length} image${files.length === 1 ? '' : 's'}, model ${model.name}` + `${backend ? `, ${describeBackend(backend)}` : ''}\n`);
@@ -227,7 +251,9 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
         run: (bytes, options) =>
           command === 'colorize'
             ? service.colorize(bytes, { ...options, ...limits, model: model.name })
-            : service.upscale(bytes, { ...options, ...limits, scale: args.scale!, model: model.name, ensemble: args.ensemble ?? false }),
+            : command === 'translate'
+              ? service.translate(bytes, { ...options, ...limits, model: model.name })
+              : service.upscale(bytes, { ...options, ...limits, scale: args.scale!, model: model.name, ensemble: args.ensemble ?? false }),
       });
     } catch (error) {
       if ((error as Error)?.name !== 'AbortError') throw error;

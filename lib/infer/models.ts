@@ -75,6 +75,12 @@ function checkSupported(m: ModelMetadata, source: string): void {
       problems.push('colorize models must use lab-l in and lab-ab out');
     }
     if (m.scale !== 1) problems.push('colorize models must have scale 1');
+  } else if (m.task === 'paired') {
+    if (m.inputChannels !== 3 || m.outputChannels !== 3) problems.push('paired models must map 3 channels to 3');
+    if (!m.inputEncoding.startsWith('rgb-') || !m.outputEncoding.startsWith('rgb-')) {
+      problems.push('paired models must use rgb-unit or rgb-tanh encodings');
+    }
+    if (m.scale !== 1) problems.push('paired models must have scale 1');
   }
   if (m.tile.size % m.tile.multipleOf !== 0) problems.push('tile.size must be a multiple of tile.multipleOf');
   if (problems.length) throw new Error(`Unsupported model metadata in ${source}: ${problems.join('; ')}`);

@@ -10,6 +10,7 @@ import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import { initBackend } from '@/lib/tf/backend';
 import type { BackendInfo, BackendName } from '@/lib/tf/backend-choice';
 import { colorizeImage } from './colorize';
+import { translateImage } from './translate';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
 import { throwIfAborted } from './run';
 import {
@@ -60,7 +61,7 @@ export interface LoadedInferenceService extends InferenceService {
    * The model used when none is named: variant `faithful`, else one without a variant, else the
    * first by name (what the app and the API default to).
    */
-  defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined;
+  defaultModel(task: ModelSummary['task'], scale?: number): ModelSummary | undefined;
 }
 
 /**
@@ -103,7 +104,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
   const byName = new Map(models.map((m) => [m.name, m]));
   const summaries = models.map((m): ModelSummary => m.summary);
 
-  function pick(task: 'sr' | 'colorize', scale: number, requested?: string): LoadedModel {
+  function pick(task: ModelSummary['task'], scale: number, requested?: string): LoadedModel {
     const label = modelKindLabel(task, scale);
     if (requested !== undefined) {
       const m = byName.get(requested);
@@ -117,7 +118,12 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       }
       return m;
     }
-    const summary = defaultCandidates(summaries, task, scale)[0];
+    const candidates = defaultCandidates(summaries, task, scale);
+    // Two paired models are two different translations (maps, facades): none is a default.
+    if (task === 'paired' && candidates.length > 1) {
+      throw new ModelUnavailableError(`Several paired models are loaded (${candidates.map((m) => m.name).join(', ')}): name the one to use.`);
+    }
+    const summary = candidates[0];
     const found = summary && byName.get(summary.name);
     if (!found) throw new ModelUnavailableError(`No ${label} model is installed (looked in ${source}).`);
     return found;
@@ -190,11 +196,22 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       return result(png, out, image, model, start);
     },
 
+    async translate(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
+      const start = performance.now();
+      const model = pick('paired', 1, opts.model);
+      throwIfAborted(opts.signal);
+      // The result is the input's size: what cannot be written is refused before any work.
+      const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
+      const out = await translateImage(model, image, opts);
+      const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
+      return result(png, out, image, model, start);
+    },
+
     dispose() {
       for (const m of models) m.model.dispose();
     },
 
-    defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined {
+    defaultModel(task: ModelSummary['task'], scale?: number): ModelSummary | undefined {
       return defaultCandidates(summaries, task, scale)[0];
     },
   };

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystemIO } from '@/lib/model/io';
 import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
+import { buildSeeded, buildUnetGenerator } from '@/lib/models/generators';
 import { PixelShuffle, registerCustomLayers } from '@/lib/models/layers';
 
 type MetadataOverrides = Partial<Omit<ModelMetadata, 'tile' | 'trainingModeAtInference'>> & {
@@ -19,17 +20,19 @@ type MetadataOverrides = Partial<Omit<ModelMetadata, 'tile' | 'trainingModeAtInf
 /** A schema-valid metadata object for a test model. */
 export function testMetadata(base: Pick<ModelMetadata, 'task' | 'scale'>, overrides: MetadataOverrides = {}): ModelMetadata {
   const colorize = base.task === 'colorize';
+  const paired = base.task === 'paired';
   const { tile, trainingModeAtInference, ...rest } = overrides;
+  const rgbEncoding = paired ? 'rgb-tanh' : 'rgb-unit';
   return metadataSchema.parse({
     formatVersion: 1,
-    name: colorize ? 'test-colorize' : `test-sr-x${base.scale}`,
+    name: colorize ? 'test-colorize' : paired ? 'test-paired' : `test-sr-x${base.scale}`,
     task: base.task,
     scale: base.scale,
     inputChannels: colorize ? 1 : 3,
     outputChannels: colorize ? 2 : 3,
-    inputEncoding: colorize ? 'lab-l' : 'rgb-unit',
-    outputEncoding: colorize ? 'lab-ab' : 'rgb-unit',
-    tile: { size: colorize ? 32 : 16, padding: colorize ? 0 : 4, multipleOf: colorize ? 4 : 1, ...tile },
+    inputEncoding: colorize ? 'lab-l' : rgbEncoding,
+    outputEncoding: colorize ? 'lab-ab' : rgbEncoding,
+    tile: { size: colorize ? 32 : 16, padding: colorize ? 0 : 4, multipleOf: colorize || paired ? 4 : 1, ...tile },
     ...(colorize ? { workingSize: 32 } : {}),
     architecture: { kind: 'test' },
     trainingModeAtInference: { batchNorm: false, dropout: false, ...trainingModeAtInference },
@@ -110,6 +113,37 @@ export function constantColorizer(ab: [number, number]): tfl.LayersModel {
   const output = conv.apply(input) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: output });
   const weights = [tf.zeros([1, 1, 1, 2]), tf.tensor1d(ab)];
+  conv.setWeights(weights);
+  tf.dispose(weights);
+  return model;
+}
+
+/**
+ * A random paired (A->B) U-Net as `npm run train -- --task paired` builds it, only tiny: depth 2
+ * (multipleOf 4), ngf 4, instance norm, tanh. `[1, h, w, 3]` -> `[1, h, w, 3]` in [-1, 1].
+ */
+export function randomPairedUnet(seed = 1): tfl.LayersModel {
+  const model = buildSeeded(seed, () =>
+    buildUnetGenerator({ kind: 'unet', inputChannels: 3, outputChannels: 3, ngf: 4, depth: 2, norm: 'instance', dropout: 0, outputActivation: 'tanh' }),
+  );
+  // pix2pix's N(0, 0.02) start gives a nearly constant output; 25x makes it depend on the image.
+  const weights = model.getWeights();
+  const scaled = weights.map((w) => tf.mul(w, 25));
+  model.setWeights(scaled);
+  tf.dispose(scaled);
+  return model;
+}
+
+/**
+ * A paired model that negates its `rgb-tanh` input (1x1 conv, kernel -I): through the whole
+ * pipeline every output byte is exactly 255 - the input byte, whatever the windows.
+ */
+export function invertingPairedNet(): tfl.LayersModel {
+  const input = tfl.input({ shape: [null, null, 3] });
+  const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 1, useBias: false });
+  const output = conv.apply(input) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: output });
+  const weights = [tf.tensor4d([-1, 0, 0, 0, -1, 0, 0, 0, -1], [1, 1, 3, 3])];
   conv.setWeights(weights);
   tf.dispose(weights);
   return model;

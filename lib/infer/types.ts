@@ -78,7 +78,7 @@ export interface ModelSummary {
  * The models serving `task` (at `scale`, for sr) in the order a default is chosen when none is
  * named: variant `faithful`, then no variant, then the other variants, each by name.
  */
-export function defaultCandidates<M extends ModelSummary>(models: readonly M[], task: 'sr' | 'colorize', scale?: number): M[] {
+export function defaultCandidates<M extends ModelSummary>(models: readonly M[], task: ModelSummary['task'], scale?: number): M[] {
   const rank = (m: M) => (m.variant === 'faithful' ? 0 : m.variant === undefined ? 1 : 2);
   return models
     .filter((m) => m.task === task && (task !== 'sr' || m.scale === scale))
@@ -105,4 +105,10 @@ export interface InferenceService {
   colorize(input: Buffer, options?: InferOptions & Limits & { model?: string }): Promise<InferenceResult>;
   /** Any decodable image in; PNG `scale` times larger out. */
   upscale(input: Buffer, options: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult>;
+  /**
+   * Any decodable image in; same-size PNG out through a model trained with `--task paired` (A->B).
+   * `model` may be left out only when one paired model is loaded: with several, which translation
+   * is meant cannot be guessed.
+   */
+  translate(input: Buffer, options?: InferOptions & Limits & { model?: string }): Promise<InferenceResult>;
 }

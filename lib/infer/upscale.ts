@@ -17,6 +17,8 @@ export interface UpscaleOptions extends InferOptions {
   blend?: 'crop' | 'feather';
   /** Overrides `metadata.tile.size` (tests, benchmarks). */
   tileSize?: number;
+  /** Overrides `metadata.tile.padding`, the context around each tile (not for fixed-size models). */
+  padding?: number;
   /**
    * What tiles see past the image edge (see `TilePlanOptions.edges`). Default: `clip` for
    * fully convolutional models (trained on crops whose borders are the network's zero padding;
@@ -87,7 +89,7 @@ export interface UpscaledImage {
 }
 
 /** The tile plan `upscaleImage` uses for a `width` x `height` input. */
-export function upscalePlan(loaded: LoadedModel, width: number, height: number, options: Pick<UpscaleOptions, 'tileSize' | 'edges'> = {}): TilePlan {
+export function upscalePlan(loaded: LoadedModel, width: number, height: number, options: Pick<UpscaleOptions, 'tileSize' | 'padding' | 'edges'> = {}): TilePlan {
   const { tile } = loaded.metadata;
   if (loaded.fixedInputSide !== undefined) {
     // A fixed-size model: every window must be exactly that side, so edge windows are mirrored.
@@ -95,7 +97,12 @@ export function upscalePlan(loaded: LoadedModel, width: number, height: number, 
     if (side <= 2 * tile.padding) throw new Error(`Model ${loaded.name}: fixed input ${side} leaves no room inside padding ${tile.padding}`);
     return planTiles(width, height, { tileSize: side - 2 * tile.padding, padding: tile.padding, multipleOf: side });
   }
-  return planTiles(width, height, { tileSize: options.tileSize ?? tile.size, padding: tile.padding, multipleOf: tile.multipleOf, edges: options.edges ?? 'clip' });
+  return planTiles(width, height, {
+    tileSize: options.tileSize ?? tile.size,
+    padding: options.padding ?? tile.padding,
+    multipleOf: tile.multipleOf,
+    edges: options.edges ?? 'clip',
+  });
 }
 
 /**

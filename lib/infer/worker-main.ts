@@ -25,7 +25,11 @@ function serve(service: LoadedInferenceService): void {
     const input = Buffer.from(message.input.buffer, message.input.byteOffset, message.input.byteLength);
     const common = { signal: controller.signal, onProgress: (progress: Progress) => send({ type: 'progress', id, progress }) };
     const run =
-      message.op === 'colorize' ? service.colorize(input, { ...message.options, ...common }) : service.upscale(input, { ...message.options, ...common });
+      message.op === 'colorize'
+        ? service.colorize(input, { ...message.options, ...common })
+        : message.op === 'upscale'
+          ? service.upscale(input, { ...message.options, ...common })
+          : service.translate(input, { ...message.options, ...common });
     run.then(
       (result) => {
         const png = ownBuffer(result.png);

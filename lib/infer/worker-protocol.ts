@@ -20,7 +20,8 @@ type Sendable<Options> = Omit<Options, 'signal' | 'onProgress'>;
 /** What one run asks for: the service method and its options as the caller gave them. */
 export type WorkerRunRequest =
   | { op: 'colorize'; options: Sendable<NonNullable<Parameters<InferenceService['colorize']>[1]>> }
-  | { op: 'upscale'; options: Sendable<Parameters<InferenceService['upscale']>[1]> };
+  | { op: 'upscale'; options: Sendable<Parameters<InferenceService['upscale']>[1]> }
+  | { op: 'translate'; options: Sendable<NonNullable<Parameters<InferenceService['translate']>[1]>> };
 
 export type ToWorker =
   /** `input` is the encoded image; its buffer is transferred. */

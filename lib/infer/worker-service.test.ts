@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/tf/backend';
 import { checkInferenceSettings, inferenceInWorker } from './app-service';
 import { createInferenceService, type LoadedInferenceService } from './service';
-import { nearestSrNet, noisePng as png, randomColorizer, randomSrNet, saveTestModel, testMetadata } from './test-models';
+import { nearestSrNet, noisePng as png, randomColorizer, randomPairedUnet, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { InputError, ModelUnavailableError, type InferenceResult, type Progress } from './types';
 import { createWorkerInferenceService, defaultWorkerEntry, WorkerStartError } from './worker-service';
 
@@ -50,6 +50,7 @@ beforeAll(async () => {
   await saveTestModel(randomSrNet(2), path.join(modelsDir, 'sr-x2'), testMetadata({ task: 'sr', scale: 2 }));
   await saveTestModel(nearestSrNet(4), path.join(modelsDir, 'sr-x4'), testMetadata({ task: 'sr', scale: 4 }));
   await saveTestModel(randomColorizer(), path.join(modelsDir, 'colorize'), testMetadata({ task: 'colorize', scale: 1 }));
+  await saveTestModel(randomPairedUnet(), path.join(modelsDir, 'facades'), testMetadata({ task: 'paired', scale: 1 }));
   await saveTestModel(randomSrNet(2), path.join(modelsDir, 'broken-meta'), testMetadata({ task: 'sr', scale: 2 }));
   await fs.writeFile(path.join(modelsDir, 'broken-meta', 'metadata.json'), '{}');
   inThread = await createInferenceService({ modelsDir, quiet: true });
@@ -74,6 +75,7 @@ describe('inference in a worker thread', () => {
     expect(viaWorker.defaultModel('sr', 4)?.name).toBe('sr-x4');
     expect(viaWorker.defaultModel('colorize')?.name).toBe('colorize');
     expect(viaWorker.defaultModel('sr', 3)).toBeUndefined();
+    expect(viaWorker.defaultModel('paired')?.name).toBe('facades');
   });
 
   it('gives the same PNG bytes as in this thread, with progress up to done = total', async () => {
@@ -83,6 +85,7 @@ describe('inference in a worker thread', () => {
       [await viaWorker.upscale(rgba, { scale: 2, onProgress: (p) => progress.push(p) }), await inThread.upscale(rgba, { scale: 2 })],
       [await viaWorker.upscale(rgba, { scale: 4 }), await inThread.upscale(rgba, { scale: 4 })],
       [await viaWorker.colorize(rgba), await inThread.colorize(rgba)],
+      [await viaWorker.translate(rgba), await inThread.translate(rgba)],
     ];
     for (const [fromWorker, here] of pairs) {
       expect(Buffer.isBuffer(fromWorker.png)).toBe(true);

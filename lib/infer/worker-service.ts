@@ -229,12 +229,17 @@ export async function createWorkerInferenceService(options: WorkerServiceOptions
       return (await current()).run({ op: 'upscale', options }, input, signal, onProgress);
     },
 
+    async translate(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
+      const { signal, onProgress, ...options } = opts;
+      return (await current()).run({ op: 'translate', options }, input, signal, onProgress);
+    },
+
     dispose() {
       disposed = true;
       void handle.worker.terminate();
     },
 
-    defaultModel(task: 'sr' | 'colorize', scale?: number): ModelSummary | undefined {
+    defaultModel(task: ModelSummary['task'], scale?: number): ModelSummary | undefined {
       return defaultCandidates(models, task, scale)[0];
     },
   };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initKernelTestBackends, randomValues, relativeError, seededRandom, valuesOn } from '@/lib/tf/kernels/test-utils';
-import { AbFromClassLogits, ExpandedConv2D, foldExpandedKernel, PaddedConv2D, registerCustomLayers } from './layers';
+import { AbFromClassLogits, ExpandedConv2D, foldExpandedKernel, InstanceNorm, PaddedConv2D, registerCustomLayers } from './layers';
 
 interface Case {
   shape: [number, number, number, number];
@@ -298,5 +298,38 @@ describe('AbFromClassLogits (annealed-mean decoding of colour classes)', () => {
     tf.dispose([x, a, b]);
     model.dispose();
     loaded.dispose();
+  });
+});
+
+describe('InstanceNorm statistics modes (thumbnail instance normalisation at inference)', () => {
+  it('captures the statistics of its input, and normalises with given ones when fixed', () => {
+    registerCustomLayers();
+    const norm = new InstanceNorm({ seed: 3 });
+    const thumbnail = tf.tensor4d(randomValues(seededRandom(11), 6 * 5 * 4), [1, 6, 5, 4]);
+    const tile = tf.tensor4d(randomValues(seededRandom(12), 4 * 7 * 4), [1, 4, 7, 4]);
+    try {
+      const own = norm.apply(tile) as tf.Tensor;
+      norm.statisticsMode = { kind: 'capture' };
+      const captured = norm.apply(thumbnail) as tf.Tensor;
+      const mode = norm.statisticsMode;
+      if (mode.kind !== 'capture' || !mode.captured) throw new Error('nothing captured');
+      const expected = tf.moments(thumbnail, [1, 2], true);
+      expect(relativeError(mode.captured.mean.dataSync(), expected.mean.dataSync())).toBeLessThan(1e-6);
+      expect(relativeError(mode.captured.variance.dataSync(), expected.variance.dataSync())).toBeLessThan(1e-6);
+      // Capturing does not change the layer's output.
+      norm.statisticsMode = { kind: 'own' };
+      expect(relativeError(captured.dataSync(), (norm.apply(thumbnail) as tf.Tensor).dataSync())).toBeLessThan(1e-6);
+
+      norm.statisticsMode = { kind: 'fixed', statistics: mode.captured };
+      const fixed = norm.apply(tile) as tf.Tensor;
+      const [gamma, beta] = norm.getWeights();
+      const reference = tf.add(tf.mul(tf.div(tf.sub(tile, expected.mean), tf.sqrt(tf.add(expected.variance, 1e-5))), gamma!), beta!);
+      expect(relativeError(fixed.dataSync(), reference.dataSync())).toBeLessThan(1e-5);
+      // ...which is not what the tile's own statistics give.
+      expect(relativeError(fixed.dataSync(), own.dataSync())).toBeGreaterThan(0.05);
+    } finally {
+      norm.statisticsMode = { kind: 'own' };
+      tf.dispose([thumbnail, tile]);
+    }
   });
 });

@@ -201,6 +201,21 @@ interface InstanceNormArgs {
   seed?: number;
 }
 
+/** Per-channel statistics of one {@link InstanceNorm} layer's input, each `[1, 1, 1, C]`. */
+export interface InstanceStatistics {
+  mean: tf.Tensor4D;
+  variance: tf.Tensor4D;
+}
+
+/**
+ * Where an {@link InstanceNorm} layer takes its statistics from at inference: its own input (the
+ * default, as in training), its own input while keeping a copy of them (`capture`), or given ones
+ * (`fixed`). Capturing on a thumbnail of a large image and fixing those for each of its tiles is
+ * thumbnail instance normalisation (Chen et al., AAAI 2022): every tile is then normalised alike, so
+ * their seams do not show as steps in brightness or colour.
+ */
+export type InstanceStatisticsMode = { kind: 'own' } | { kind: 'capture'; captured?: InstanceStatistics } | { kind: 'fixed'; statistics: InstanceStatistics };
+
 /**
  * Instance normalisation (Ulyanov et al. 2016): per sample and channel, over height and width.
  * Input and output `[N, H, W, C]`, any range.
@@ -212,6 +227,11 @@ export class InstanceNorm extends tfl.layers.Layer {
   private gamma?: tfl.LayerVariable;
   private beta?: tfl.LayerVariable;
   private readonly seed?: number;
+  /**
+   * Inference only, not serialised; set and reset around one image's runs by its caller (one image
+   * at a time per model: `lib/infer/translate.ts`). A captured copy is the caller's to dispose.
+   */
+  statisticsMode: InstanceStatisticsMode = { kind: 'own' };
 
   constructor({ seed, ...args }: InstanceNormArgs = {}) {
     super(args);
@@ -234,7 +254,12 @@ export class InstanceNorm extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const { mean, variance } = tf.moments(x, [1, 2], true);
+      const mode = this.statisticsMode;
+      const { mean, variance } = mode.kind === 'fixed' ? mode.statistics : (tf.moments(x, [1, 2], true) as InstanceStatistics);
+      if (mode.kind === 'capture') {
+        tf.dispose([mode.captured?.mean, mode.captured?.variance]);
+        mode.captured = { mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()) };
+      }
       const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
       if (!this.gamma || !this.beta) return normalised;
       return tf.add(tf.mul(normalised, this.gamma.read()), this.beta.read());

@@ -8,13 +8,24 @@ import { z } from 'zod';
 import { getInferenceService } from '@/lib/infer/app-service';
 import type { LoadedInferenceService } from '@/lib/infer/service';
 import { defaultCandidates, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
-import { VARIANT_PATTERN } from '@/lib/model/metadata';
+import { VARIANT_PATTERN, wrongModelKind } from '@/lib/model/metadata';
 import { ApiError } from './errors';
 import { serverLimits } from './limits';
 import { InferenceQueue } from './queue';
 
 /** A model variant label as models declare it in `metadata.variant` (e.g. `sharp`). */
 export const variantSchema = z.string().regex(VARIANT_PATTERN, 'variant must be a short lowercase name such as "sharp"');
+
+/**
+ * A model as `GET /api/models` names it: its folder's name. Looked up by exact name among the loaded
+ * models (never turned into a path), so this only keeps out what no folder name can be.
+ */
+export const modelNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  // No path separators, control characters or leading dot (the loader skips hidden folders).
+  .regex(/^(?!\.)[^/\\\p{Cc}]+$/u, 'model must be a model name as GET /api/models lists it');
 
 export const toolSchema = z.discriminatedUnion('task', [
   z.object({
@@ -30,8 +41,17 @@ export const toolSchema = z.discriminatedUnion('task', [
     /** Geometric self-ensemble: 8 runs averaged, about 8x slower, a little more faithful. */
     ensemble: z.boolean().optional(),
   }),
+  z.object({
+    task: z.literal('translate'),
+    /**
+     * The paired model to run, by name. Absent: the one paired model loaded; with several there is
+     * no default, since each is a different translation (maps, facades...).
+     */
+    model: modelNameSchema.optional(),
+  }),
 ]);
 export type ToolRequest = z.infer<typeof toolSchema>;
+export type TranslateRequest = Extract<ToolRequest, { task: 'translate' }>;
 
 /** `?ensemble=true|false|1|0` (also the job form's `ensemble` field). */
 export const ensembleFlagSchema = z
@@ -106,28 +126,53 @@ export function noModelsError(service: Pick<LoadedInferenceService, 'models' | '
 
 /** The variant `tool` names beyond the default (absent and `faithful` both mean the default model). */
 function extraVariant(tool: ToolRequest): string | undefined {
-  return tool.variant !== 'faithful' ? tool.variant : undefined;
+  return tool.task !== 'translate' && tool.variant !== 'faithful' ? tool.variant : undefined;
 }
 
-/** The model that would serve `tool`, if one is loaded (the service's own choice when no variant is named). */
+/**
+ * The model that would serve `tool`, if one is loaded (the service's own choice when no variant is
+ * named). Translating without a model name has one only when a single paired model is loaded.
+ */
 export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): ModelSummary | undefined {
+  if (tool.task === 'translate') {
+    const paired = defaultCandidates(models, 'paired');
+    if (tool.model !== undefined) return paired.find((m) => m.name === tool.model);
+    return paired.length === 1 ? paired[0] : undefined;
+  }
   const candidates = tool.task === 'colorize' ? defaultCandidates(models, 'colorize') : defaultCandidates(models, 'sr', tool.scale);
   const variant = extraVariant(tool);
   return variant ? candidates.find((m) => m.variant === variant) : candidates[0];
 }
 
-/** "photo" + colorize -> "photo-colorized.png" ("photo-colorized-vivid.png"); + upscale x4 -> "photo-x4.png" ("photo-x4-sharp.png"). */
+/** Characters a model's folder name may have that do not belong in a download name. */
+const UNSAFE_IN_FILE_NAME = /[^\p{L}\p{N}._-]+/gu;
+
+/**
+ * "photo" + colorize -> "photo-colorized.png" ("photo-colorized-vivid.png"); + upscale x4 -> "photo-x4.png"
+ * ("photo-x4-sharp.png"); + translate with model "maps" -> "photo-translated-maps.png" (a paired model has
+ * no default, so its name always says which translation it is).
+ */
 export function resultFileName(baseName: string, tool: ToolRequest): string {
+  if (tool.task === 'translate') {
+    const model = tool.model?.replace(UNSAFE_IN_FILE_NAME, '-').replace(/^[-.]+|[-.]+$/g, '');
+    return model ? `${baseName}-translated-${model}.png` : `${baseName}-translated.png`;
+  }
   const variant = extraVariant(tool);
   const suffix = variant ? `-${variant}` : '';
   return tool.task === 'colorize' ? `${baseName}-colorized${suffix}.png` : `${baseName}-x${tool.scale}${suffix}.png`;
 }
 
-/** "Colorize", "Upscale ×4 (sharp)": the tool as messages name it. */
+/** "Colorize", "Upscale ×4 (sharp)", "Translate (maps)": the tool as messages name it. */
 export function toolLabel(tool: ToolRequest): string {
+  if (tool.task === 'translate') return tool.model ? `Translate (${tool.model})` : 'Translate';
   const variant = extraVariant(tool);
   const suffix = variant ? ` (${variant})` : '';
   return tool.task === 'colorize' ? `Colorize${suffix}` : `Upscale ×${tool.scale}${suffix}`;
+}
+
+/** `tool` with the model that serves it filled in, for translating (whose result is named after it). */
+export function resolvedTool(tool: ToolRequest, modelName: string): ToolRequest {
+  return tool.task === 'translate' ? { ...tool, model: modelName } : tool;
 }
 
 export interface RunToolOptions {
@@ -143,13 +188,38 @@ export interface RunToolOptions {
 }
 
 /**
- * The 503 when the server has no model at all, else the 404 when none serves `tool`, else the model.
+ * Why no model serves a translate request: an unknown name (404), a model that is not paired (400),
+ * several paired models and none named (400: no default among different translations), or none
+ * paired at all (404).
+ */
+function translateRefusal(models: readonly ModelSummary[], name: string | undefined): ApiError {
+  const paired = defaultCandidates(models, 'paired').map((m) => m.name);
+  const pairedList = paired.length > 0 ? `paired models here: ${paired.join(', ')}` : 'none of the models here is paired';
+  if (name !== undefined) {
+    const other = models.find((m) => m.name === name);
+    if (other) {
+      return new ApiError(400, 'bad_request', `${wrongModelKind(`Model "${name}"`, other, { task: 'paired' })}: translating runs models trained with --task paired (${pairedList}).`);
+    }
+    return new ApiError(404, 'model_unavailable', `No model named "${name}" is installed on this server (${pairedList}).`);
+  }
+  if (paired.length > 1) {
+    return new ApiError(400, 'bad_request', `Several paired models are installed (${paired.join(', ')}): name the one to use with model=NAME.`);
+  }
+  return new ApiError(404, 'model_unavailable', 'No model for Translate is installed on this server: it runs models trained with --task paired.');
+}
+
+/**
+ * The 503 when the server has no model at all, else the 404 when none serves `tool` (for
+ * translating, see {@link translateRefusal}), else the model.
  * @throws ApiError
  */
 export function requireModel(service: LoadedInferenceService, tool: ToolRequest): ModelSummary {
   const model = modelFor(service.models, tool);
   if (model) return model;
-  throw noModelsError(service) ?? new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);
+  const none = noModelsError(service);
+  if (none) throw none;
+  if (tool.task === 'translate') throw translateRefusal(service.models, tool.model);
+  throw new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);
 }
 
 /** An ensemble runs the model 8 times (flips and rotations), so it holds the queue about 8x as long. */
@@ -159,7 +229,8 @@ export function toolCost(tool: ToolRequest): number {
 
 /**
  * Runs one tool on encoded image bytes through the queue.
- * @throws ApiError 404 when no model for the tool is loaded (503 when none loaded at all);
+ * @throws ApiError 404 when no model for the tool is loaded (503 when none loaded at all; for
+ *   translating also 400, see {@link requireModel});
  *   QueueFullError when the queue is full; InputError for bad images; AbortError when cancelled.
  */
 export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunToolOptions = {}): Promise<InferenceResult> {
@@ -173,10 +244,18 @@ export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunTool
     maxOutputPixels: limits.maxOutputPixels,
     model: model.name,
   };
-  return appQueue().run(
-    () => (tool.task === 'colorize' ? service.colorize(bytes, common) : service.upscale(bytes, { ...common, scale: tool.scale, ensemble: tool.ensemble ?? false })),
-    { signal: options.signal, onStart: options.onStart, token: options.token, cost: toolCost(tool) },
-  );
+  // The model is always named: the service then never has to choose (nor refuse) a default itself.
+  const run = () => {
+    switch (tool.task) {
+      case 'colorize':
+        return service.colorize(bytes, common);
+      case 'upscale':
+        return service.upscale(bytes, { ...common, scale: tool.scale, ensemble: tool.ensemble ?? false });
+      case 'translate':
+        return service.translate(bytes, common);
+    }
+  };
+  return appQueue().run(run, { signal: options.signal, onStart: options.onStart, token: options.token, cost: toolCost(tool) });
 }
 
 /** The details headers sent with a result PNG. */

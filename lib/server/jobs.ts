@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { InferenceResult, Progress } from '@/lib/infer/types';
 import { describeError, type ApiErrorCode } from './errors';
 import { formatBytes } from './limits';
-import { appQueue, inferenceService, requireModel, resultFileName, runTool, type ToolRequest } from './inference';
+import { appQueue, inferenceService, requireModel, resolvedTool, resultFileName, runTool, type ToolRequest } from './inference';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -78,12 +78,14 @@ export class JobStore {
 
   /**
    * Starts a job; it runs when the queue reaches it.
-   * @throws ApiError 404/503 when no model serves the tool, QueueFullError when the queue is full.
+   * @throws ApiError 404/503 when no model serves the tool (400 for an ambiguous or wrong translate
+   *   model), QueueFullError when the queue is full.
    */
-  async create(tool: ToolRequest, bytes: Buffer, baseName: string): Promise<Job> {
+  async create(request: ToolRequest, bytes: Buffer, baseName: string): Promise<Job> {
     this.evict();
     const service = await inferenceService();
-    requireModel(service, tool);
+    // A translation is named after its model, also when the request left the one paired model implied.
+    const tool = resolvedTool(request, requireModel(service, request).name);
     appQueue().assertCapacity();
     const job: Job = {
       id: randomUUID(),

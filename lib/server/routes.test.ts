@@ -14,6 +14,7 @@ const fake = vi.hoisted(() => ({
   behaviour: undefined as undefined | ((signal?: AbortSignal, options?: { onProgress?: (p: { done: number; total: number; elapsedMs: number }) => void }) => Promise<unknown>),
   models: [] as ModelSummary[],
   lastUpscaleOptions: undefined as undefined | { ensemble?: boolean },
+  lastTranslateOptions: undefined as undefined | { model?: string; maxInputPixels?: number },
   loadError: undefined as undefined | Error,
   source: '/srv/models',
   problems: [] as string[],
@@ -40,6 +41,10 @@ vi.mock('@/lib/infer/app-service', () => ({
         fake.lastUpscaleOptions = options;
         return fake.behaviour!(options?.signal, options) as Promise<InferenceResult>;
       },
+      translate: (_input, options) => {
+        fake.lastTranslateOptions = options;
+        return fake.behaviour!(options?.signal, options) as Promise<InferenceResult>;
+      },
     };
   },
 }));
@@ -48,6 +53,7 @@ const {
   allowedMethods,
   handleHealth,
   handleToolRequest,
+  handleTranslateRequest,
   handleCreateJob,
   handleGetJob,
   handleCancelJob,
@@ -56,9 +62,10 @@ const {
   guarded,
   methodNotAllowed,
   parseColorizeQuery,
+  parseTranslateQuery,
   parseUpscaleQuery,
 } = await import('./routes');
-const { appQueue, modelFor, toolCost } = await import('./inference');
+const { appQueue, modelFor, resultFileName, toolCost } = await import('./inference');
 const { JobStore } = await import('./jobs');
 
 const summary = (name: string, task: ModelSummary['task'], scale: number): ModelSummary => ({
@@ -70,11 +77,11 @@ const summary = (name: string, task: ModelSummary['task'], scale: number): Model
   metrics: {},
 });
 
-function upload(fields: Record<string, string> = {}): Request {
+function upload(fields: Record<string, string> = {}, url = 'http://localhost/api/x'): Request {
   const form = new FormData();
   form.set('image', new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' }), 'photo.png');
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
-  return new Request('http://localhost/api/x', { method: 'POST', body: form });
+  return new Request(url, { method: 'POST', body: form });
 }
 
 const colorize = guarded((request: Request) => handleToolRequest(request, { task: 'colorize' }));
@@ -96,6 +103,7 @@ beforeEach(() => {
   fake.behaviour = async () => result();
   fake.source = '/srv/models';
   fake.problems = [];
+  fake.lastTranslateOptions = undefined;
 });
 afterEach(() => {
   expect(appQueue().running).toBe(0);
@@ -167,6 +175,177 @@ describe('tool routes', () => {
     hold.open();
     expect((await Promise.all(accepted)).map((r) => r.status)).toEqual(Array(max + 1).fill(200));
     expect((await colorize(upload())).status).toBe(200);
+  });
+});
+
+describe('translate (paired models)', () => {
+  const translate = guarded(handleTranslateRequest);
+  const paired = (name: string, description?: string): ModelSummary => ({ ...summary(name, 'paired', 1), ...(description ? { description } : {}) });
+  const translateResult = (model: string): InferenceResult => ({ ...result(), model });
+  const post = (fields: Record<string, string> = {}, query = '') => upload(fields, `http://localhost/api/translate${query}`);
+
+  /** The JSON error a refused request answers, after checking that the model never ran. */
+  async function refusal(response: Response, status: number) {
+    expect(response.status).toBe(status);
+    expect(fake.lastTranslateOptions).toBeUndefined();
+    return (await response.json()) as { error: string; message: string };
+  }
+
+  beforeEach(() => {
+    fake.behaviour = async (_signal, options) => translateResult((options as { model?: string }).model ?? '?');
+  });
+
+  it('runs the one paired model when none is named, and names the file after the translation', async () => {
+    fake.models = [summary('colorize', 'colorize', 1), paired('maps')];
+    const response = await translate(post());
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/png');
+    expect(response.headers.get('x-model')).toBe('maps');
+    expect(response.headers.get('x-input-size')).toBe('8x6');
+    expect(response.headers.get('x-output-size')).toBe('8x6');
+    expect(response.headers.get('content-disposition')).toContain('filename="photo-translated-maps.png"');
+    // The service is always told which model: it never picks (or refuses) a default itself.
+    expect(fake.lastTranslateOptions).toMatchObject({ model: 'maps', maxInputPixels: expect.any(Number) });
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([137, 80, 78, 71]));
+  });
+
+  it('runs the model named by the form field or by ?model= among several', async () => {
+    fake.models = [paired('facades'), paired('maps'), summary('colorize', 'colorize', 1)];
+    const byField = await translate(post({ model: 'maps' }));
+    expect(byField.status).toBe(200);
+    expect(fake.lastTranslateOptions?.model).toBe('maps');
+    const byQuery = await translate(post({}, '?model=facades'));
+    expect(byQuery.status).toBe(200);
+    expect(fake.lastTranslateOptions?.model).toBe('facades');
+    expect(byQuery.headers.get('content-disposition')).toContain('photo-translated-facades.png');
+    expect(parseTranslateQuery('http://x/api/translate?model=maps')).toEqual({ task: 'translate', model: 'maps' });
+    expect(parseTranslateQuery('http://x/api/translate')).toEqual({ task: 'translate' });
+  });
+
+  it('answers 400 naming the models when several are paired and none is named', async () => {
+    fake.models = [paired('maps'), paired('facades'), summary('sr-x2', 'sr', 2)];
+    const body = await refusal(await translate(post()), 400);
+    expect(body).toEqual({ error: 'bad_request', message: 'Several paired models are installed (facades, maps): name the one to use with model=NAME.' });
+    // Jobs say the same, before any job is made.
+    await expect(handleCreateJob(upload({ task: 'translate' }))).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^Several paired models/) });
+  });
+
+  it('answers 404 for a model name that is not installed, like a missing variant', async () => {
+    fake.models = [paired('maps'), summary('colorize', 'colorize', 1)];
+    const body = await refusal(await translate(post({ model: 'mpas' })), 404);
+    expect(body).toEqual({ error: 'model_unavailable', message: 'No model named "mpas" is installed on this server (paired models here: maps).' });
+    await expect(handleCreateJob(upload({ task: 'translate', model: 'mpas' }))).rejects.toMatchObject({ status: 404, code: 'model_unavailable' });
+  });
+
+  it('refuses with 400 a model that is not a paired one, saying what it is', async () => {
+    fake.models = [paired('maps'), summary('colorize', 'colorize', 1), summary('sr-x2', 'sr', 2)];
+    const body = await refusal(await translate(post({ model: 'sr-x2' })), 400);
+    expect(body.error).toBe('bad_request');
+    expect(body.message).toBe('Model "sr-x2" is a super-resolution x2 model, not paired: translating runs models trained with --task paired (paired models here: maps).');
+    await expect(handleCreateJob(upload({ task: 'translate', model: 'colorize' }))).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^Model "colorize" is a colorize model, not paired/) });
+  });
+
+  it('answers 404 when no paired model is installed, and 503 when no model at all', async () => {
+    const body = await refusal(await translate(post()), 404);
+    expect(body).toEqual({ error: 'model_unavailable', message: 'No model for Translate is installed on this server: it runs models trained with --task paired.' });
+    expect((await refusal(await translate(post({ model: 'colorize' })), 400)).message).toMatch(/\(none of the models here is paired\)\.$/);
+    fake.models = [];
+    fake.source = path.join(os.tmpdir(), `no-such-models-${process.pid}`);
+    const none = await refusal(await translate(post({ model: 'maps' })), 503);
+    expect(none.error).toBe('model_unavailable');
+    expect(none.message).toContain(fake.source);
+  });
+
+  it('answers 404 when the service itself finds no such model (e.g. it changed under the request)', async () => {
+    fake.models = [paired('maps')];
+    fake.behaviour = async () => {
+      throw Object.assign(new Error('No model named "maps" is loaded (available: none).'), { name: 'ModelUnavailableError' });
+    };
+    const response = await translate(post());
+    expect(response.status).toBe(404);
+    expect((await response.json()).error).toBe('model_unavailable');
+  });
+
+  it('maps the input errors to 415, 413 and 422 as for the other tools', async () => {
+    fake.models = [paired('maps')];
+    for (const [code, status] of [['unsupported_image', 415], ['too_large', 413], ['unusable_image', 422]] as const) {
+      fake.behaviour = async () => {
+        throw new InputError(code, 'The image is 5000x5000 = 25 MP, over the 16 MP limit.');
+      };
+      const response = await translate(post());
+      expect(response.status).toBe(status);
+      expect((await response.json()).error).toBe(code);
+    }
+  });
+
+  it('refuses a malformed or doubly given model and the other tools\' options, instead of ignoring them', async () => {
+    fake.models = [paired('maps'), paired('facades')];
+    const cases: [Request, RegExp][] = [
+      [post({ model: 'maps' }, '?model=maps'), /^Name the model once/],
+      [post({}, '?model=maps&model=facades'), /\?model= only once/],
+      [post({ model: '' }), /^The model must be a model name/],
+      [post({}, '?model=..%2Fsecrets'), /^The model must be a model name/],
+      [post({}, '?model=a%00b'), /^The model must be a model name/],
+      [post({ model: 'maps' }, '?scale=4'), /^Translating takes no \?scale=; it applies to \/api\/upscale only\.$/],
+      [post({ model: 'maps' }, '?variant=sharp'), /^Translating takes no \?variant=; it applies to \/api\/colorize and \/api\/upscale only\.$/],
+      [post({ model: 'maps', ensemble: 'true' }), /^Translating takes no ensemble; that field applies to task=upscale only\.$/],
+    ];
+    for (const [request, message] of cases) {
+      const body = await refusal(await translate(request), 400);
+      expect(body.message).toMatch(message);
+    }
+    // ...and the other way round: a model name means nothing to colorize or upscale.
+    expect(() => parseColorizeQuery('http://x/api/colorize?model=colorize-vivid')).toThrow('Colorizing takes no ?model=; it applies to /api/translate only.');
+    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&model=sr-x2')).toThrow('Upscaling takes no ?model=; it applies to /api/translate only.');
+    await expect(handleCreateJob(upload({ task: 'colorize', model: 'colorize-vivid' }))).rejects.toMatchObject({ status: 400, message: 'Colorizing takes no model; that field applies to task=translate only.' });
+    await expect(handleCreateJob(upload({ task: 'translate', scale: '2' }))).rejects.toMatchObject({ status: 400, message: 'Translating takes no scale; that field applies to task=upscale only.' });
+    await expect(handleCreateJob(upload({ task: 'translate', model: '.hidden' }))).rejects.toMatchObject({ status: 400, message: /^The model must be a model name/ });
+  });
+
+  it('runs as a job with progress, named after the model it resolved to, and cancels through its signal', async () => {
+    fake.models = [paired('maps')];
+    const running = gate();
+    let seenSignal: AbortSignal | undefined;
+    fake.behaviour = (signal, options) =>
+      new Promise((_resolve, reject) => {
+        seenSignal = signal;
+        options?.onProgress?.({ done: 1, total: 4, elapsedMs: 10.4 });
+        running.open();
+        signal?.addEventListener('abort', () => setTimeout(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), 10));
+      });
+    const created = await handleCreateJob(upload({ task: 'translate' }));
+    expect(created.status).toBe(202);
+    const job = await created.json();
+    // Named after the one paired model although the request left it implied.
+    expect(job).toMatchObject({ fileName: 'photo-translated-maps.png', tool: { task: 'translate', model: 'maps' } });
+    await running.promise;
+    await vi.waitFor(async () => expect((await (await handleGetJob(job.id)).json()).progress).toEqual({ done: 1, total: 4, elapsedMs: 10 }));
+    expect(fake.lastTranslateOptions?.model).toBe('maps');
+    expect((await (await handleCancelJob(job.id)).json()).status).toBe('cancelled');
+    expect(seenSignal?.aborted).toBe(true);
+    await vi.waitFor(() => expect(appQueue().running).toBe(0));
+    const cancelled = await handleJobResult(job.id);
+    expect(cancelled.status).toBe(409);
+    expect((await cancelled.json()).error).toBe('cancelled');
+  });
+
+  it('delivers a finished job\'s PNG', async () => {
+    fake.models = [paired('maps'), paired('facades')];
+    const { id } = await (await handleCreateJob(upload({ task: 'translate', model: 'facades' }))).json();
+    await vi.waitFor(async () => expect((await (await handleGetJob(id)).json()).status).toBe('done'));
+    const response = await handleJobResult(id);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-model')).toBe('facades');
+    expect(response.headers.get('content-disposition')).toContain('photo-translated-facades.png');
+  });
+
+  it('keeps odd characters of a model name out of the file name', () => {
+    expect(resultFileName('photo', { task: 'translate', model: 'my maps (v2)' })).toBe('photo-translated-my-maps-v2.png');
+    expect(resultFileName('photo', { task: 'translate', model: 'photo→sketch' })).toBe('photo-translated-photo-sketch.png');
+    expect(resultFileName('photo', { task: 'translate' })).toBe('photo-translated.png');
+    expect(modelFor([paired('maps'), paired('facades')], { task: 'translate' })).toBeUndefined();
+    expect(modelFor([paired('maps')], { task: 'translate' })?.name).toBe('maps');
+    expect(modelFor([summary('colorize', 'colorize', 1)], { task: 'translate', model: 'colorize' })).toBeUndefined();
   });
 });
 

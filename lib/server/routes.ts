@@ -10,8 +10,10 @@ import {
   appQueue,
   ensembleFlagSchema,
   inferenceService,
+  modelNameSchema,
   modelProblems,
   noModelsMessage,
+  resolvedTool,
   resultFileName,
   resultHeaders,
   runTool,
@@ -19,11 +21,12 @@ import {
   toolSchema,
   variantSchema,
   type ToolRequest,
+  type TranslateRequest,
 } from './inference';
 import { jobStore, RETENTION_RULE } from './jobs';
 import { serverLimits } from './limits';
 import { samplePath } from './runs';
-import { readImageUpload } from './upload';
+import { readImageUpload, type ImageUpload } from './upload';
 
 /** Wraps a handler so that anything it throws becomes the JSON error shape. */
 export function guarded<A extends unknown[]>(handler: (...args: A) => Promise<Response>) {
@@ -83,21 +86,51 @@ function parseVariant(params: URLSearchParams): string | undefined {
   return variant.data;
 }
 
-/** Upscaling's options: given to colorize they would be ignored, so they are refused like an ambiguous one. */
-const UPSCALE_ONLY = ['scale', 'ensemble'] as const;
+type Task = ToolRequest['task'];
 
-/** Parses the optional `?variant=` for the colorize endpoint (400 for `?scale=` or `?ensemble=`). */
+const DOING: Record<Task, string> = { colorize: 'Colorizing', upscale: 'Upscaling', translate: 'Translating' };
+
+/**
+ * Each tool option and the tools that take it. Given to another tool it would be ignored, and the
+ * image made with something other than what was asked for, so it is refused like an ambiguous one.
+ */
+const OPTION_TASKS: Record<'scale' | 'ensemble' | 'variant' | 'model', readonly Task[]> = {
+  scale: ['upscale'],
+  ensemble: ['upscale'],
+  variant: ['colorize', 'upscale'],
+  model: ['translate'],
+};
+
+/** The 400 for the first option (query parameter or form field) `has` finds that `task` does not take. */
+function misplacedOption(task: Task, has: (name: string) => boolean, where: 'query' | 'field'): ApiError | undefined {
+  for (const [name, tasks] of Object.entries(OPTION_TASKS)) {
+    if (tasks.includes(task) || !has(name)) continue;
+    const message =
+      where === 'query'
+        ? `${DOING[task]} takes no ?${name}=; it applies to ${tasks.map((t) => `/api/${t}`).join(' and ')} only.`
+        : `${DOING[task]} takes no ${name}; that field applies to ${tasks.map((t) => `task=${t}`).join(' and ')} only.`;
+    return new ApiError(400, 'bad_request', message);
+  }
+  return undefined;
+}
+
+function refuseMisplacedQuery(task: Task, params: URLSearchParams): void {
+  const misplaced = misplacedOption(task, (name) => params.has(name), 'query');
+  if (misplaced) throw misplaced;
+}
+
+/** Parses the optional `?variant=` for the colorize endpoint (400 for `?scale=`, `?ensemble=` or `?model=`). */
 export function parseColorizeQuery(url: string): ToolRequest {
   const params = new URL(url).searchParams;
-  const misplaced = UPSCALE_ONLY.find((name) => params.has(name));
-  if (misplaced) throw new ApiError(400, 'bad_request', `Colorizing takes no ?${misplaced}=; it applies to /api/upscale only.`);
+  refuseMisplacedQuery('colorize', params);
   const variant = parseVariant(params);
   return { task: 'colorize', ...(variant ? { variant } : {}) };
 }
 
-/** Parses `?scale=` (400 when missing or not 2/4), the optional `?variant=` and `?ensemble=` for the upscale endpoint. */
+/** Parses `?scale=` (400 when missing or not 2/4), the optional `?variant=` and `?ensemble=` for the upscale endpoint (400 for `?model=`). */
 export function parseUpscaleQuery(url: string): ToolRequest {
   const params = new URL(url).searchParams;
+  refuseMisplacedQuery('upscale', params);
   const scale = scaleSchema.safeParse(singleParam(params, 'scale'));
   if (!scale.success) throw new ApiError(400, 'bad_request', 'Add ?scale=2 or ?scale=4 to the URL.');
   const variant = parseVariant(params);
@@ -106,28 +139,81 @@ export function parseUpscaleQuery(url: string): ToolRequest {
   return { task: 'upscale', scale: scale.data, ...(variant ? { variant } : {}), ...(ensemble.data ? { ensemble: true } : {}) };
 }
 
+const MODEL_NAME_MESSAGE = 'The model must be a model name as GET /api/models lists it.';
+
+/** A model name from the query or a form field (400 when malformed). */
+function parseModelName(value: string | undefined): string | undefined {
+  const model = modelNameSchema.optional().safeParse(value);
+  if (!model.success) throw new ApiError(400, 'bad_request', MODEL_NAME_MESSAGE);
+  return model.data;
+}
+
+/** Parses the optional `?model=` for the translate endpoint (400 for upscaling's and colorizing's options). */
+export function parseTranslateQuery(url: string): TranslateRequest {
+  const params = new URL(url).searchParams;
+  refuseMisplacedQuery('translate', params);
+  const model = parseModelName(singleParam(params, 'model'));
+  return { task: 'translate', ...(model !== undefined ? { model } : {}) };
+}
+
+/** Runs `tool` on the upload and answers the PNG with its detail headers. */
+async function toolResponse(tool: ToolRequest, upload: ImageUpload, signal: AbortSignal): Promise<Response> {
+  const result = await runTool(tool, upload.bytes, { signal });
+  const fileName = resultFileName(upload.baseName, resolvedTool(tool, result.model));
+  return new Response(pngBody(result.png), { headers: resultHeaders(result, fileName) });
+}
+
 /** `POST /api/colorize` and `POST /api/upscale?scale=`: one image in, PNG out, synchronously. */
 export async function handleToolRequest(request: Request, tool: ToolRequest): Promise<Response> {
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
-  const result = await runTool(tool, upload.bytes, { signal: request.signal });
-  return new Response(pngBody(result.png), { headers: resultHeaders(result, resultFileName(upload.baseName, tool)) });
+  return toolResponse(tool, upload, request.signal);
+}
+
+/**
+ * `POST /api/translate`: like {@link handleToolRequest}, with the paired model named by the form
+ * field `model` or by `?model=` (not both), and left out only when one paired model is loaded.
+ */
+export async function handleTranslateRequest(request: Request): Promise<Response> {
+  // The query is checked before the upload is read, so a wrong URL costs no upload.
+  const fromQuery = parseTranslateQuery(request.url);
+  const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
+  const misplaced = misplacedOption('translate', (name) => Object.hasOwn(upload.fields, name), 'field');
+  if (misplaced) throw misplaced;
+  const fromField = parseModelName(upload.fields.model);
+  if (fromQuery.model !== undefined && fromField !== undefined) {
+    throw new ApiError(400, 'bad_request', 'Name the model once: in the form field "model" or as ?model=, not both.');
+  }
+  const tool: TranslateRequest = fromField !== undefined ? { task: 'translate', model: fromField } : fromQuery;
+  return toolResponse(tool, upload, request.signal);
 }
 
 const jobFieldsSchema = z.union([
   z.object({ task: z.literal('colorize'), variant: variantSchema.optional() }),
   z.object({ task: z.literal('upscale'), scale: scaleSchema, variant: variantSchema.optional(), ensemble: ensembleFlagSchema.optional() }),
+  z.object({ task: z.literal('translate'), model: modelNameSchema.optional() }),
 ]);
 
-/** `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale`) + `scale` -> 202 with the job. */
+const taskSchema = z.enum(['colorize', 'upscale', 'translate']);
+
+/**
+ * `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale` | `translate`) + its options
+ * (`scale`, `variant`, `ensemble`; `model`) -> 202 with the job.
+ */
 export async function handleCreateJob(request: Request): Promise<Response> {
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
-  if (upload.fields.task === 'colorize') {
-    const misplaced = UPSCALE_ONLY.find((name) => Object.hasOwn(upload.fields, name));
-    if (misplaced) throw new ApiError(400, 'bad_request', `Colorizing takes no ${misplaced}; that field applies to task=upscale only.`);
+  const task = taskSchema.safeParse(upload.fields.task);
+  if (task.success) {
+    const misplaced = misplacedOption(task.data, (name) => Object.hasOwn(upload.fields, name), 'field');
+    if (misplaced) throw misplaced;
   }
   const fields = jobFieldsSchema.safeParse(upload.fields);
   if (!fields.success) {
-    throw new ApiError(400, 'bad_request', 'Choose a tool: task=colorize, or task=upscale with scale=2 or 4 (and optionally a variant such as sharp or vivid, and ensemble=true for upscale).');
+    if (task.success && task.data === 'translate') throw new ApiError(400, 'bad_request', MODEL_NAME_MESSAGE);
+    throw new ApiError(
+      400,
+      'bad_request',
+      'Choose a tool: task=colorize, task=upscale with scale=2 or 4 (and optionally a variant such as sharp or vivid, and ensemble=true for upscale), or task=translate (and model=NAME, a paired model).',
+    );
   }
   const tool = toolSchema.parse(fields.data);
   const store = jobStore();
