@@ -8,11 +8,35 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nearestSrNet, randomColorizer, saveTestModel, testMetadata } from '@/lib/infer/test-models';
+import { invertingPairedNet, nearestSrNet, randomColorizer, saveTestModel, testMetadata } from '@/lib/infer/test-models';
 import { initBackend } from '@/lib/tf/backend';
 
 const ROOT = path.resolve(__dirname, '..');
 let dir: string;
+
+/** Deterministic noise (RGB bytes): every pixel and channel differs. */
+function noise(seed: number, length: number): Uint8Array {
+  let a = seed;
+  return Uint8Array.from({ length }, () => ((a = (a * 1103515245 + 12345) % 2147483648), (a >> 8) % 256));
+}
+
+/** PSNR over all bytes, computed here rather than by the code under test. */
+function bytePsnr(output: Uint8Array, target: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < output.length; i++) sum += (output[i]! - target[i]!) ** 2;
+  return 10 * Math.log10((255 * 255) / (sum / output.length));
+}
+
+const rawPng = (rgb: Uint8Array, width: number, height: number) => sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } }).png().toBuffer();
+
+// Paired data for the inverting model (output = 255 - input): B of exact.png is exactly A inverted;
+// B of near.png is A inverted with every fourth value 12 levels off.
+const PAIR_W = 20;
+const PAIR_H = 16;
+const exactA = noise(7, PAIR_W * PAIR_H * 3);
+const nearA = noise(8, PAIR_W * PAIR_H * 3);
+const exactB = exactA.map((v) => 255 - v);
+const nearB = nearA.map((v, i) => (i % 4 === 0 ? Math.abs(255 - v - 12) : 255 - v));
 
 function evalCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -50,6 +74,20 @@ beforeAll(async () => {
     .toBuffer();
   await fs.writeFile(path.join(dir, 'photos', 'colour.png'), photo);
   await fs.writeFile(path.join(dir, 'photos', 'old.jpg'), await sharp(photo).grayscale().toColourspace('srgb').jpeg().toBuffer());
+  // Paired: two scorable pairs, an A without a B, and a B that is not an image.
+  await saveTestModel(invertingPairedNet(), path.join(dir, 'inverter'), testMetadata({ task: 'paired', scale: 1 }));
+  for (const side of ['A', 'B']) await fs.mkdir(path.join(dir, 'pairs', side), { recursive: true });
+  await fs.writeFile(path.join(dir, 'pairs', 'A', 'exact.png'), await rawPng(exactA, PAIR_W, PAIR_H));
+  await fs.writeFile(path.join(dir, 'pairs', 'B', 'exact.png'), await rawPng(exactB, PAIR_W, PAIR_H));
+  await fs.writeFile(path.join(dir, 'pairs', 'A', 'near.png'), await rawPng(nearA, PAIR_W, PAIR_H));
+  await fs.writeFile(path.join(dir, 'pairs', 'B', 'near.png'), await rawPng(nearB, PAIR_W, PAIR_H));
+  await fs.writeFile(path.join(dir, 'pairs', 'A', 'lonely.png'), await rawPng(nearA, PAIR_W, PAIR_H));
+  await fs.writeFile(path.join(dir, 'pairs', 'A', 'notes.png'), await rawPng(nearA, PAIR_W, PAIR_H));
+  await fs.writeFile(path.join(dir, 'pairs', 'B', 'notes.png'), 'not an image\n');
+  for (const [side, name] of [['A', 'a.png'], ['B', 'b.png']] as const) {
+    await fs.mkdir(path.join(dir, 'unmatched', side), { recursive: true });
+    await fs.writeFile(path.join(dir, 'unmatched', side, name), await rawPng(nearA, PAIR_W, PAIR_H));
+  }
 });
 
 afterAll(async () => {
@@ -112,5 +150,48 @@ describe('npm run eval', () => {
     const { code, stderr } = await evalCli(['--task', 'sr', '--scale', '2', '--data', path.join(dir, 'data'), '--peers', 'none', '--model', model, '--model', model]);
     expect(stderr.split('\n')[0]).toBe(`eval: --model ${model} is given twice; give each model once`);
     expect(code).toBe(2);
+  });
+
+  it('paired: scores the model and the input-as-output baseline per pair, lists skipped files, exit 0', async () => {
+    const args = ['--task', 'paired', '--data', path.join(dir, 'pairs'), '--model', path.join(dir, 'inverter')];
+    const { code, stdout, stderr } = await evalCli(args);
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(code).toBe(0);
+    expect(stderr).toContain(`[eval] skipped ${path.join('A', 'lonely.png')}: no image of the same name in B/`);
+    expect(stderr).toContain('[eval] direction A->B (the default)');
+    // The inverter reproduces exact.png (left out of its mean, with a note) and is scored on near.png alone.
+    const model = bytePsnr(nearA.map((v) => 255 - v), nearB);
+    const identity = (bytePsnr(exactA, exactB) + bytePsnr(nearA, nearB)) / 2;
+    expect(stdout).toContain('### Paired A->B: pairs (2 images, A/ and B/,');
+    expect(stdout).toMatch(new RegExp(`^\\| input \\(identity\\) \\| ${identity.toFixed(2)} \\| -?\\d\\.\\d{4} \\|`, 'm'));
+    expect(stdout).toMatch(new RegExp(`^\\| ours \\(inverter\\) \\| ${model.toFixed(2)} \\| -?\\d\\.\\d{4} \\| .+ \\| .+ \\|$`, 'm'));
+    expect(stdout).toContain(`Note: 1 unreadable file skipped: ${path.join('B', 'notes.png')}.`);
+    expect(stdout).toContain(
+      `Note: 2 files without a partner skipped: ${path.join('A', 'lonely.png')} (no image of the same name in B/), ${path.join('A', 'notes.png')} (no image of the same name in B/).`,
+    );
+    expect(stdout).toContain('Note: ours (inverter) reproduced exact.png exactly (PSNR infinite); its PSNR is the mean over the other images.');
+
+    const json = await evalCli([...args, '--json', '--verbose']);
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result).toMatchObject({ task: 'paired', direction: 'AtoB', layout: 'folders', images: ['exact.png', 'near.png'] });
+    expect(result.rows.map((r: { method: string }) => r.method)).toEqual(['input (identity)', 'ours (inverter)']);
+    expect(result.rows[0].psnr).toBeCloseTo(identity, 5);
+    expect(result.rows[1].psnr).toBeCloseTo(model, 5);
+    expect(result.rows[1].perImage.map((p: { psnr: number | null }) => p.psnr)).toEqual([null, expect.closeTo(model, 5)]);
+  });
+
+  it('paired: flags of other tasks are refused, and data with no usable pair is exit 2', async () => {
+    const refused = await evalCli(['--task', 'paired', '--data', path.join(dir, 'pairs'), '--scale', '2']);
+    expect(refused.stderr.split('\n')[0]).toBe('eval: --scale only applies to --task sr');
+    expect(refused.code).toBe(2);
+    const unmatched = path.join(dir, 'unmatched');
+    const none = await evalCli(['--task', 'paired', '--data', unmatched, '--model', path.join(dir, 'inverter')]);
+    expect(none.stderr).not.toMatch(/^\s+at /m);
+    expect(none.stderr.split('\n').filter((l) => l.startsWith('eval:'))).toEqual([
+      `eval: No pair in ${unmatched} can be scored (read as A/ and B/ folders). 2 files without a partner skipped: ` +
+        `${path.join('A', 'a.png')} (no image of the same name in B/), ${path.join('B', 'b.png')} (no image of the same name in A/).`,
+    ]);
+    expect(none.code).toBe(2);
   });
 });

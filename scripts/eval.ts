@@ -1,5 +1,6 @@
 /**
- * npm run eval: quality and speed of our models against the published protocol and UpscalerJS.
+ * npm run eval: quality and speed of our models: super-resolution against the published protocol
+ * and UpscalerJS, colorize and paired (A->B) models against their targets and a baseline.
  * A thin shell: the flags are in `lib/eval/args.ts`, the command in `lib/eval/command.ts`, the
  * work in `lib/eval/run.ts`.
  */

@@ -44,7 +44,7 @@ describe('parseEvalArgs', () => {
   it('rejects unknown flags, missing and bad values with the flag named', () => {
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--fast'], /Unknown option '--fast'/);
     fails(['--scale', '4', '--data', 'd'], /--task is required/);
-    fails(['--task', 'denoise', '--data', 'd'], /--task must be sr or colorize/);
+    fails(['--task', 'denoise', '--data', 'd'], /--task must be sr, colorize or paired; got "denoise"/);
     fails(['--task', 'sr', '--data', 'd'], /--scale is required/);
     fails(['--task', 'sr', '--scale', '3', '--data', 'd'], /--scale must be 2 or 4/);
     fails(['--task', 'sr', '--scale', '4'], /--data <folder> is required/);
@@ -52,9 +52,20 @@ describe('parseEvalArgs', () => {
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--limit', '0'], /--limit must be a positive whole number/);
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--limit', '2.5'], /--limit/);
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--backend', 'gpu'], /--backend must be/);
-    fails(['--task', 'colorize', '--data', 'd', '--scale', '2'], /--scale only apply to --task sr/);
-    fails(['--task', 'colorize', '--data', 'd', '--ensemble'], /--ensemble only apply to --task sr/);
+    fails(['--task', 'colorize', '--data', 'd', '--scale', '2'], /^--scale only applies to --task sr$/);
+    fails(['--task', 'colorize', '--data', 'd', '--ensemble'], /^--ensemble only applies to --task sr$/);
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', 'extra'], /positional/i);
+  });
+
+  it('parses a paired run: --direction optional (the models say which way they were trained), other tasks\' flags refused by name', () => {
+    expect(parseEvalArgs(['--task', 'paired', '--data', 'pairs', '--model', 'm'])).toEqual({ task: 'paired', data: 'pairs', model: ['m'], json: false, verbose: false });
+    expect(parseEvalArgs(['--task', 'paired', '--data', 'pairs', '--direction', 'BtoA', '--json'])).toMatchObject({ direction: 'BtoA', json: true });
+    fails(['--task', 'paired', '--data', 'd', '--direction', 'btoa'], /^--direction must be AtoB or BtoA$/);
+    fails(['--task', 'paired', '--data', 'd', '--scale', '2'], /^--scale only applies to --task sr$/);
+    fails(['--task', 'paired', '--data', 'd', '--peers', 'none', '--gray', 'y'], /^--peers, --gray only apply to --task sr$/);
+    fails(['--task', 'sr', '--scale', '2', '--data', 'd', '--direction', 'AtoB'], /^--direction only applies to --task paired$/);
+    fails(['--task', 'colorize', '--data', 'd', '--direction', 'AtoB'], /^--direction only applies to --task paired$/);
+    fails(['--task', 'paired', '--data', 'd', '--direction', 'AtoB', '--direction', 'BtoA'], /^--direction is given twice/);
   });
 
   it('refuses a flag given twice, except --model (one row per model)', () => {

@@ -8,26 +8,36 @@ import { z } from 'zod';
 import { rejectRepeatedFlags, UsageError, type FlagToken } from '@/lib/cli/args';
 import { describeImageExtensions } from '@/lib/image/formats';
 import { PEER_NAMES, type PeerName } from './methods';
+import { DIRECTIONS } from './paired';
 
 export const USAGE = `Usage:
   npm run eval -- --task sr --scale 2|4 --data <folder of HR images> [--model <dir>]
                   [--peers slim,medium,thick|none] [--gray y|stored] [--ensemble] [--limit N] [--json] [--verbose]
   npm run eval -- --task colorize --data <folder of colour images> [--model <dir>] [--limit N] [--json] [--verbose]
+  npm run eval -- --task paired --data <paired folder> [--model <dir>] [--direction AtoB|BtoA]
+                  [--limit N] [--json] [--verbose]
 
-  --task      sr (super-resolution, published protocol) or colorize
+  --task      sr (super-resolution, published protocol), colorize, or paired (a model trained
+              with --task paired, against the pairs' targets)
   --scale     2 or 4 (sr only)
-  --data      folder of images: those directly inside, in name order, that this build of sharp
-              decodes (${describeImageExtensions()});
+  --data      sr, colorize: folder of images: those directly inside, in name order, that this
+              build of sharp decodes (${describeImageExtensions()});
               one that is unreadable, too small to score or (colorize) without colour is
               named and skipped
+              paired: a folder as training reads it: A/ and B/ holding images of the same names
+              (sub-folders too), or side-by-side A|B images; a file that is unreadable, has no
+              partner or one of another size, or a pair under 11 x 11 px, is named and skipped
   --model     an exported model folder (model.json, weights.bin, metadata.json); repeat for
               several rows (the only flag that may be given twice, with folders of different
-              names); default: the model the app would use from MODELS_DIR or models/
+              names); default: the model the app would use from MODELS_DIR or models/ (paired:
+              the one paired model there; with several, name one)
+  --direction AtoB or BtoA: which image of a pair is the input (paired only; default: the
+              direction the models were trained in, else AtoB)
   --peers     UpscalerJS ESRGAN models to compare with (sr only; default slim,medium,thick; none)
   --gray      how single-channel files are scored (sr only): y = BT.601 Y like colour files
               (BasicSR; default), stored = their stored intensities (the MATLAB-era Set14 tables)
   --ensemble  also score each of our models with the 8-way self-ensemble (sr only; one more row each)
-  --limit     only the first N images that can be scored
+  --limit     only the first N images (paired: pairs) that can be scored
   --backend   tensorflow, wasm or cpu (default: TF_BACKEND, else the best available)
   --json      print one JSON object instead of the markdown table
   --verbose   per-image rows too`;
@@ -83,9 +93,22 @@ const colorizeSchema = z
   })
   .strict();
 
+const pairedSchema = z
+  .object({
+    task: z.literal('paired'),
+    // No default here: without the flag, the models' own training direction is used (see resolveDirection).
+    direction: z.enum(DIRECTIONS, { message: '--direction must be AtoB or BtoA' }).optional(),
+    ...common,
+  })
+  .strict();
+
 export type SrArgs = z.infer<typeof srSchema>;
 export type ColorizeArgs = z.infer<typeof colorizeSchema>;
-export type EvalArgs = SrArgs | ColorizeArgs;
+export type PairedArgs = z.infer<typeof pairedSchema>;
+export type EvalArgs = SrArgs | ColorizeArgs | PairedArgs;
+
+const SCHEMAS = { sr: srSchema, colorize: colorizeSchema, paired: pairedSchema } as const;
+const TASKS = Object.keys(SCHEMAS) as (keyof typeof SCHEMAS)[];
 
 const OPTIONS = {
   task: { type: 'string' },
@@ -95,6 +118,7 @@ const OPTIONS = {
   peers: { type: 'string' },
   gray: { type: 'string' },
   ensemble: { type: 'boolean' },
+  direction: { type: 'string' },
   limit: { type: 'string' },
   backend: { type: 'string' },
   json: { type: 'boolean' },
@@ -103,6 +127,7 @@ const OPTIONS = {
 } as const;
 
 const SR_ONLY = ['scale', 'peers', 'gray', 'ensemble'] as const;
+const PAIRED_ONLY = ['direction'] as const;
 
 /**
  * Parses `argv` (without node and the script). Returns `'help'` for --help. Only `--model` may be
@@ -122,15 +147,17 @@ export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
   rejectRepeatedFlags(tokens, OPTIONS);
   if (values.help) return 'help';
   const task = values.task;
-  if (task === undefined) throw new UsageError('--task is required (sr or colorize)');
-  if (task !== 'sr' && task !== 'colorize') throw new UsageError(`--task must be sr or colorize; got "${task}"`);
-  if (task === 'sr' && values.scale === undefined) throw new UsageError('--scale is required for --task sr (2 or 4)');
-  if (task === 'colorize') {
-    const misplaced = SR_ONLY.filter((k) => values[k] !== undefined);
-    if (misplaced.length > 0) throw new UsageError(`${misplaced.map((k) => `--${k}`).join(', ')} only apply to --task sr`);
+  if (task === undefined) throw new UsageError('--task is required (sr, colorize or paired)');
+  if (typeof task !== 'string' || !(TASKS as string[]).includes(task)) throw new UsageError(`--task must be sr, colorize or paired; got "${String(task)}"`);
+  // A flag of another task is refused by name rather than ignored: `--scale 2` on a paired run
+  // would otherwise look as if it had been applied.
+  for (const [flags, owner] of [[SR_ONLY, 'sr'], [PAIRED_ONLY, 'paired']] as const) {
+    const given = flags.filter((k) => values[k] !== undefined).map((k) => `--${k}`);
+    if (task !== owner && given.length > 0) throw new UsageError(`${given.join(', ')} only ${given.length === 1 ? 'applies' : 'apply'} to --task ${owner}`);
   }
+  if (task === 'sr' && values.scale === undefined) throw new UsageError('--scale is required for --task sr (2 or 4)');
   const defined = Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && k !== 'help'));
-  const parsed = (task === 'sr' ? srSchema : colorizeSchema).safeParse(defined);
+  const parsed = SCHEMAS[task as keyof typeof SCHEMAS].safeParse(defined);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
   rejectSameModelName(parsed.data.model ?? []);
   return parsed.data;

@@ -25,6 +25,8 @@ export interface Method {
   detail: string;
   run(image: FloatImage): Promise<FloatImage>;
   dispose(): void;
+  /** Our models: the folder it was loaded from (its metadata says how it was trained). */
+  modelDir?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,10 +184,11 @@ export async function loadPeer(peer: PeerName, scale: number): Promise<Method> {
  * out, tiled as the model's metadata says. One method per model; `dispose` frees them all.
  *
  * @throws UsageError naming the `--model` folder when one of `modelDirs` cannot be loaded or is
- *   not a model for `task` and `scale`.
+ *   not a model for `task` and `scale`, or (paired) when `modelDirs` is empty and the models folder
+ *   holds several paired models.
  */
 export async function loadOurMethods(
-  task: 'sr' | 'colorize',
+  task: 'sr' | 'colorize' | 'paired',
   scale: number,
   modelDirs: readonly string[],
   backend?: BackendName,
@@ -214,7 +217,7 @@ export async function loadOurMethods(
   }
   const notes = service.problems.map((p) => `Model skipped: ${p}`);
   const label = modelKindLabel(task, task === 'sr' ? scale : undefined);
-  const fits = (m: ModelSummary) => m.task === task && (task === 'colorize' || m.scale === scale);
+  const fits = (m: ModelSummary) => m.task === task && (task !== 'sr' || m.scale === scale);
   const wrong = service.models.filter((m) => !fits(m));
   if (modelDirs.length > 0 && wrong.length > 0) {
     service.dispose();
@@ -224,24 +227,37 @@ export async function loadOurMethods(
         .join('; '),
     );
   }
+  if (task === 'paired' && modelDirs.length === 0) {
+    // Two paired models are two different translations (as `npm run translate` says): which one
+    // the data is for cannot be guessed.
+    const paired = service.models.filter(fits).map((m) => m.name);
+    if (paired.length > 1) {
+      service.dispose();
+      throw new UsageError(`${service.source} holds ${paired.length} paired models (${paired.join(', ')}): choose one with --model <dir>`);
+    }
+  }
   // Without --model: the one the app would pick (the service's default when no name is given).
   const preferred = service.defaultModel(task, scale);
   const chosen = modelDirs.length > 0 ? service.models.filter(fits) : preferred ? [preferred] : [];
   if (chosen.length === 0) notes.push(`No ${label} model of ours in ${service.source}; pass --model <dir>.`);
   const modes = task === 'sr' && withEnsemble ? [false, true] : [false];
+  const how = { sr: 'tiled as its metadata says', colorize: "at the model's working size", paired: 'the whole image at its own size, as npm run translate runs it' }[task];
   const methods = chosen.flatMap((summary) =>
     modes.map(
       (ensemble): Method => ({
         name: `ours (${summary.name}${ensemble ? ', ensemble' : ''})`,
         detail:
           `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${givenDir(summary) ?? path.join(service.source, summary.name)}, ` +
-          `inference service (${task === 'sr' ? 'tiled as its metadata says' : "at the model's working size"}, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}), backend ${service.backend}`,
+          `inference service (${how}, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}), backend ${service.backend}`,
+        modelDir: path.resolve(givenDir(summary) ?? path.join(service.source, summary.name)),
         async run(image) {
           const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });
           const result =
             task === 'sr'
               ? await service.upscale(png, { scale: scale as 2 | 4, model: summary.name, ensemble })
-              : await service.colorize(png, { model: summary.name });
+              : task === 'colorize'
+                ? await service.colorize(png, { model: summary.name })
+                : await service.translate(png, { model: summary.name });
           const decoded = await decodeImage(result.png);
           return fromBytes(decoded.data, decoded.width, decoded.height, 3);
         },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toJson, toMarkdown } from './report';
-import type { ColorizeEvaluation, SrEvaluation } from './run';
+import type { ColorizeEvaluation, PairedEvaluation, SrEvaluation } from './run';
 
 const score = { image: 'a.png', width: 8, height: 8, psnr: Infinity, ssim: 1, ms: 5, msPerMegapixel: 78125, cpuMs: 4, cpuMsPerMegapixel: 62500 };
 const sr: SrEvaluation = {
@@ -70,5 +70,37 @@ describe('report', () => {
     const md = toMarkdown(colorize);
     expect(md).toContain('| gray input | 22.30 | 0.8800 | 0.0 (0.00) | 0.00 | 0.00 | 0 ms | 0 ms |');
     expect(md).toContain('| original (reference) |  |  | 40.0 (1.00) | 2.50 | 12.00 |  |  |');
+  });
+
+  it('renders paired rows with the direction and layout in the heading, per-image rows only when verbose', () => {
+    const paired: PairedEvaluation = {
+      task: 'paired',
+      data: '/tmp/held-out/',
+      direction: 'BtoA',
+      layout: 'folders',
+      images: ['a.png'],
+      backend: 'cpu',
+      protocol: 'p',
+      rows: [
+        { method: 'input (identity)', detail: 'the input', psnr: 11.234, ssim: 0.31234, msPerMegapixel: 0.2, cpuMsPerMegapixel: 0.1, perImage: [score] },
+        { method: 'ours (m)', detail: 'm from x', psnr: 19.876, perfectImages: 1, ssim: 0.65, msPerMegapixel: 2900, cpuMsPerMegapixel: 3100, perImage: [score] },
+      ],
+      notes: ['ours (m) reproduced a.png exactly'],
+      date: '2025-01-01T00:00:00.000Z',
+    };
+    const md = toMarkdown(paired);
+    expect(md).toContain('### Paired B->A: held-out (1 image, A/ and B/, cpu)');
+    expect(md).toContain('| method | PSNR-RGB (dB) | SSIM-RGB | per output MP: wall | CPU |');
+    expect(md).toContain('| input (identity) | 11.23 | 0.3123 | 0 ms | 0 ms |');
+    expect(md).toContain('| ours (m) | 19.88 | 0.6500 | 2.9 s | 3.1 s |');
+    expect(md).toContain('- ours (m): m from x');
+    expect(md).toContain('Note: ours (m) reproduced a.png exactly');
+    expect(md).not.toContain('a.png |');
+    expect(toMarkdown(paired, true)).toContain('| a.png | 8x8 | inf | 1.0000 | 0.01 s | 0.00 s |');
+    expect(toMarkdown({ ...paired, direction: 'AtoB', layout: 'side-by-side' })).toContain('### Paired A->B: held-out (1 image, side by side, cpu)');
+    const json = JSON.parse(toJson(paired));
+    expect(json).toMatchObject({ task: 'paired', direction: 'BtoA', layout: 'folders' });
+    expect(json.rows[1]).toMatchObject({ psnr: 19.876, perfectImages: 1 });
+    expect(json.rows[0].perImage).toBeUndefined();
   });
 });

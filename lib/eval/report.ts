@@ -1,5 +1,6 @@
 /** Markdown and JSON renderings of an evaluation result. */
-import type { ColorizeEvaluation, Evaluation, SrEvaluation } from './run';
+import { directionLabel } from './paired';
+import type { ColorizeEvaluation, Evaluation, PairedEvaluation, SrEvaluation } from './run';
 
 /** `toFixed` without the "-0.00" of tiny negatives. */
 function fixed(value: number, digits: number): string {
@@ -124,9 +125,41 @@ function colorizeMarkdown(result: ColorizeEvaluation, verbose: boolean): string 
   return parts.join('\n');
 }
 
+function pairedMarkdown(result: PairedEvaluation, verbose: boolean): string {
+  const dataName = result.data.replace(/\/+$/, '').split('/').pop() ?? result.data;
+  const layout = result.layout === 'folders' ? 'A/ and B/' : 'side by side';
+  const parts = [
+    `### Paired ${directionLabel(result.direction)}: ${dataName} (${imageCount(result.images.length)}, ${layout}, ${result.backend})`,
+    '',
+    table(
+      ['method', 'PSNR-RGB (dB)', 'SSIM-RGB', 'per output MP: wall', 'CPU'],
+      result.rows.map((r) => [r.method, dB(r.psnr), r.ssim.toFixed(4), seconds(r.msPerMegapixel), seconds(r.cpuMsPerMegapixel)]),
+    ),
+  ];
+  if (verbose) {
+    for (const r of result.rows) {
+      parts.push(
+        '',
+        `${r.method}: ${r.detail}`,
+        '',
+        table(
+          ['image', 'size', 'PSNR-RGB', 'SSIM-RGB', 'wall', 'CPU'],
+          r.perImage.map((s) => [s.image, `${s.width}x${s.height}`, dB(s.psnr), s.ssim.toFixed(4), `${(s.ms / 1000).toFixed(2)} s`, `${(s.cpuMs / 1000).toFixed(2)} s`]),
+        ),
+      );
+    }
+  } else {
+    parts.push('', ...result.rows.map((r) => `- ${r.method}: ${r.detail}`));
+  }
+  parts.push('', `Protocol: ${result.protocol}`);
+  if (result.notes.length > 0) parts.push('', ...result.notes.map((n) => `Note: ${n}`));
+  return parts.join('\n');
+}
+
 /** The result as a markdown section (table, method details, protocol, notes). */
 export function toMarkdown(result: Evaluation, verbose = false): string {
-  return result.task === 'sr' ? srMarkdown(result, verbose) : colorizeMarkdown(result, verbose);
+  if (result.task === 'sr') return srMarkdown(result, verbose);
+  return result.task === 'colorize' ? colorizeMarkdown(result, verbose) : pairedMarkdown(result, verbose);
 }
 
 /**

@@ -5,7 +5,9 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend } from '@/lib/tf/backend';
-import type { ColorizeArgs, EvalArgs, SrArgs } from './args';
+import { DataError as TrainingDataError, type RgbImage } from '@/lib/data/images';
+import { loadPairedSources, type PairLayout } from '@/lib/tasks/paired';
+import type { ColorizeArgs, EvalArgs, PairedArgs, SrArgs } from './args';
 import {
   colorizeReference,
   evaluateColorizeMethod,
@@ -16,9 +18,20 @@ import {
   type ColorizeRow,
 } from './colorize';
 import { DataError, listImages } from './data';
-import { ImageFileError, readImageFile, type FloatImage } from './image';
+import { fromBytes, ImageFileError, readImageFile, type FloatImage } from './image';
 import { bicubicMethod, loadOurMethods, loadPeer, type Method } from './methods';
 import { publishedFor, type PublishedScore } from './published';
+import {
+  directionLabel,
+  evaluatePairedMethod,
+  identityBaseline,
+  orientPairs,
+  resolveDirection,
+  trainedDirection,
+  type Direction,
+  type PairedImages,
+  type PairedRow,
+} from './paired';
 import { imageCount } from './report';
 import { evaluateSrMethod, makeSrPair, type GrayScoring, type SrRow } from './sr';
 
@@ -49,7 +62,23 @@ export interface ColorizeEvaluation {
   date: string;
 }
 
-export type Evaluation = SrEvaluation | ColorizeEvaluation;
+export interface PairedEvaluation {
+  task: 'paired';
+  data: string;
+  /** Which image of each pair was the input. */
+  direction: Direction;
+  /** `A/` and `B/` folders, or side-by-side images. */
+  layout: PairLayout;
+  /** The pairs scored, by name. */
+  images: string[];
+  backend: string;
+  protocol: string;
+  rows: PairedRow[];
+  notes: string[];
+  date: string;
+}
+
+export type Evaluation = SrEvaluation | ColorizeEvaluation | PairedEvaluation;
 
 type Log = (line: string) => void;
 
@@ -84,22 +113,26 @@ async function runEach<Row>(factories: MethodFactory[], evaluate: (method: Metho
   return rows;
 }
 
-/** Why a file of the data folder was left out; the report gives one note per kind. */
-export type SkipKind = 'unreadable' | 'too small' | 'no colour';
+/**
+ * Why a file of the data folder was left out; the report gives one note per kind. `unpaired` and
+ * `size mismatch` are paired data's: a file with no partner of its name (or two candidates), and
+ * an A and B of one name that differ in size.
+ */
+export type SkipKind = 'unreadable' | 'too small' | 'no colour' | 'unpaired' | 'size mismatch';
 
 /** A file of the data folder that is not scored. */
 export interface SkippedFile {
-  /** File name (no folder). */
+  /** File name (no folder); paired data: its path in the data folder (`A/x.png`), or the pair's name when the pair is too small. */
   name: string;
   kind: SkipKind;
-  /** unreadable: the decoder's message; too small: the size (`1x1`); no colour: why it counts as gray. */
+  /** unreadable: the decoder's message; too small: the size (`1x1`); no colour: why it counts as gray; unpaired, size mismatch: what does not match. */
   reason: string;
 }
 
 /** What the task can score, checked on each readable image. */
 export interface ImageFilter {
   /** Why `image` cannot be scored (undefined: it can). */
-  check: (image: FloatImage) => { kind: Exclude<SkipKind, 'unreadable'>; reason: string } | undefined;
+  check: (image: FloatImage) => { kind: 'too small' | 'no colour'; reason: string } | undefined;
   /** The size rule, for messages: `x2 needs at least 16 x 16 px`. */
   sizeRule: string;
 }
@@ -117,7 +150,13 @@ function plural(n: number, one: string, many = `${one}s`): string {
 
 /** `2 unreadable, 1 too small`: how many of each kind. */
 function countSkipped(skipped: readonly SkippedFile[]): string {
-  const labels: [SkipKind, string][] = [['unreadable', 'unreadable'], ['too small', 'too small'], ['no colour', 'without colour']];
+  const labels: [SkipKind, string][] = [
+    ['unreadable', 'unreadable'],
+    ['too small', 'too small'],
+    ['no colour', 'without colour'],
+    ['unpaired', 'unpaired'],
+    ['size mismatch', 'of different sizes'],
+  ];
   return labels
     .map(([kind, label]) => [skipped.filter((s) => s.kind === kind).length, label] as const)
     .filter(([n]) => n > 0)
@@ -135,6 +174,9 @@ export function skippedNotes(skipped: readonly SkippedFile[], sizeRule?: string)
   const unreadable = of('unreadable');
   const small = of('too small');
   const gray = of('no colour');
+  const unpaired = of('unpaired');
+  const mismatched = of('size mismatch');
+  const withReasons = (list: readonly SkippedFile[]) => list.map((s) => `${s.name} (${s.reason})`).join(', ');
   return [
     ...(unreadable.length ? [`${plural(unreadable.length, 'unreadable file')} skipped: ${unreadable.map((s) => s.name).join(', ')}.`] : []),
     ...(small.length
@@ -146,10 +188,12 @@ export function skippedNotes(skipped: readonly SkippedFile[], sizeRule?: string)
             `as a perfect colorization): ${gray.map((s) => s.name).join(', ')}.`,
         ]
       : []),
+    ...(unpaired.length ? [`${plural(unpaired.length, 'file')} without a partner skipped: ${withReasons(unpaired)}.`] : []),
+    ...(mismatched.length ? [`${plural(mismatched.length, 'pair')} of different sizes skipped: ${withReasons(mismatched)}.`] : []),
   ];
 }
 
-const SKIP_LOG: Record<Exclude<SkipKind, 'unreadable'>, string> = { 'too small': 'too small to score', 'no colour': 'no colour to compare with' };
+const SKIP_LOG: Record<'too small' | 'no colour', string> = { 'too small': 'too small to score', 'no colour': 'no colour to compare with' };
 
 /**
  * Reads the images of `data` in name order, at most `limit` scorable ones. A file that cannot be
@@ -323,7 +367,124 @@ export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<Co
   };
 }
 
+/** What the paired protocol can score: pairs SSIM's window fits in. */
+export const pairedFilter: ImageFilter = {
+  sizeRule: `SSIM needs at least ${SSIM_WINDOW} x ${SSIM_WINDOW} px`,
+  check: (image) => (image.width < SSIM_WINDOW || image.height < SSIM_WINDOW ? { kind: 'too small', reason: sizeOf(image) } : undefined),
+};
+
+/** The scorable pairs of a paired data folder, and the files that were skipped. */
+export interface LoadedPairs {
+  layout: PairLayout;
+  /** In name order (A's), at most `limit`. */
+  pairs: PairedImages[];
+  skipped: SkippedFile[];
+}
+
+const toFloat = (image: RgbImage) => fromBytes(image.data, image.width, image.height, 3);
+
+/**
+ * Reads a paired data folder as training does ({@link loadPairedSources}: `A/` and `B/` with
+ * matching names, sub-folders included, or side-by-side images), at most `limit` scorable pairs.
+ * A file that cannot be decoded, has no partner or a partner of another size, or a pair too small
+ * to score, is logged once (`skipped <name>: <why>`) and listed in `skipped`.
+ *
+ * @throws DataError when the folder is missing or has no image, or no pair can be scored.
+ */
+export async function loadPairedImages(data: string, limit: number | undefined, log: Log): Promise<LoadedPairs> {
+  const skipped: SkippedFile[] = [];
+  let loaded: Awaited<ReturnType<typeof loadPairedSources>>;
+  try {
+    loaded = await loadPairedSources(data, {
+      // Any decodable image: the size eval can score is checked below, per pair, with its own note.
+      minSide: 1,
+      onSkip: ({ file, kind, reason }) => {
+        // Named by the path in the data folder, which says the side (A/x.png) of a folder pair.
+        const name = path.relative(data, file);
+        const evalKind = kind === 'unusable' ? 'unreadable' : kind === 'too narrow' ? 'too small' : kind;
+        skipped.push({ name, kind: evalKind, reason });
+        log(`skipped ${name}: ${reason}`);
+      },
+    });
+  } catch (error) {
+    // The training loader's own "nothing here" is the user's data problem: exit 2, one line.
+    if (error instanceof TrainingDataError) throw new DataError(error.message);
+    throw error;
+  }
+  const pairs: PairedImages[] = [];
+  for (const source of loaded.sources) {
+    // Checked after pairing, so that --limit counts the pairs that are scored.
+    if (limit !== undefined && pairs.length >= limit) break;
+    const pair = { name: source.a.name, a: toFloat(source.a), b: toFloat(source.b) };
+    const refused = pairedFilter.check(pair.a);
+    if (refused) {
+      skipped.push({ name: pair.name, ...refused });
+      log(`skipped ${pair.name}: ${SKIP_LOG[refused.kind]} (${refused.reason}; ${pairedFilter.sizeRule})`);
+      continue;
+    }
+    pairs.push(pair);
+  }
+  if (pairs.length === 0) {
+    const layout = loaded.layout === 'folders' ? 'A/ and B/ folders' : 'side-by-side A|B images';
+    throw new DataError(`No pair in ${data} can be scored (read as ${layout}). ${skippedNotes(skipped, pairedFilter.sizeRule).join(' ')}`.trim());
+  }
+  log(`${imageCount(pairs.length)} from ${data}${skipped.length ? ` (${countSkipped(skipped)}, skipped)` : ''}`);
+  return { layout: loaded.layout, pairs, skipped };
+}
+
+const PAIRED_PROTOCOL =
+  'Pairs as training reads them (A/ and B/ with matching names, or side-by-side images split in halves). ' +
+  'Each input at its own size through the inference service, as npm run translate runs it (PNG in and out, 8-bit output). ' +
+  'PSNR/SSIM on RGB against the target (data range 255; PSNR: mean of the per-image values; SSIM: 11x11 Gaussian, sigma 1.5, mean over channels). ' +
+  'Baseline: the input itself as the output. Speed: total time over total output megapixels after a warm-up; ' +
+  "wall clock and this process's CPU time (all its threads).";
+
+/** Paired translation: the input itself, then ours, on every pair of `args.data`. */
+export async function evaluatePaired(args: PairedArgs, log: Log): Promise<PairedEvaluation> {
+  const { layout, pairs: loaded, skipped } = await loadPairedImages(args.data, args.limit, log);
+  const backend = await initBackend(args.backend);
+  log(describeBackend(backend));
+  log('loading our models');
+  const ours = await loadOurMethods('paired', 1, args.model ?? [], args.backend);
+  try {
+    const trained = await Promise.all(ours.methods.map(async (m) => ({ model: m.name, direction: m.modelDir ? await trainedDirection(m.modelDir) : undefined })));
+    const { direction, source, notes: directionNotes } = resolveDirection(args.direction, trained);
+    log(`direction ${directionLabel(direction)} (${source})`);
+    const pairs = orientPairs(loaded, direction);
+    const notes = [...skippedNotes(skipped, pairedFilter.sizeRule), ...ours.notes, ...directionNotes];
+    const factories: MethodFactory[] = [
+      { name: identityBaseline.name, load: async () => identityBaseline },
+      ...ours.methods.map((m) => ({ name: m.name, load: async () => m })),
+    ];
+    const rows = await runEach(
+      factories,
+      (method) =>
+        evaluatePairedMethod(method, pairs, {
+          warmUp: method !== identityBaseline,
+          onImage: (name, s) => log(`${name} ${s.image}: ${s.psnr.toFixed(2)} dB, ${s.ssim.toFixed(4)}, ${(s.msPerMegapixel / 1000).toFixed(2)} s/MP wall`),
+        }),
+      notes,
+      log,
+    );
+    return {
+      task: 'paired',
+      data: args.data,
+      direction,
+      layout,
+      images: pairs.map((p) => p.name),
+      backend: describeBackend(backend).replace(/^backend: /, ''),
+      protocol: PAIRED_PROTOCOL,
+      rows,
+      notes: [...notes, ...perfectNotes(rows)],
+      date: new Date().toISOString(),
+    };
+  } finally {
+    ours.dispose();
+  }
+}
+
 /** Runs the evaluation `args` asks for. */
 export function runEvaluation(args: EvalArgs, log: Log): Promise<Evaluation> {
-  return args.task === 'sr' ? evaluateSr(args, log) : evaluateColorize(args, log);
+  if (args.task === 'sr') return evaluateSr(args, log);
+  return args.task === 'colorize' ? evaluateColorize(args, log) : evaluatePaired(args, log);
 }
