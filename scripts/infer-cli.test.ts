@@ -157,7 +157,7 @@ describe('npm run translate', () => {
     const two = await run('translate.ts', [input, '--out', path.join(dir, 'tr-two')], { MODELS_DIR: path.join(dir, 'two-paired') });
     expect(two.code).toBe(2);
     expect(two.stderr).toContain(
-      `\ntranslate: ${path.join(dir, 'two-paired')} holds 2 paired models (facades, negative): choose one with --model <dir>\n`,
+      `\ntranslate: ${path.join(dir, 'two-paired')} holds 2 paired models (facades, negative) and none is a default: choose one with --model <dir>\n`,
     );
     const named = await run('translate.ts', [input, '--out', path.join(dir, 'tr-named'), '--model', path.join(dir, 'two-paired', 'facades')]);
     expect(named.code).toBe(0);

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { readMetadata } from '@/lib/infer/models';
 import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import { createInferenceService, describeModelProblem, type LoadedInferenceService } from '@/lib/infer/service';
+import { severalPairedModels } from '@/lib/infer/types';
 import { readLimits } from '@/lib/server/limits';
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
 import { makeFolders } from '@/lib/fs/folders';
@@ -226,16 +227,13 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
     // would be a variant such as "a-sharp" before "sr-x4").
     const model = args.model ? service.models[0] : service.defaultModel(task, args.scale);
     if (!model) {
+      const several = severalPairedModels(task === 'paired' ? service.models : [], service.source, 'choose one with --model <dir>');
+      if (several) throw new UsageError(several);
       throw new Error(
         `no ${modelKindLabel(task, args.scale)} model in ${service.source}` +
           (service.problems.length ? ` (${service.problems.join('; ')})` : '') +
           `; train and export one${task === 'paired' ? ' (npm run train -- --task paired --data <dir> --export <name>)' : ''}, or pass --model <dir>`,
       );
-    }
-    if (!args.model && task === 'paired') {
-      // Two paired models are two different translations: which one is meant cannot be guessed.
-      const paired = service.models.filter((m) => m.task === 'paired').map((m) => m.name);
-      if (paired.length > 1) throw new UsageError(`${service.source} holds ${paired.length} paired models (${paired.join(', ')}): choose one with --model <dir>`);
     }
     const backend = currentBackend();
     stderr.write(`${command}: ${files.length} image${files.length === 1 ? '' : 's'}, model ${model.name}` + `${backend ? `, ${describeBackend(backend)}` : ''}\n`);

@@ -10,7 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { decodeImage, encodePng } from '@/lib/image/decode';
 import { UsageError } from '@/lib/cli/args';
 import { createInferenceService, describeModelProblem } from '@/lib/infer/service';
-import type { ModelSummary } from '@/lib/infer/types';
+import { severalPairedModels, type ModelSummary } from '@/lib/infer/types';
 import { fileSystemIO } from '@/lib/model/io';
 import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import type { BackendName } from '@/lib/tf/backend';
@@ -227,17 +227,14 @@ export async function loadOurMethods(
         .join('; '),
     );
   }
-  if (task === 'paired' && modelDirs.length === 0) {
-    // Two paired models are two different translations (as `npm run translate` says): which one
-    // the data is for cannot be guessed.
-    const paired = service.models.filter(fits).map((m) => m.name);
-    if (paired.length > 1) {
-      service.dispose();
-      throw new UsageError(`${service.source} holds ${paired.length} paired models (${paired.join(', ')}): choose one with --model <dir>`);
-    }
-  }
   // Without --model: the one the app would pick (the service's default when no name is given).
   const preferred = service.defaultModel(task, scale);
+  // No default among several paired models (as `npm run translate` says): which one the data is for cannot be guessed.
+  const several = modelDirs.length === 0 && !preferred ? severalPairedModels(task === 'paired' ? service.models : [], service.source, 'choose one with --model <dir>') : undefined;
+  if (several) {
+    service.dispose();
+    throw new UsageError(several);
+  }
   const chosen = modelDirs.length > 0 ? service.models.filter(fits) : preferred ? [preferred] : [];
   if (chosen.length === 0) notes.push(`No ${label} model of ours in ${service.source}; pass --model <dir>.`);
   const modes = task === 'sr' && withEnsemble ? [false, true] : [false];

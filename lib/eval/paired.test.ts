@@ -253,7 +253,7 @@ describe('paired scores', () => {
     try {
       const error = await loadOurMethods('paired', 1, []).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UsageError);
-      expect((error as Error).message).toBe(`${folder} holds 2 paired models (one, two): choose one with --model <dir>`);
+      expect((error as Error).message).toBe(`${folder} holds 2 paired models (one, two) and none is a default: choose one with --model <dir>`);
     } finally {
       if (previous === undefined) delete process.env.MODELS_DIR;
       else process.env.MODELS_DIR = previous;

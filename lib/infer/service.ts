@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { decodeImage, encodePng, inputTooLarge, MAX_RESULT_PIXELS, probeImage } from '@/lib/image/decode';
+import { decodeImage, encodePng, inputTooLarge, MAX_RESULT_PIXELS, probeImage, type DecodedImage } from '@/lib/image/decode';
 import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import { initBackend } from '@/lib/tf/backend';
 import type { BackendInfo, BackendName } from '@/lib/tf/backend-choice';
@@ -14,7 +14,7 @@ import { translateImage } from './translate';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
 import { throwIfAborted } from './run';
 import {
-  defaultCandidates,
+  defaultModelOf,
   InputError,
   ModelUnavailableError,
   type InferenceResult,
@@ -22,6 +22,7 @@ import {
   type InferOptions,
   type Limits,
   type ModelSummary,
+  severalPairedModels,
 } from './types';
 import { upscaleImage } from './upscale';
 
@@ -59,7 +60,8 @@ export interface LoadedInferenceService extends InferenceService {
   dispose(): void;
   /**
    * The model used when none is named: variant `faithful`, else one without a variant, else the
-   * first by name (what the app and the API default to).
+   * first by name (what the app and the API default to); for paired models only a sole one
+   * ({@link defaultModelOf}).
    */
   defaultModel(task: ModelSummary['task'], scale?: number): ModelSummary | undefined;
 }
@@ -118,14 +120,12 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       }
       return m;
     }
-    const candidates = defaultCandidates(summaries, task, scale);
-    // Two paired models are two different translations (maps, facades): none is a default.
-    if (task === 'paired' && candidates.length > 1) {
-      throw new ModelUnavailableError(`Several paired models are loaded (${candidates.map((m) => m.name).join(', ')}): name the one to use.`);
-    }
-    const summary = candidates[0];
+    const summary = defaultModelOf(summaries, task, scale);
     const found = summary && byName.get(summary.name);
-    if (!found) throw new ModelUnavailableError(`No ${label} model is installed (looked in ${source}).`);
+    if (!found) {
+      const several = severalPairedModels(task === 'paired' ? summaries : [], source, 'name the one to use.');
+      throw new ModelUnavailableError(several ?? `No ${label} model is installed (looked in ${source}).`);
+    }
     return found;
   }
 
@@ -148,6 +148,23 @@ export async function createInferenceService(options: InferenceServiceOptions = 
     };
   }
 
+  /** A tool whose result is the input's size (colorize, translate): decode, run, PNG. */
+  async function sameSize(
+    task: 'colorize' | 'paired',
+    input: Buffer,
+    opts: InferOptions & Limits & { model?: string },
+    run: (model: LoadedModel, image: DecodedImage, options: InferOptions) => Promise<{ data: Uint8Array; width: number; height: number; alpha?: Uint8Array }>,
+  ): Promise<InferenceResult> {
+    const start = performance.now();
+    const model = pick(task, 1, opts.model);
+    throwIfAborted(opts.signal);
+    // The result is the input's size: what cannot be written is refused before any work.
+    const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
+    const out = await run(model, image, opts);
+    const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
+    return result(png, out, image, model, start);
+  }
+
   const service: LoadedInferenceService = {
     backend: backendInfo.name,
     models: summaries,
@@ -156,15 +173,8 @@ export async function createInferenceService(options: InferenceServiceOptions = 
     inWorker: false,
     backendDetails: backendInfo,
 
-    async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
-      const start = performance.now();
-      const model = pick('colorize', 1, opts.model);
-      throwIfAborted(opts.signal);
-      // The result is the input's size: what cannot be written is refused before any work.
-      const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
-      const out = await colorizeImage(model, image, opts);
-      const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
-      return result(png, out, image, model, start);
+    colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
+      return sameSize('colorize', input, opts, colorizeImage);
     },
 
     async upscale(input: Buffer, opts: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult> {
@@ -196,15 +206,8 @@ export async function createInferenceService(options: InferenceServiceOptions = 
       return result(png, out, image, model, start);
     },
 
-    async translate(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
-      const start = performance.now();
-      const model = pick('paired', 1, opts.model);
-      throwIfAborted(opts.signal);
-      // The result is the input's size: what cannot be written is refused before any work.
-      const image = await decodeImage(input, { maxInputPixels: Math.min(opts.maxInputPixels ?? Infinity, MAX_RESULT_PIXELS) });
-      const out = await translateImage(model, image, opts);
-      const png = await encodePng({ data: out.data, width: out.width, height: out.height, channels: 3 }, out.alpha);
-      return result(png, out, image, model, start);
+    translate(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
+      return sameSize('paired', input, opts, translateImage);
     },
 
     dispose() {
@@ -212,7 +215,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
     },
 
     defaultModel(task: ModelSummary['task'], scale?: number): ModelSummary | undefined {
-      return defaultCandidates(summaries, task, scale)[0];
+      return defaultModelOf(summaries, task, scale);
     },
   };
   return service;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DecodedImage } from '@/lib/image/decode';
 import { InstanceNorm } from '@/lib/models/layers';
 import { initBackend } from '@/lib/tf/backend';
@@ -47,6 +47,9 @@ describe('translatePlan', () => {
     expect(one.tiles[0]!.window).toEqual({ x: 0, y: 0, width: 1004, height: 700 });
     const many = translatePlan(unet, TRANSLATE_TILE * 2 + 1, 300);
     expect(many.tiles.length).toBe(3);
+    // Context only where windows meet: none before the image's left and top edges.
+    expect(many.tiles[0]!.window).toMatchObject({ x: 0, y: 0 });
+    expect(many.tiles[1]!.window.x).toBe(many.tiles[1]!.core.x - unet.metadata.tile.padding);
     for (const tile of many.tiles) {
       expect(tile.window.width % 4).toBe(0);
       expect(tile.window.height % 4).toBe(0);
@@ -140,6 +143,39 @@ describe('thumbnail instance normalisation (an image of several windows)', () =>
     }
   });
 
+  it('runs concurrent calls on one model one after the other: each result as if alone, no tensor left', async () => {
+    const large = [randomImage(96, 64, 31), randomImage(96, 64, 32)];
+    const small = randomImage(20, 12, 33);
+    const alone = [
+      await translateImage(unet, large[0]!, { tileSize: 48 }),
+      await translateImage(unet, large[1]!, { tileSize: 48 }),
+      await translateImage(unet, small),
+    ];
+    const before = tf.memory().numTensors;
+    const together = await Promise.all([
+      translateImage(unet, large[0]!, { tileSize: 48 }),
+      translateImage(unet, large[1]!, { tileSize: 48 }),
+      translateImage(unet, small),
+    ]);
+    together.forEach((result, i) => expect(Buffer.from(result.data).equals(Buffer.from(alone[i]!.data)), `image ${i}`).toBe(true));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('is not stopped by a progress callback that throws', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const out = await translateImage(unet, randomImage(96, 64, 34), {
+        tileSize: 48,
+        onProgress: () => {
+          throw new Error('callback failed');
+        },
+      });
+      expect(out.width).toBe(96);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('puts the layers back when cancelled', async () => {
     const before = tf.memory().numTensors;
     const controller = new AbortController();
@@ -163,6 +199,7 @@ describe('InferenceService.translate', () => {
     try {
       const result = await service.translate(png);
       expect(result).toMatchObject({ width: 21, height: 13, inputWidth: 21, inputHeight: 13, model: 'negative' });
+      expect(service.defaultModel('paired')?.name).toBe('negative');
       const input = await sharp(png).raw().toBuffer();
       const output = await sharp(result.png).raw().toBuffer({ resolveWithObject: true });
       expect(output.info.channels).toBe(4);
@@ -179,9 +216,11 @@ describe('InferenceService.translate', () => {
     await saveTestModel(randomPairedUnet(2), path.join(models, 'facades'), testMetadata({ task: 'paired', scale: 1 }));
     const two = await createInferenceService({ modelsDir: models, backend: 'cpu' });
     try {
-      await expect(two.translate(png)).rejects.toThrow(/Several paired models are loaded \(facades, negative\): name the one to use/);
+      await expect(two.translate(png)).rejects.toThrow(/holds 2 paired models \(facades, negative\) and none is a default: name the one to use/);
       await expect(two.translate(png)).rejects.toBeInstanceOf(ModelUnavailableError);
       expect((await two.translate(png, { model: 'facades' })).model).toBe('facades');
+      // No default to offer either: the shells ask for a name.
+      expect(two.defaultModel('paired')).toBeUndefined();
       // The other tools are unaffected by paired models.
       expect((await two.upscale(png, { scale: 2 })).model).toBe('sr-x2');
     } finally {

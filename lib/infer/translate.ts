@@ -25,7 +25,7 @@ import { resizeBytes } from '@/lib/image/resize';
 import type { TilePlan } from '@/lib/image/tiling';
 import { InstanceNorm } from '@/lib/models/layers';
 import type { LoadedModel } from './models';
-import { rgbOutputTransform } from './run';
+import { progressReporter, rgbOutputTransform, throwIfAborted } from './run';
 import type { InferOptions } from './types';
 import { runTiles, upscalePlan, type UpscaleOptions } from './upscale';
 
@@ -55,9 +55,10 @@ export interface TranslatedImage {
 
 function tileOptions(loaded: LoadedModel, width: number, height: number, options: TranslateOptions): UpscaleOptions {
   const tileSize = options.tileSize ?? Math.max(TRANSLATE_TILE, loaded.metadata.tile.size);
-  // Context around a window only where windows meet: the overlap they are blended across.
+  // Context only where windows meet (`clip`: none past the image's edges, only the rounding up to
+  // the multiple on the right and bottom); a lone window needs none.
   const padding = width <= tileSize && height <= tileSize ? 0 : loaded.metadata.tile.padding;
-  return { ...options, tileSize, padding, edges: 'mirror', blend: 'feather' };
+  return { ...options, tileSize, padding, edges: 'clip', blend: 'feather' };
 }
 
 /** The windows {@link translateImage} runs for a `width` x `height` image (one unless it is large). */
@@ -98,7 +99,7 @@ async function fixStatisticsFromThumbnail(
   const small = await resizeBytes(rgb, width, height, 3, thumb.width, thumb.height);
   for (const norm of norms) norm.statisticsMode = { kind: 'capture' };
   const discard = new Float32Array(thumb.width * thumb.height * 3);
-  await runTiles(loaded, small, thumb.width, thumb.height, discard, (v) => v, { tileSize, padding: 0, edges: 'mirror', signal });
+  await runTiles(loaded, small, thumb.width, thumb.height, discard, (v) => v, { tileSize, padding: 0, edges: 'clip', signal });
   for (const norm of norms) {
     const mode = norm.statisticsMode;
     if (mode.kind !== 'capture' || !mode.captured) throw new Error(`Model ${loaded.name}: instance-norm layer ${norm.name} did not run on the thumbnail`);
@@ -111,12 +112,27 @@ async function fixStatisticsFromThumbnail(
  * -> `[1, h, w, 3]` windows (reflect-padded on the right and bottom to the U-Net's multiple) -> model
  * -> `[1, h, w, 3]` -> 0..255 (clipped, rounded). Above one window, a model with instance norm runs
  * a thumbnail first (see the module comment). Progress counts model runs (the thumbnail's, then each
- * window's); the signal is checked between them and rejects with an `AbortError`.
+ * window's); the signal is checked between them and rejects with an `AbortError`. Calls on one
+ * model run one after the other (safe to call concurrently).
  *
  * @returns RGB of the input's size, with the input's alpha unchanged.
  */
-export async function translateImage(loaded: LoadedModel, image: DecodedImage, options: TranslateOptions = {}): Promise<TranslatedImage> {
+export function translateImage(loaded: LoadedModel, image: DecodedImage, options: TranslateOptions = {}): Promise<TranslatedImage> {
+  // One image at a time per model: the thumbnail's statistics live in the model's layers while an
+  // image's windows run, and another image's runs in between (between two windows, the event loop
+  // is free) would be normalised with them, or overwrite them.
+  const previous = turns.get(loaded) ?? Promise.resolve();
+  const run = previous.then(() => translateNow(loaded, image, options));
+  turns.set(loaded, run.catch(() => undefined));
+  return run;
+}
+
+/** The last run queued on each model (see {@link translateImage}). */
+const turns = new WeakMap<LoadedModel, Promise<unknown>>();
+
+async function translateNow(loaded: LoadedModel, image: DecodedImage, options: TranslateOptions): Promise<TranslatedImage> {
   if (loaded.metadata.scale !== 1) throw new Error(`Model ${loaded.name} has scale ${loaded.metadata.scale}; a paired model keeps the size`);
+  throwIfAborted(options.signal);
   const { width, height } = image;
   const output = new Uint8ClampedArray(width * height * 3);
   // The U-Net sees the whole window: colour hidden under transparent pixels would change the visible ones.
@@ -129,8 +145,7 @@ export async function translateImage(loaded: LoadedModel, image: DecodedImage, o
   const norms = thumbnail ? loaded.model.layers.filter((layer): layer is InstanceNorm => layer.getClassName() === InstanceNorm.className) : [];
   // One count over both passes: the thumbnail is one more model run before the windows.
   const extra = norms.length > 0 ? 1 : 0;
-  const start = performance.now();
-  const report = (done: number) => options.onProgress?.({ done, total: windows + extra, elapsedMs: performance.now() - start });
+  const report = progressReporter(options, windows + extra);
   try {
     if (extra) {
       report(0);

@@ -85,6 +85,25 @@ export function defaultCandidates<M extends ModelSummary>(models: readonly M[], 
     .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
+/**
+ * The model a tool uses when none is named: the first of {@link defaultCandidates}; of paired models
+ * only a sole one, since two are two different translations (maps, facades) and which one is meant
+ * cannot be guessed.
+ */
+export function defaultModelOf<M extends ModelSummary>(models: readonly M[], task: ModelSummary['task'], scale?: number): M | undefined {
+  const candidates = defaultCandidates(models, task, scale);
+  return task === 'paired' && candidates.length > 1 ? undefined : candidates[0];
+}
+
+/**
+ * The message for several paired models and none named, `how` saying how to name one: the CLIs',
+ * eval's and the service's wording in one place.
+ */
+export function severalPairedModels(models: readonly ModelSummary[], where: string, how: string): string | undefined {
+  const paired = defaultCandidates(models, 'paired').map((m) => m.name);
+  return paired.length > 1 ? `${where} holds ${paired.length} paired models (${paired.join(', ')}) and none is a default: ${how}` : undefined;
+}
+
 /** Limits enforced by the core before any pixels are processed (shells choose the numbers). */
 export interface Limits {
   /** Largest decoded input, in pixels (also passed to sharp's `limitInputPixels`). */

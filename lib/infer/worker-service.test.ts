@@ -147,7 +147,9 @@ describe('inference in a worker thread', () => {
       // Without the worker the timers stall for most of the run: the comparison shows the check can fail.
       expect(hereRun.stallMs).toBeGreaterThan(300);
       expect(inWorkerRun.runMs).toBeGreaterThan(300);
-      expect(inWorkerRun.stallMs).toBeLessThan(150);
+      // Relative, not a fixed bound: on a loaded machine this thread can wait for a core for a few
+      // hundred ms (328 ms seen while a build ran), but never for most of the run.
+      expect(inWorkerRun.stallMs).toBeLessThan(hereRun.stallMs / 4);
     } finally {
       worker.dispose();
       here.dispose();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { InferenceServiceOptions, LoadedInferenceService } from './service';
 import { abortError } from './run';
-import { defaultCandidates, type InferenceResult, type InferOptions, type Limits, type ModelSummary, type Progress } from './types';
+import { defaultModelOf, type InferenceResult, type InferOptions, type Limits, type ModelSummary, type Progress } from './types';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerRunRequest, type WorkerStartData } from './worker-protocol';
 
 const ENTRY = path.join('lib', 'infer', 'worker-entry.mjs');
@@ -240,7 +240,7 @@ export async function createWorkerInferenceService(options: WorkerServiceOptions
     },
 
     defaultModel(task: ModelSummary['task'], scale?: number): ModelSummary | undefined {
-      return defaultCandidates(models, task, scale)[0];
+      return defaultModelOf(models, task, scale);
     },
   };
 }
