@@ -154,6 +154,12 @@ test('POST /api/translate refuses what it cannot run: several paired models and 
   await expectError(await request.post('/api/translate?scale=2', { multipart: { image, model: PAIRED[0]! } }), 400, 'bad_request');
   await expectError(await request.post(`/api/translate?model=${PAIRED[0]}`, { multipart: { image, model: PAIRED[1]! } }), 400, 'bad_request');
   await expectError(await request.post('/api/colorize?model=tiny-paired-a', { multipart: { image } }), 400, 'bad_request');
+  // Another tool's option as a form field is refused too, not ignored (the curl -F habit).
+  const colorizeField = await expectError(await request.post('/api/colorize', { multipart: { image, model: 'colorize' } }), 400, 'bad_request');
+  expect(colorizeField.message).toBe('Colorizing takes no model field; it applies to /api/translate only.');
+  await expectError(await request.post('/api/colorize', { multipart: { image, scale: '4' } }), 400, 'bad_request');
+  const upscaleField = await expectError(await request.post('/api/upscale?scale=2', { multipart: { image, model: 'sr-x2' } }), 400, 'bad_request');
+  expect(upscaleField.message).toBe('Upscaling takes no model field; it applies to /api/translate only.');
   await expectError(await request.post('/api/jobs', { multipart: { image, task: 'translate' } }), 400, 'bad_request');
   await expectError(await request.post('/api/translate', { multipart: { image: await file(NOT_AN_IMAGE, 'text/plain'), model: PAIRED[0]! } }), 415, 'unsupported_image');
   const get = await request.get('/api/translate');
@@ -187,6 +193,8 @@ test('400 for malformed requests', async ({ request }) => {
   await expectError(await request.post('/api/colorize', { multipart: { picture: image } }), 400, 'bad_request');
   await expectError(await request.post('/api/colorize', { multipart: { image: 'just text' } }), 400, 'bad_request');
   await expectError(await request.post('/api/jobs', { multipart: { image, task: 'sharpen' } }), 400, 'bad_request');
+  // A job's options are form fields: in the query they would be ignored.
+  await expectError(await request.post('/api/jobs?variant=vivid', { multipart: { image, task: 'colorize' } }), 400, 'bad_request');
   await expectError(await request.get('/api/jobs/not-a-job-id'), 400, 'bad_request');
   await expectError(await request.get('/api/runs/..%2F..%2Fetc/samples/step-00000001.png'), 400, 'bad_request');
 });

@@ -11,6 +11,7 @@ import type { InferenceResult } from '@/lib/infer/types';
 import type { ToolOption } from '@/lib/server/tools';
 import { pastedFileName } from '@/lib/ui/files';
 import { formatBytes } from '@/lib/ui/format';
+import { progressAnnouncement, progressCounter, progressLine, progressStartAnnouncement, progressValueText } from '@/lib/ui/progress';
 
 interface Props {
   tools: ToolOption[];
@@ -77,9 +78,9 @@ function deleteJob(id: string, keepalive = false): void {
 
 const POLL_MS = 300;
 /**
- * Progress is read out at each quarter of the tiles, and at least this often in a long stretch between
- * quarters (an eight-way "extra quality" run of a big photo takes minutes per quarter). Every tile
- * would bury everything else a screen reader has to say.
+ * Progress is read out at each quarter of the tiles (translating: of its steps), and at least this
+ * often in a long stretch between quarters (an eight-way "extra quality" run of a big photo takes
+ * minutes per quarter). Every tile would bury everything else a screen reader has to say.
  */
 const PROGRESS_SPEAK_MS = 15_000;
 
@@ -277,20 +278,21 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         spokenQueue = text;
         return;
       }
-      // Running jobs report their tiles once the work has started; until then there is nothing to add.
+      // Running jobs report their tiles (translating: its model runs) once the work has started;
+      // until then there is nothing to add.
       if (job.status !== 'running' || !job.progress) return;
       const at = Date.now();
       const { done, total } = job.progress;
       const quarter = total > 0 ? Math.floor((done / total) * 4) : 0;
       if (!spokenProgress) {
-        announce(total > 1 ? `Processing ${total} tiles.` : 'Processing.');
+        announce(progressStartAnnouncement(tool.task, total));
         spokenProgress = { quarter, done, at };
         return;
       }
       // The last tile is followed at once by the result, which is announced itself.
       if (total === 0 || done >= total) return;
       if (quarter > spokenProgress.quarter || (done > spokenProgress.done && at - spokenProgress.at >= PROGRESS_SPEAK_MS)) {
-        announce(`${Math.floor((done / total) * 100)}% done, ${done} of ${total} tiles.`);
+        announce(progressAnnouncement(tool.task, job.progress));
         spokenProgress = { quarter, done, at };
       }
     };
@@ -399,6 +401,8 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const readyText = runLabel ? ` The ${runLabel} button is ready.` : '';
   const elapsed = startedAt ? now - startedAt : 0;
   const progress = job?.progress;
+  // Worded for the tool that is running (the choice cannot change while busy).
+  const progressTask = tool?.task ?? 'colorize';
   const percent = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : undefined;
 
   const originalName = source ? `Original: ${source.file.name}` : '';
@@ -547,7 +551,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                         {model.name}
                       </span>
                       <span className="tool-option-description" id={`${optionId}-description`}>
-                        {model.description ?? 'Its metadata has no description.'}
+                        {model.description}
                       </span>
                     </span>
                   </label>
@@ -610,7 +614,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                       ? `Waiting for the server (position ${job.queuePosition} in line)…`
                       : 'Waiting for the server…')}
                   {phase === 'running' &&
-                    (progress ? `Processing tile ${Math.min(progress.done + 1, progress.total)} of ${progress.total}` : 'Processing…')}
+                    (progress ? progressLine(progressTask, progress) : 'Processing…')}
                   {phase === 'fetching' && 'Almost done…'}
                   {/* A clock ticking every 200 ms is noise to a screen reader, which gets the progress bar. */}
                   <span className="muted" aria-hidden="true">
@@ -623,12 +627,12 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                   max={100}
                   value={phase === 'fetching' ? 100 : percent}
                   aria-label="Progress"
-                  aria-valuetext={progress ? `${progress.done} of ${progress.total} tiles done` : 'Starting'}
+                  aria-valuetext={progress ? progressValueText(progressTask, progress) : 'Starting'}
                 />
                 {/* The progress bar says the same to screen readers. */}
                 {progress && (
                   <p className="muted small" data-testid="tiles" aria-hidden="true">
-                    {progress.done} / {progress.total} tiles done
+                    {progressCounter(progressTask, progress)}
                   </p>
                 )}
               </div>

@@ -258,14 +258,20 @@ export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunTool
   return appQueue().run(run, { signal: options.signal, onStart: options.onStart, token: options.token, cost: toolCost(tool) });
 }
 
-/** The details headers sent with a result PNG. */
+/**
+ * The details headers sent with a result PNG. Every value is ASCII: a header value is a byte string,
+ * so a model's folder name (any Unicode, e.g. `карта эскиз`) would make `Headers` throw after the work
+ * was done (above U+00FF) or go out as Latin-1 bytes no client decodes as UTF-8 (`café`). Hence
+ * `X-Model` is percent-encoded UTF-8 (plain names such as `sr-x4` are unchanged by that) and the file
+ * name has an ASCII fallback beside its RFC 6266 `filename*`. The backend and sizes are ASCII already.
+ */
 export function resultHeaders(result: InferenceResult, fileName: string): Record<string, string> {
   return {
     'Content-Type': 'image/png',
     'Content-Length': String(result.png.byteLength),
     'Content-Disposition': `inline; filename="${fileName.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`,
     'Cache-Control': 'no-store',
-    'X-Model': result.model,
+    'X-Model': encodeURIComponent(result.model),
     'X-Backend': result.backend,
     'X-Elapsed-Ms': String(Math.round(result.ms)),
     'X-Input-Size': `${result.inputWidth}x${result.inputHeight}`,

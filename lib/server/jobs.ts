@@ -109,7 +109,8 @@ export class JobStore {
         }
       },
       onProgress: (progress) => {
-        job.progress = progress;
+        // A cancelled job keeps the progress it was cancelled at; the worker only stops after the current tile.
+        if (job.status !== 'cancelled') job.progress = progress;
       },
     }).then(
       (result) => {

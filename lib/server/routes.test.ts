@@ -161,6 +161,32 @@ describe('tool routes', () => {
     spy.mockRestore();
   });
 
+  it('refuses another tool\'s form fields on /api/colorize and /api/upscale (400) instead of ignoring them', async () => {
+    fake.models = [summary('colorize', 'colorize', 1), summary('sr-x4', 'sr', 4)];
+    fake.behaviour = vi.fn(async () => result());
+    const cases: [typeof colorize, Record<string, string>, string][] = [
+      [colorize, { model: 'colorize' }, 'Colorizing takes no model field; it applies to /api/translate only.'],
+      [colorize, { scale: '4' }, 'Colorizing takes no scale field; it applies to /api/upscale only.'],
+      [colorize, { ensemble: 'true' }, 'Colorizing takes no ensemble field; it applies to /api/upscale only.'],
+      [upscale4, { model: 'sr-x4' }, 'Upscaling takes no model field; it applies to /api/translate only.'],
+      // An empty value is no excuse: the field was sent, so the sender meant something by it.
+      [upscale4, { model: '' }, 'Upscaling takes no model field; it applies to /api/translate only.'],
+      // Their own options are read from the URL: one in the form would not be applied.
+      [colorize, { variant: 'vivid' }, 'Give variant in the URL (/api/colorize?variant=...), not as a form field: this endpoint takes only the image from the form.'],
+      [upscale4, { scale: '2' }, 'Give scale in the URL (/api/upscale?scale=...), not as a form field: this endpoint takes only the image from the form.'],
+      [upscale4, { ensemble: 'true' }, 'Give ensemble in the URL (/api/upscale?ensemble=...), not as a form field: this endpoint takes only the image from the form.'],
+    ];
+    for (const [endpoint, fields, message] of cases) {
+      const response = await endpoint(upload(fields));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: 'bad_request', message });
+    }
+    expect(fake.behaviour).not.toHaveBeenCalled();
+    // Fields no tool takes still pass as before.
+    expect((await colorize(upload({ note: 'x' }))).status).toBe(200);
+    expect((await upscale4(upload({ note: 'x' }))).status).toBe(200);
+  });
+
   it('answers 503 with Retry-After once the queue is full, and recovers', async () => {
     const hold = gate();
     fake.behaviour = () => hold.promise.then(result);
@@ -288,7 +314,7 @@ describe('translate (paired models)', () => {
       [post({}, '?model=a%00b'), /^The model must be a model name/],
       [post({ model: 'maps' }, '?scale=4'), /^Translating takes no \?scale=; it applies to \/api\/upscale only\.$/],
       [post({ model: 'maps' }, '?variant=sharp'), /^Translating takes no \?variant=; it applies to \/api\/colorize and \/api\/upscale only\.$/],
-      [post({ model: 'maps', ensemble: 'true' }), /^Translating takes no ensemble; that field applies to task=upscale only\.$/],
+      [post({ model: 'maps', ensemble: 'true' }), /^Translating takes no ensemble field; it applies to \/api\/upscale only\.$/],
     ];
     for (const [request, message] of cases) {
       const body = await refusal(await translate(request), 400);
@@ -337,6 +363,36 @@ describe('translate (paired models)', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('x-model')).toBe('facades');
     expect(response.headers.get('content-disposition')).toContain('photo-translated-facades.png');
+  });
+
+  it('sends a model name beyond ASCII percent-encoded in X-Model, instead of a 500 after the work (also for a job\'s result)', async () => {
+    // A folder (or MODELS_DIR link) name: Headers refuse characters above U+00FF outright, and send
+    // U+0080..U+00FF as raw Latin-1 bytes that no client reads back as UTF-8.
+    const cyrillic = 'карта эскиз';
+    fake.models = [paired(cyrillic), paired('café'), paired('maps')];
+    const asciiOnly = (response: Response) => {
+      for (const [name, value] of response.headers) expect(`${name}: ${value}`).toMatch(/^[\x20-\x7e]*$/);
+    };
+    const response = await translate(post({ model: cyrillic }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-model')).toBe('%D0%BA%D0%B0%D1%80%D1%82%D0%B0%20%D1%8D%D1%81%D0%BA%D0%B8%D0%B7');
+    expect(decodeURIComponent(response.headers.get('x-model')!)).toBe(cyrillic);
+    expect(response.headers.get('content-disposition')).toBe(
+      `inline; filename="photo-translated-_____-_____.png"; filename*=UTF-8''${encodeURIComponent('photo-translated-карта-эскиз.png')}`,
+    );
+    asciiOnly(response);
+    const latin1 = await translate(post({ model: 'café' }));
+    expect(latin1.headers.get('x-model')).toBe('caf%C3%A9');
+    asciiOnly(latin1);
+    // A plain name goes out as it is.
+    expect((await translate(post({ model: 'maps' }))).headers.get('x-model')).toBe('maps');
+
+    const { id } = await (await handleCreateJob(upload({ task: 'translate', model: cyrillic }))).json();
+    await vi.waitFor(async () => expect((await (await handleGetJob(id)).json()).status).toBe('done'));
+    const fetched = await guarded(handleJobResult)(id);
+    expect(fetched.status).toBe(200);
+    expect(decodeURIComponent(fetched.headers.get('x-model')!)).toBe(cyrillic);
+    asciiOnly(fetched);
   });
 
   it('keeps odd characters of a model name out of the file name', () => {
@@ -429,13 +485,19 @@ describe('jobs', () => {
     return view;
   }
 
-  it('reports progress and cancels a running job through its signal; its elapsedMs stops at the cancel', async () => {
+  it('reports progress and cancels a running job through its signal; its elapsedMs and progress stop at the cancel', async () => {
     let seenSignal: AbortSignal | undefined;
-    fake.behaviour = (signal) =>
+    fake.behaviour = (signal, options) =>
       new Promise((_resolve, reject) => {
         seenSignal = signal;
-        // The core stops at the next tile, a moment after the cancel.
-        signal?.addEventListener('abort', () => setTimeout(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), 30));
+        options?.onProgress?.({ done: 1, total: 5, elapsedMs: 1 });
+        // The core stops at the next tile, a moment after the cancel, reporting that tile first.
+        signal?.addEventListener('abort', () =>
+          setTimeout(() => {
+            options?.onProgress?.({ done: 2, total: 5, elapsedMs: 2 });
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+          }, 30),
+        );
       });
     const created = await handleCreateJob(upload({ task: 'upscale', scale: '2' }));
     expect(created.status).toBe(202);
@@ -447,7 +509,9 @@ describe('jobs', () => {
     expect(seenSignal?.aborted).toBe(true);
     await vi.waitFor(() => expect(appQueue().running).toBe(0));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect((await (await handleGetJob(id)).json()).elapsedMs).toBe(cancelled.elapsedMs);
+    const after = await (await handleGetJob(id)).json();
+    expect(after.elapsedMs).toBe(cancelled.elapsedMs);
+    expect(after.progress).toMatchObject({ done: 1, total: 5 });
   });
 
   it('reports times in whole milliseconds', async () => {
@@ -596,6 +660,21 @@ describe('jobs', () => {
     await expect(handleCreateJob(upload({ task: 'colorize', ensemble: 'true' }))).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/ensemble/) });
     expect(() => parseColorizeQuery('http://x/api/colorize?ensemble=maybe&scale=9')).toThrow('Colorizing takes no ?scale=; it applies to /api/upscale only.');
     expect(() => parseColorizeQuery('http://x/api/colorize?ensemble=true')).toThrow(/^Colorizing takes no \?ensemble=/);
+  });
+
+  it('refuses tool options in the query of POST /api/jobs, which reads them from the form only, before reading the upload', async () => {
+    fake.models = [{ ...summary('colorize-vivid', 'colorize', 1), variant: 'vivid' }, summary('colorize', 'colorize', 1)];
+    const create = guarded(handleCreateJob);
+    for (const [query, name] of [['?variant=vivid', 'variant'], ['?task=upscale&scale=4', 'task'], ['?model=maps', 'model'], ['?ensemble=true', 'ensemble']]) {
+      // No image at all: the query alone decides.
+      const response = await create(new Request(`http://localhost/api/jobs${query}`, { method: 'POST', body: new FormData() }));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: 'bad_request', message: `POST /api/jobs takes ${name} as a form field, not as ?${name}=.` });
+    }
+    // Anything else in the query (a cache buster, say) is no option, and is left alone.
+    const accepted = await create(upload({ task: 'colorize' }, 'http://localhost/api/jobs?t=1'));
+    expect(accepted.status).toBe(202);
+    await waitForStatus((await accepted.json()).id, ['done']);
   });
 
   it('keeps a failed job\'s error for the page', async () => {

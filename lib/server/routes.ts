@@ -101,17 +101,30 @@ const OPTION_TASKS: Record<'scale' | 'ensemble' | 'variant' | 'model', readonly 
   model: ['translate'],
 };
 
-/** The 400 for the first option (query parameter or form field) `has` finds that `task` does not take. */
-function misplacedOption(task: Task, has: (name: string) => boolean, where: 'query' | 'field'): ApiError | undefined {
+/**
+ * The 400 for the first option `has` finds that `task` does not take: a query parameter or a form
+ * field of a tool endpoint (whose message names the endpoints that take it), or a job's form field
+ * (whose message names the job tasks).
+ */
+function misplacedOption(task: Task, has: (name: string) => boolean, where: 'query' | 'form' | 'job'): ApiError | undefined {
   for (const [name, tasks] of Object.entries(OPTION_TASKS)) {
     if (tasks.includes(task) || !has(name)) continue;
+    const endpoints = tasks.map((t) => `/api/${t}`).join(' and ');
     const message =
       where === 'query'
-        ? `${DOING[task]} takes no ?${name}=; it applies to ${tasks.map((t) => `/api/${t}`).join(' and ')} only.`
-        : `${DOING[task]} takes no ${name}; that field applies to ${tasks.map((t) => `task=${t}`).join(' and ')} only.`;
+        ? `${DOING[task]} takes no ?${name}=; it applies to ${endpoints} only.`
+        : where === 'form'
+          ? `${DOING[task]} takes no ${name} field; it applies to ${endpoints} only.`
+          : `${DOING[task]} takes no ${name}; that field applies to ${tasks.map((t) => `task=${t}`).join(' and ')} only.`;
     return new ApiError(400, 'bad_request', message);
   }
   return undefined;
+}
+
+/** Refuses the form fields of another tool sent to `task`'s own endpoint (e.g. `model` to /api/colorize). */
+function refuseMisplacedFields(task: Task, upload: ImageUpload): void {
+  const misplaced = misplacedOption(task, (name) => Object.hasOwn(upload.fields, name), 'form');
+  if (misplaced) throw misplaced;
 }
 
 function refuseMisplacedQuery(task: Task, params: URLSearchParams): void {
@@ -163,9 +176,19 @@ async function toolResponse(tool: ToolRequest, upload: ImageUpload, signal: Abor
   return new Response(pngBody(result.png), { headers: resultHeaders(result, fileName) });
 }
 
-/** `POST /api/colorize` and `POST /api/upscale?scale=`: one image in, PNG out, synchronously. */
+/**
+ * `POST /api/colorize` and `POST /api/upscale?scale=`: one image in, PNG out, synchronously. Their
+ * options are read from the query (parsed by the route); another tool's option sent as a form field
+ * is refused (400) like one in the query, since the image would be made without it.
+ */
 export async function handleToolRequest(request: Request, tool: ToolRequest): Promise<Response> {
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
+  refuseMisplacedFields(tool.task, upload);
+  // Its own options too: read from the query only, one sent in the form would be silently not applied.
+  const own = Object.entries(OPTION_TASKS).find(([name, tasks]) => tasks.includes(tool.task) && Object.hasOwn(upload.fields, name));
+  if (own) {
+    throw new ApiError(400, 'bad_request', `Give ${own[0]} in the URL (/api/${tool.task}?${own[0]}=...), not as a form field: this endpoint takes only the image from the form.`);
+  }
   return toolResponse(tool, upload, request.signal);
 }
 
@@ -177,8 +200,7 @@ export async function handleTranslateRequest(request: Request): Promise<Response
   // The query is checked before the upload is read, so a wrong URL costs no upload.
   const fromQuery = parseTranslateQuery(request.url);
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
-  const misplaced = misplacedOption('translate', (name) => Object.hasOwn(upload.fields, name), 'field');
-  if (misplaced) throw misplaced;
+  refuseMisplacedFields('translate', upload);
   const fromField = parseModelName(upload.fields.model);
   if (fromQuery.model !== undefined && fromField !== undefined) {
     throw new ApiError(400, 'bad_request', 'Name the model once: in the form field "model" or as ?model=, not both.');
@@ -197,13 +219,19 @@ const taskSchema = z.enum(['colorize', 'upscale', 'translate']);
 
 /**
  * `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale` | `translate`) + its options
- * (`scale`, `variant`, `ensemble`; `model`) -> 202 with the job.
+ * (`scale`, `variant`, `ensemble`; `model`) -> 202 with the job. Options in the query, or of another
+ * task, are refused (400).
  */
 export async function handleCreateJob(request: Request): Promise<Response> {
+  // Its options are form fields: one in the query would be ignored (a job for the default model made
+  // when ?variant=vivid was asked for), so it is refused, and before the upload costs anything.
+  const params = new URL(request.url).searchParams;
+  const inQuery = ['task', ...Object.keys(OPTION_TASKS)].find((name) => params.has(name));
+  if (inQuery) throw new ApiError(400, 'bad_request', `POST /api/jobs takes ${inQuery} as a form field, not as ?${inQuery}=.`);
   const upload = await readImageUpload(request, serverLimits().maxUploadBytes);
   const task = taskSchema.safeParse(upload.fields.task);
   if (task.success) {
-    const misplaced = misplacedOption(task.data, (name) => Object.hasOwn(upload.fields, name), 'field');
+    const misplaced = misplacedOption(task.data, (name) => Object.hasOwn(upload.fields, name), 'job');
     if (misplaced) throw misplaced;
   }
   const fields = jobFieldsSchema.safeParse(upload.fields);

@@ -1,7 +1,7 @@
 /** The tools the home page offers for a set of loaded models. */
 import { describe, expect, it } from 'vitest';
 import type { ModelSummary } from '@/lib/infer/types';
-import { toolOptions } from './tools';
+import { NO_DESCRIPTION, toolOptions } from './tools';
 
 const model = (name: string, task: ModelSummary['task'], scale: number, extra: Partial<ModelSummary> = {}): ModelSummary => ({
   name,
@@ -42,11 +42,22 @@ describe('toolOptions', () => {
     expect(translate).toMatchObject({ task: 'translate', label: 'Translate (your models)', model: 'facades' });
     expect(translate.scale).toBeUndefined();
     expect(translate.variant).toBeUndefined();
-    expect(translate.models).toEqual([{ name: 'facades' }, { name: 'maps', description: 'Aerial photo to map.' }]);
+    expect(translate.models).toEqual([
+      { name: 'facades', description: NO_DESCRIPTION },
+      { name: 'maps', description: 'Aerial photo to map.' },
+    ]);
+  });
+
+  it('says how to give a description to a paired model without one (what `npm run train --export` writes), not only that it lacks one', () => {
+    const tools = toolOptions([model('sketch', 'paired', 1), model('blank', 'paired', 1, { description: '  ' })]);
+    const hint = expect.stringMatching(/^No description: npm run export .*--description/);
+    expect(tools[0]!.models!.map((m) => m.description)).toEqual([hint, hint]);
+    // Short: it is one line under the model's name in the chooser.
+    expect(NO_DESCRIPTION.length).toBeLessThanOrEqual(80);
   });
 
   it('offers Translate alone on a server with only paired models', () => {
-    expect(toolOptions([model('maps', 'paired', 1)]).map((t) => [t.id, t.models])).toEqual([['translate', [{ name: 'maps' }]]]);
+    expect(toolOptions([model('maps', 'paired', 1)]).map((t) => [t.id, t.models])).toEqual([['translate', [{ name: 'maps', description: NO_DESCRIPTION }]]]);
     expect(toolOptions([])).toEqual([]);
   });
 });

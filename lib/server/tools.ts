@@ -9,9 +9,16 @@ import { modelFor, variantSchema } from './inference';
 /** A paired model as the page lists it for choosing. */
 export interface ToolModel {
   name: string;
-  /** The model's `metadata.description`, when it has one. */
-  description?: string;
+  /** The model's `metadata.description`, or {@link NO_DESCRIPTION} when it has none. */
+  description: string;
 }
+
+/**
+ * What the model chooser says for a paired model without a description. That is the usual case (a
+ * model `npm run train --export` wrote has none), so it says how to give one rather than only that
+ * it is missing; the chooser still tells models apart by their names.
+ */
+export const NO_DESCRIPTION = 'No description: npm run export with --description "…" sets one.';
 
 /** One tool on the page (what its radio button says and what its job asks for). */
 export interface ToolOption {
@@ -106,7 +113,7 @@ export function toolOptions(models: readonly ModelSummary[]): ToolOption[] {
       label: 'Translate (your models)',
       description: 'Runs an image-to-image model trained with --task paired (A → B) on the whole photo. Same size out.',
       model: paired[0].name,
-      models: paired.map((m) => ({ name: m.name, ...(m.description ? { description: m.description } : {}) })),
+      models: paired.map((m) => ({ name: m.name, description: m.description?.trim() || NO_DESCRIPTION })),
     });
   }
   return options;
