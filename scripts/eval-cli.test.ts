@@ -162,7 +162,7 @@ describe('npm run eval', () => {
     // The inverter reproduces exact.png (left out of its mean, with a note) and is scored on near.png alone.
     const model = bytePsnr(nearA.map((v) => 255 - v), nearB);
     const identity = (bytePsnr(exactA, exactB) + bytePsnr(nearA, nearB)) / 2;
-    expect(stdout).toContain('### Paired A->B: pairs (2 images, A/ and B/,');
+    expect(stdout).toContain('### Paired A->B: pairs (2 pairs, A/ and B/,');
     expect(stdout).toMatch(new RegExp(`^\\| input \\(identity\\) \\| ${identity.toFixed(2)} \\| -?\\d\\.\\d{4} \\|`, 'm'));
     expect(stdout).toMatch(new RegExp(`^\\| ours \\(inverter\\) \\| ${model.toFixed(2)} \\| -?\\d\\.\\d{4} \\| .+ \\| .+ \\|$`, 'm'));
     expect(stdout).toContain(`Note: 1 unreadable file skipped: ${path.join('B', 'notes.png')}.`);

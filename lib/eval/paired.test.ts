@@ -107,7 +107,7 @@ describe('paired data, read as training reads it', () => {
       expect(lines.filter((l) => l.startsWith('skipped ') && l.includes(name)).length, name).toBe(name === 'broken.png' ? 2 : 1);
     }
     expect(lines).toContain('skipped tiny.png: too small to score (8x8; SSIM needs at least 11 x 11 px)');
-    expect(lines.at(-1)).toBe(`2 images from ${data} (1 unreadable, 1 too small, 3 unpaired, 1 of different sizes, skipped)`);
+    expect(lines.at(-1)).toBe(`2 pairs from ${data} (1 unreadable, 1 too small, 3 unpaired, 1 of different sizes, skipped)`);
     expect(skippedNotes(loaded.skipped, 'SSIM needs at least 11 x 11 px')).toEqual([
       `1 unreadable file skipped: ${path.join('B', 'broken.png')}.`,
       '1 image too small to score skipped (SSIM needs at least 11 x 11 px): tiny.png (8x8).',

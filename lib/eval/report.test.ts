@@ -89,7 +89,7 @@ describe('report', () => {
       date: '2025-01-01T00:00:00.000Z',
     };
     const md = toMarkdown(paired);
-    expect(md).toContain('### Paired B->A: held-out (1 image, A/ and B/, cpu)');
+    expect(md).toContain('### Paired B->A: held-out (1 pair, A/ and B/, cpu)');
     expect(md).toContain('| method | PSNR-RGB (dB) | SSIM-RGB | per output MP: wall | CPU |');
     expect(md).toContain('| input (identity) | 11.23 | 0.3123 | 0 ms | 0 ms |');
     expect(md).toContain('| ours (m) | 19.88 | 0.6500 | 2.9 s | 3.1 s |');
@@ -97,7 +97,7 @@ describe('report', () => {
     expect(md).toContain('Note: ours (m) reproduced a.png exactly');
     expect(md).not.toContain('a.png |');
     expect(toMarkdown(paired, true)).toContain('| a.png | 8x8 | inf | 1.0000 | 0.01 s | 0.00 s |');
-    expect(toMarkdown({ ...paired, direction: 'AtoB', layout: 'side-by-side' })).toContain('### Paired A->B: held-out (1 image, side by side, cpu)');
+    expect(toMarkdown({ ...paired, direction: 'AtoB', layout: 'side-by-side' })).toContain('### Paired A->B: held-out (1 pair, side by side, cpu)');
     const json = JSON.parse(toJson(paired));
     expect(json).toMatchObject({ task: 'paired', direction: 'BtoA', layout: 'folders' });
     expect(json.rows[1]).toMatchObject({ psnr: 19.876, perfectImages: 1 });

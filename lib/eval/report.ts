@@ -12,9 +12,9 @@ function dB(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : 'inf';
 }
 
-/** "1 image", "5 images". */
-export function imageCount(n: number): string {
-  return `${n} image${n === 1 ? '' : 's'}`;
+/** "1 image", "5 images" ("1 pair", "5 pairs" with `noun` pair). */
+export function imageCount(n: number, noun: 'image' | 'pair' = 'image'): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function seconds(msPerMegapixel: number): string {
@@ -129,7 +129,7 @@ function pairedMarkdown(result: PairedEvaluation, verbose: boolean): string {
   const dataName = result.data.replace(/\/+$/, '').split('/').pop() ?? result.data;
   const layout = result.layout === 'folders' ? 'A/ and B/' : 'side by side';
   const parts = [
-    `### Paired ${directionLabel(result.direction)}: ${dataName} (${imageCount(result.images.length)}, ${layout}, ${result.backend})`,
+    `### Paired ${directionLabel(result.direction)}: ${dataName} (${imageCount(result.images.length, 'pair')}, ${layout}, ${result.backend})`,
     '',
     table(
       ['method', 'PSNR-RGB (dB)', 'SSIM-RGB', 'per output MP: wall', 'CPU'],

@@ -428,7 +428,7 @@ export async function loadPairedImages(data: string, limit: number | undefined, 
     const layout = loaded.layout === 'folders' ? 'A/ and B/ folders' : 'side-by-side A|B images';
     throw new DataError(`No pair in ${data} can be scored (read as ${layout}). ${skippedNotes(skipped, pairedFilter.sizeRule).join(' ')}`.trim());
   }
-  log(`${imageCount(pairs.length)} from ${data}${skipped.length ? ` (${countSkipped(skipped)}, skipped)` : ''}`);
+  log(`${imageCount(pairs.length, 'pair')} from ${data}${skipped.length ? ` (${countSkipped(skipped)}, skipped)` : ''}`);
   return { layout: loaded.layout, pairs, skipped };
 }
 
