@@ -7,7 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { getInferenceService } from '@/lib/infer/app-service';
 import type { LoadedInferenceService } from '@/lib/infer/service';
-import { defaultCandidates, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
+import { defaultCandidates, defaultModelOf, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
 import { VARIANT_PATTERN, wrongModelKind } from '@/lib/model/metadata';
 import { ApiError } from './errors';
 import { serverLimits } from './limits';
@@ -135,9 +135,8 @@ function extraVariant(tool: ToolRequest): string | undefined {
  */
 export function modelFor(models: readonly ModelSummary[], tool: ToolRequest): ModelSummary | undefined {
   if (tool.task === 'translate') {
-    const paired = defaultCandidates(models, 'paired');
-    if (tool.model !== undefined) return paired.find((m) => m.name === tool.model);
-    return paired.length === 1 ? paired[0] : undefined;
+    if (tool.model !== undefined) return defaultCandidates(models, 'paired').find((m) => m.name === tool.model);
+    return defaultModelOf(models, 'paired');
   }
   const candidates = tool.task === 'colorize' ? defaultCandidates(models, 'colorize') : defaultCandidates(models, 'sr', tool.scale);
   const variant = extraVariant(tool);
