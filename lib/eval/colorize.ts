@@ -4,11 +4,10 @@
  * colourfulness ratio (Hasler and Suesstrunk) shows washed-out output (< 1) and the mean a*, b*
  * show a cast, e.g. the sepia/brown a regressed colorizer drifts to (b* well above the original's).
  */
-import { performance } from 'node:perf_hooks';
 import { lAbToRgb, rgbToL, rgbToLab } from '@/lib/image/lab';
 import { fromBytes, toBytes, quantize, type FloatImage } from './image';
 import type { Method } from './methods';
-import { colourfulness, mean, meanAb, psnr, rowPsnr, rowSpeed, ssim } from './metrics';
+import { colourfulness, imageTiming, mean, meanAb, psnr, rowScores, ssim, timedRun } from './metrics';
 
 export interface ColorizePair {
   name: string;
@@ -130,12 +129,7 @@ export async function evaluateColorizeMethod(method: Method, pairs: ColorizePair
   if (options.warmUp ?? true) await method.run(first.gray);
   const perImage: ColorizeImageScore[] = [];
   for (const pair of pairs) {
-    const cpuStart = process.cpuUsage();
-    const start = performance.now();
-    const raw = await method.run(pair.gray);
-    const ms = performance.now() - start;
-    const cpu = process.cpuUsage(cpuStart);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const { output: raw, ms, cpuMs } = await timedRun(method, pair.gray);
     if (raw.width !== pair.original.width || raw.height !== pair.original.height || raw.channels !== 3) {
       throw new Error(`${method.name} returned ${raw.width}x${raw.height}x${raw.channels} for ${pair.name}`);
     }
@@ -144,27 +138,20 @@ export async function evaluateColorizeMethod(method: Method, pairs: ColorizePair
       width: raw.width,
       height: raw.height,
       ...scoreColorization(quantize(raw), pair),
-      ms,
-      msPerMegapixel: ms / ((raw.width * raw.height) / 1e6),
-      cpuMs,
-      cpuMsPerMegapixel: cpuMs / ((raw.width * raw.height) / 1e6),
+      ...imageTiming(ms, cpuMs, raw.width, raw.height),
     };
     perImage.push(score);
     options.onImage?.(method.name, score);
   }
   const colourfulnessMean = mean(perImage.map((s) => s.colourfulness));
-  const finitePsnr = rowPsnr(perImage);
   return {
     method: method.name,
     detail: method.detail,
-    psnr: finitePsnr.psnr,
-    ...(finitePsnr.perfect > 0 ? { perfectImages: finitePsnr.perfect } : {}),
-    ssim: mean(perImage.map((s) => s.ssim)),
+    ...rowScores(perImage),
     colourfulness: colourfulnessMean,
     colourfulnessRatio: colourfulnessMean / mean(pairs.map((p) => p.colourfulness)),
     meanA: mean(perImage.map((s) => s.meanA)),
     meanB: mean(perImage.map((s) => s.meanB)),
-    ...rowSpeed(perImage),
     perImage,
   };
 }

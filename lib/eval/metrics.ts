@@ -290,3 +290,39 @@ export function rowSpeed(perImage: readonly { ms: number; cpuMs: number; width: 
     cpuMsPerMegapixel: perImage.reduce((sum, s) => sum + s.cpuMs, 0) / megapixels,
   };
 }
+
+/** One run of `method` on `input`, timed: wall clock and this process's CPU time (all its threads), in ms. */
+export async function timedRun(method: { run(image: FloatImage): Promise<FloatImage> }, input: FloatImage): Promise<{ output: FloatImage; ms: number; cpuMs: number }> {
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const output = await method.run(input);
+  const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  return { output, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/** Where one image's time went: wall and CPU ms, and both per output megapixel. */
+export function imageTiming(ms: number, cpuMs: number, width: number, height: number): { ms: number; msPerMegapixel: number; cpuMs: number; cpuMsPerMegapixel: number } {
+  const megapixels = (width * height) / 1e6;
+  return { ms, msPerMegapixel: ms / megapixels, cpuMs, cpuMsPerMegapixel: cpuMs / megapixels };
+}
+
+/**
+ * The columns every row has: PSNR over the images not reproduced exactly ({@link rowPsnr}; their
+ * count as `perfectImages`), mean SSIM and the speed ({@link rowSpeed}).
+ */
+export function rowScores(perImage: readonly { psnr: number; ssim: number; ms: number; cpuMs: number; width: number; height: number }[]): {
+  psnr: number;
+  perfectImages?: number;
+  ssim: number;
+  msPerMegapixel: number;
+  cpuMsPerMegapixel: number;
+} {
+  const finitePsnr = rowPsnr(perImage);
+  return {
+    psnr: finitePsnr.psnr,
+    ...(finitePsnr.perfect > 0 ? { perfectImages: finitePsnr.perfect } : {}),
+    ssim: mean(perImage.map((s) => s.ssim)),
+    ...rowSpeed(perImage),
+  };
+}

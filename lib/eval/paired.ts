@@ -6,12 +6,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { UsageError } from '@/lib/cli/args';
 import { quantize, type FloatImage } from './image';
 import type { Method } from './methods';
-import { mean, psnr, rowPsnr, rowSpeed, ssim } from './metrics';
+import { imageTiming, psnr, rowScores, ssim, timedRun } from './metrics';
 
 /** Which image of a pair is the input: as `npm run train -- --task paired --direction`. */
 export type Direction = 'AtoB' | 'BtoA';
@@ -93,42 +92,24 @@ export async function evaluatePairedMethod(method: Method, pairs: readonly Paire
   if (options.warmUp ?? true) await method.run(first.input);
   const perImage: PairedImageScore[] = [];
   for (const pair of pairs) {
-    const cpuStart = process.cpuUsage();
-    const start = performance.now();
-    const raw = await method.run(pair.input);
-    const ms = performance.now() - start;
-    const cpu = process.cpuUsage(cpuStart);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const { output: raw, ms, cpuMs } = await timedRun(method, pair.input);
     const { target } = pair;
     if (raw.width !== target.width || raw.height !== target.height || raw.channels !== 3) {
       throw new Error(`${method.name} returned ${raw.width}x${raw.height}x${raw.channels} for ${pair.name}; expected ${target.width}x${target.height}x3`);
     }
     const output = quantize(raw);
-    const megapixels = (raw.width * raw.height) / 1e6;
     const score: PairedImageScore = {
       image: pair.name,
       width: raw.width,
       height: raw.height,
       psnr: psnr(output, target),
       ssim: ssim(output, target),
-      ms,
-      msPerMegapixel: ms / megapixels,
-      cpuMs,
-      cpuMsPerMegapixel: cpuMs / megapixels,
+      ...imageTiming(ms, cpuMs, raw.width, raw.height),
     };
     perImage.push(score);
     options.onImage?.(method.name, score);
   }
-  const finitePsnr = rowPsnr(perImage);
-  return {
-    method: method.name,
-    detail: method.detail,
-    psnr: finitePsnr.psnr,
-    ...(finitePsnr.perfect > 0 ? { perfectImages: finitePsnr.perfect } : {}),
-    ssim: mean(perImage.map((s) => s.ssim)),
-    ...rowSpeed(perImage),
-    perImage,
-  };
+  return { method: method.name, detail: method.detail, ...rowScores(perImage), perImage };
 }
 
 // Only the field read here: the rest of metadata.json is the loader's to validate.

@@ -4,11 +4,10 @@
  * on 8-bit pixels, upscale, round to 8 bits, PSNR and SSIM on BT.601 Y with `scale` pixels shaved
  * at each border. Speed is measured in the same run, after a warm-up, as ms per output megapixel.
  */
-import { performance } from 'node:perf_hooks';
 import { imresize } from './bicubic';
 import { crop, cropToMultiple, quantize, type FloatImage } from './image';
 import type { Method } from './methods';
-import { channelMeanPlane, channelPlane, mean, psnrPlane, psnrY, rowPsnr, rowSpeed, shavePlane, ssimPlane, ssimY } from './metrics';
+import { channelMeanPlane, channelPlane, imageTiming, psnrPlane, psnrY, rowScores, shavePlane, ssimPlane, ssimY, timedRun } from './metrics';
 
 export interface NamedImage {
   name: string;
@@ -94,12 +93,7 @@ export async function evaluateSrMethod(method: Method, pairs: SrPair[], options:
   await method.run(crop(first.lr, Math.min(warmUpSize, first.lr.width), Math.min(warmUpSize, first.lr.height)));
   const perImage: SrImageScore[] = [];
   for (const pair of pairs) {
-    const cpuStart = process.cpuUsage();
-    const start = performance.now();
-    const raw = await method.run(pair.lr);
-    const ms = performance.now() - start;
-    const cpu = process.cpuUsage(cpuStart);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const { output: raw, ms, cpuMs } = await timedRun(method, pair.lr);
     if (raw.width !== pair.hr.width || raw.height !== pair.hr.height || raw.channels !== pair.hr.channels) {
       throw new Error(
         `${method.name} returned ${raw.width}x${raw.height}x${raw.channels} for ${pair.name}; ` +
@@ -113,22 +107,10 @@ export async function evaluateSrMethod(method: Method, pairs: SrPair[], options:
       height: raw.height,
       psnr,
       ssim,
-      ms,
-      msPerMegapixel: ms / ((raw.width * raw.height) / 1e6),
-      cpuMs,
-      cpuMsPerMegapixel: cpuMs / ((raw.width * raw.height) / 1e6),
+      ...imageTiming(ms, cpuMs, raw.width, raw.height),
     };
     perImage.push(score);
     options.onImage?.(method.name, score);
   }
-  const finitePsnr = rowPsnr(perImage);
-  return {
-    method: method.name,
-    detail: method.detail,
-    psnr: finitePsnr.psnr,
-    ...(finitePsnr.perfect > 0 ? { perfectImages: finitePsnr.perfect } : {}),
-    ssim: mean(perImage.map((s) => s.ssim)),
-    ...rowSpeed(perImage),
-    perImage,
-  };
+  return { method: method.name, detail: method.detail, ...rowScores(perImage), perImage };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { DecodedImage } from '@/lib/image/decode';
 import { fileSystemIO } from '@/lib/model/io';
 import { metadataSchema, type ModelMetadata } from '@/lib/model/metadata';
 import { buildSeeded, buildUnetGenerator } from '@/lib/models/generators';
@@ -147,6 +148,15 @@ export function invertingPairedNet(): tfl.LayersModel {
   conv.setWeights(weights);
   tf.dispose(weights);
   return model;
+}
+
+/** A decoded RGB image of deterministic noise (`seed`), with a noise alpha plane when asked. */
+export function randomImage(width: number, height: number, seed: number, withAlpha = false): DecodedImage {
+  let a = seed;
+  const next = () => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256);
+  const data = new Uint8Array(width * height * 3).map(next);
+  const alpha = withAlpha ? new Uint8Array(width * height).map(next) : undefined;
+  return alpha ? { data, width, height, channels: 3, hasAlpha: true, alpha } : { data, width, height, channels: 3, hasAlpha: false };
 }
 
 /** A PNG of deterministic noise (`seed`), `channels` 3 (RGB) or 4 (RGBA), for inputs whose content does not matter. */

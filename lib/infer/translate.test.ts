@@ -10,21 +10,13 @@ import { InstanceNorm } from '@/lib/models/layers';
 import { initBackend } from '@/lib/tf/backend';
 import { loadModel, runModel, type LoadedModel } from './models';
 import { createInferenceService } from './service';
-import { invertingPairedNet, noisePng, randomPairedUnet, randomSrNet, saveTestModel, testMetadata } from './test-models';
+import { invertingPairedNet, noisePng, randomImage, randomPairedUnet, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { TRANSLATE_TILE, translateImage, translatePlan } from './translate';
 import { ModelUnavailableError } from './types';
 
 let dir: string;
 let inverting: LoadedModel;
 let unet: LoadedModel;
-
-function randomImage(width: number, height: number, seed: number, withAlpha = false): DecodedImage {
-  let a = seed;
-  const next = () => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256);
-  const data = new Uint8Array(width * height * 3).map(next);
-  const alpha = withAlpha ? new Uint8Array(width * height).map(next) : undefined;
-  return alpha ? { data, width, height, channels: 3, hasAlpha: true, alpha } : { data, width, height, channels: 3, hasAlpha: false };
-}
 
 beforeAll(async () => {
   await initBackend();

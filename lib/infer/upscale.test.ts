@@ -7,21 +7,13 @@ import type { DecodedImage } from '@/lib/image/decode';
 import { buildSeeded, buildSrNet, srNetContext } from '@/lib/models/generators';
 import { initBackend } from '@/lib/tf/backend';
 import { loadModel, runModel, type LoadedModel } from './models';
-import { nearestSrNet, randomSrNet, saveTestModel, testMetadata } from './test-models';
+import { nearestSrNet, randomImage, randomSrNet, saveTestModel, testMetadata } from './test-models';
 import { runTiles, upscaleImage, upscalePlan } from './upscale';
 
 let dir: string;
 let sr2: LoadedModel;
 let sr4: LoadedModel;
 let nearest3: LoadedModel;
-
-function randomImage(width: number, height: number, seed: number, withAlpha = false): DecodedImage {
-  let a = seed;
-  const next = () => ((a = (a * 1103515245 + 12345) % 2147483648), a % 256);
-  const data = new Uint8Array(width * height * 3).map(next);
-  const alpha = withAlpha ? new Uint8Array(width * height).map(next) : undefined;
-  return alpha ? { data, width, height, channels: 3, hasAlpha: true, alpha } : { data, width, height, channels: 3, hasAlpha: false };
-}
 
 /**
  * The untiled reference, computed independently of the tiling code: reflect-pad the whole image by
