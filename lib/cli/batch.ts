@@ -14,13 +14,18 @@ export interface BatchOptions {
   /** One inference call (e.g. `(bytes, o) => service.upscale(bytes, { ...o, scale })`). */
   run: (bytes: Buffer, options: InferOptions) => Promise<InferenceResult>;
   /**
-   * Stops after the current tile; the batch then prints its summary (with how many files were not
+   * Stops after the current tile (or step); the batch then prints its summary (with how many files were not
    * processed) and rejects with the AbortError.
    */
   signal?: AbortSignal;
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Failures found before the batch (e.g. missing paths): already reported, counted in the summary. */
   failedBefore?: readonly { file: string; message: string }[];
+  /**
+   * What the progress of one file counts (default `tiles`): translating counts `steps`, since a
+   * thumbnail run precedes the windows of a large image (as the app says, `lib/ui/progress.ts`).
+   */
+  unit?: 'tiles' | 'steps';
 }
 
 export interface BatchResult {
@@ -105,7 +110,7 @@ export async function processImages(options: BatchOptions): Promise<BatchResult>
       const bytes = await fs.readFile(file);
       const inference = await options.run(bytes, {
         signal: options.signal,
-        onProgress: (p) => bar.update(index, p.total > 0 ? p.done / p.total : 0, `${name} tiles ${p.done}/${p.total}`),
+        onProgress: (p) => bar.update(index, p.total > 0 ? p.done / p.total : 0, `${name} ${options.unit ?? 'tiles'} ${p.done}/${p.total}`),
       });
       await writeAtomically(output, inference.png);
       result.succeeded.push({ file, output, result: inference });

@@ -244,6 +244,7 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
         files,
         outDir: path.resolve(args.out),
         signal: io.signal,
+        unit: command === 'translate' ? 'steps' : 'tiles',
         stream: stderr,
         failedBefore: problems.map((p) => ({ file: p.path, message: p.message })),
         run: (bytes, options) =>

@@ -153,6 +153,18 @@ describe('thumbnail instance normalisation (an image of several windows)', () =>
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('rejects a call cancelled while it waits for its turn at once, and serves the next', async () => {
+    let firstDone = false;
+    const first = translateImage(unet, randomImage(96, 64, 35), { tileSize: 48 }).then((out) => ((firstDone = true), out));
+    const controller = new AbortController();
+    const waiting = translateImage(unet, randomImage(20, 12, 36), { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(firstDone).toBe(false);
+    await first;
+    expect((await translateImage(unet, randomImage(20, 12, 36))).width).toBe(20);
+  });
+
   it('is not stopped by a progress callback that throws', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {

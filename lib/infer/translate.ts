@@ -7,7 +7,7 @@
  * for jitter). So the image is not resized: it is run whole, reflect-padded on the right and bottom
  * up to a multiple of the U-Net's 2^depth (no context is added around it: pix2pix's own borders are
  * the convolutions' zero padding, in training and at test time). Only an image wider or taller
- * than {@link TRANSLATE_TILE} is cut into overlapping windows, to bound memory, blended linearly
+ * than {@link TRANSLATE_TILE} (or the model's own `tile.size`, if larger) is cut into overlapping windows, to bound memory, blended linearly
  * across their overlap (`feather`): a U-Net's receptive field spans the whole window, so no finite
  * context makes windows exact.
  *
@@ -16,7 +16,9 @@
  * blocks on a 2300 x 2169 photo). So a tiled image is first run once as a thumbnail that fits one
  * window, each instance-norm layer keeping the statistics it computed there, and every window is
  * then normalised with those: thumbnail instance normalisation (Chen et al., "Towards
- * Ultra-Resolution Neural Style Transfer via Thumbnail Instance Normalization", AAAI 2022).
+ * Ultra-Resolution Neural Style Transfer via Thumbnail Instance Normalization", AAAI 2022). The
+ * thumbnail's statistics include the rows or columns reflected to reach the U-Net's multiple (a few
+ * per cent of it): a small bias, against a step at every seam.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fillTransparentRgb } from '@/lib/image/alpha';
@@ -25,7 +27,7 @@ import { resizeBytes } from '@/lib/image/resize';
 import type { TilePlan } from '@/lib/image/tiling';
 import { InstanceNorm } from '@/lib/models/layers';
 import type { LoadedModel } from './models';
-import { progressReporter, rgbOutputTransform, throwIfAborted } from './run';
+import { abortError, progressReporter, rgbOutputTransform, throwIfAborted } from './run';
 import type { InferOptions } from './types';
 import { runTiles, upscalePlan, type UpscaleOptions } from './upscale';
 
@@ -122,9 +124,24 @@ export function translateImage(loaded: LoadedModel, image: DecodedImage, options
   // image's windows run, and another image's runs in between (between two windows, the event loop
   // is free) would be normalised with them, or overwrite them.
   const previous = turns.get(loaded) ?? Promise.resolve();
-  const run = previous.then(() => translateNow(loaded, image, options));
+  let started = false;
+  const run = previous.then(() => {
+    started = true;
+    return translateNow(loaded, image, options);
+  });
   turns.set(loaded, run.catch(() => undefined));
-  return run;
+  const { signal } = options;
+  if (!signal) return run;
+  // Cancelled while still waiting for its turn: rejected at once rather than after the image ahead of
+  // it (its own turn then ends at translateNow's first check); once running, it stops between windows.
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      if (!started) reject(abortError(signal));
+    };
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The last run queued on each model (see {@link translateImage}). */

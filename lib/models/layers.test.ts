@@ -307,6 +307,8 @@ describe('InstanceNorm statistics modes (thumbnail instance normalisation at inf
     const norm = new InstanceNorm({ seed: 3 });
     const thumbnail = tf.tensor4d(randomValues(seededRandom(11), 6 * 5 * 4), [1, 6, 5, 4]);
     const tile = tf.tensor4d(randomValues(seededRandom(12), 4 * 7 * 4), [1, 4, 7, 4]);
+    const before = tf.memory().numTensors;
+    tf.engine().startScope();
     try {
       const own = norm.apply(tile) as tf.Tensor;
       norm.statisticsMode = { kind: 'capture' };
@@ -328,8 +330,13 @@ describe('InstanceNorm statistics modes (thumbnail instance normalisation at inf
       // ...which is not what the tile's own statistics give.
       expect(relativeError(fixed.dataSync(), own.dataSync())).toBeGreaterThan(0.05);
     } finally {
+      const mode = norm.statisticsMode;
+      if (mode.kind === 'fixed') tf.dispose([mode.statistics.mean, mode.statistics.variance]);
       norm.statisticsMode = { kind: 'own' };
+      tf.engine().endScope();
       tf.dispose([thumbnail, tile]);
     }
+    // The layer's weights are all it keeps.
+    expect(tf.memory().numTensors).toBe(before - 2 + norm.getWeights().length);
   });
 });

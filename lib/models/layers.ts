@@ -229,7 +229,8 @@ export class InstanceNorm extends tfl.layers.Layer {
   private readonly seed?: number;
   /**
    * Inference only, not serialised; set and reset around one image's runs by its caller (one image
-   * at a time per model: `lib/infer/translate.ts`). A captured copy is the caller's to dispose.
+   * at a time per model: `lib/infer/translate.ts`). Capturing again frees the previous copy; the last
+   * one (or the fixed statistics) is the caller's to dispose.
    */
   statisticsMode: InstanceStatisticsMode = { kind: 'own' };
 

@@ -153,7 +153,9 @@ const UNSAFE_IN_FILE_NAME = /[^\p{L}\p{N}._-]+/gu;
  */
 export function resultFileName(baseName: string, tool: ToolRequest): string {
   if (tool.task === 'translate') {
-    const model = tool.model?.replace(UNSAFE_IN_FILE_NAME, '-').replace(/^[-.]+|[-.]+$/g, '');
+    // At most 100 characters, as the photo's own part (downloadBaseName): a 255-character folder
+    // name would otherwise make a download name longer than file systems take.
+    const model = tool.model?.replace(UNSAFE_IN_FILE_NAME, '-').slice(0, 100).replace(/^[-.]+|[-.]+$/g, '');
     return model ? `${baseName}-translated-${model}.png` : `${baseName}-translated.png`;
   }
   const variant = extraVariant(tool);

@@ -551,7 +551,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
     });
     // The command that runs what was just trained, so that nobody has to look it up.
     const runWith = { colorize: 'npm run colorize --', sr: `npm run upscale -- --scale ${config.scale}`, paired: 'npm run translate --' }[config.task];
-    log(`exported ${exportedTo} (use it: ${runWith} --model ${exportedTo} <images> --out <dir>)`);
+    log(`exported ${exportedTo} (use it: ${runWith} --model ${shellWord(exportedTo)} <images> --out <dir>)`);
   }
   trainer.dispose();
   generator.dispose();
