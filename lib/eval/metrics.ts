@@ -291,6 +291,36 @@ export function rowSpeed(perImage: readonly { ms: number; cpuMs: number; width: 
   };
 }
 
+/** One image's scores and times, as every task's evaluation records them. */
+export interface ImageScore {
+  image: string;
+  width: number;
+  height: number;
+  psnr: number;
+  ssim: number;
+  /** Wall-clock time of the run. */
+  ms: number;
+  msPerMegapixel: number;
+  /** CPU time of this process during the run: robust to other processes competing for the cores. */
+  cpuMs: number;
+  cpuMsPerMegapixel: number;
+}
+
+/** One method's row: means over its images ({@link rowScores}) and the per-image scores. */
+export interface ScoreRow<S extends ImageScore = ImageScore> {
+  method: string;
+  detail: string;
+  /** Mean over images of each image's PSNR (over those not reproduced exactly; see `perfectImages`). */
+  psnr: number;
+  /** Images scored with an infinite PSNR, left out of `psnr`. */
+  perfectImages?: number;
+  ssim: number;
+  /** Total time over total output megapixels. */
+  msPerMegapixel: number;
+  cpuMsPerMegapixel: number;
+  perImage: S[];
+}
+
 /** One run of `method` on `input`, timed: wall clock and this process's CPU time (all its threads), in ms. */
 export async function timedRun(method: { run(image: FloatImage): Promise<FloatImage> }, input: FloatImage): Promise<{ output: FloatImage; ms: number; cpuMs: number }> {
   const cpuStart = process.cpuUsage();

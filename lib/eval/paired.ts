@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { UsageError } from '@/lib/cli/args';
 import { quantize, type FloatImage } from './image';
 import type { Method } from './methods';
-import { imageTiming, psnr, rowScores, ssim, timedRun } from './metrics';
+import { imageTiming, psnr, rowScores, ssim, timedRun, type ImageScore, type ScoreRow } from './metrics';
 
 /** Which image of a pair is the input: as `npm run train -- --task paired --direction`. */
 export type Direction = 'AtoB' | 'BtoA';
@@ -42,33 +42,11 @@ export function orientPairs(pairs: readonly PairedImages[], direction: Direction
   return pairs.map(({ name, a, b }) => (direction === 'AtoB' ? { name, input: a, target: b } : { name, input: b, target: a }));
 }
 
-export interface PairedImageScore {
-  image: string;
-  width: number;
-  height: number;
-  psnr: number;
-  ssim: number;
-  /** Wall-clock time of the run. */
-  ms: number;
-  msPerMegapixel: number;
-  /** CPU time of this process during the run: robust to other processes competing for the cores. */
-  cpuMs: number;
-  cpuMsPerMegapixel: number;
-}
+/** One pair's scores and times. */
+export type PairedImageScore = ImageScore;
 
-export interface PairedRow {
-  method: string;
-  detail: string;
-  /** Mean over images of each image's PSNR (over those not reproduced exactly; see `perfectImages`). */
-  psnr: number;
-  /** Images scored with an infinite PSNR, left out of `psnr`. */
-  perfectImages?: number;
-  ssim: number;
-  /** Total time over total output megapixels. */
-  msPerMegapixel: number;
-  cpuMsPerMegapixel: number;
-  perImage: PairedImageScore[];
-}
+/** One method's row: RGB PSNR/SSIM means and speed. */
+export type PairedRow = ScoreRow;
 
 /** The baseline: the input itself, scored as the output. */
 export const identityBaseline: Method = {

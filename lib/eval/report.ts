@@ -1,6 +1,7 @@
 /** Markdown and JSON renderings of an evaluation result. */
 import { directionLabel } from './paired';
 import type { ColorizeEvaluation, Evaluation, PairedEvaluation, SrEvaluation } from './run';
+import type { ScoreRow } from './metrics';
 
 /** `toFixed` without the "-0.00" of tiny negatives. */
 function fixed(value: number, digits: number): string {
@@ -28,15 +29,20 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
+/** The one-row-per-method table of PSNR, SSIM and speed (`channel`: Y or RGB). */
+function summaryTable(rows: readonly ScoreRow[], channel: string): string {
+  return table(
+    ['method', `PSNR-${channel} (dB)`, `SSIM-${channel}`, 'per output MP: wall', 'CPU'],
+    rows.map((r) => [r.method, dB(r.psnr), r.ssim.toFixed(4), seconds(r.msPerMegapixel), seconds(r.cpuMsPerMegapixel)]),
+  );
+}
+
 function srMarkdown(result: SrEvaluation, verbose: boolean): string {
   const dataName = result.data.replace(/\/+$/, '').split('/').pop() ?? result.data;
   const parts = [
     `### ${dataName} x${result.scale} (${imageCount(result.images.length)}, ${result.backend})`,
     '',
-    table(
-      ['method', 'PSNR-Y (dB)', 'SSIM-Y', 'per output MP: wall', 'CPU'],
-      result.rows.map((r) => [r.method, dB(r.psnr), r.ssim.toFixed(4), seconds(r.msPerMegapixel), seconds(r.cpuMsPerMegapixel)]),
-    ),
+    summaryTable(result.rows, 'Y'),
   ];
   if (verbose) {
     for (const r of result.rows) {
@@ -131,10 +137,7 @@ function pairedMarkdown(result: PairedEvaluation, verbose: boolean): string {
   const parts = [
     `### Paired ${directionLabel(result.direction)}: ${dataName} (${imageCount(result.images.length, 'pair')}, ${layout}, ${result.backend})`,
     '',
-    table(
-      ['method', 'PSNR-RGB (dB)', 'SSIM-RGB', 'per output MP: wall', 'CPU'],
-      result.rows.map((r) => [r.method, dB(r.psnr), r.ssim.toFixed(4), seconds(r.msPerMegapixel), seconds(r.cpuMsPerMegapixel)]),
-    ),
+    summaryTable(result.rows, 'RGB'),
   ];
   if (verbose) {
     for (const r of result.rows) {

@@ -7,7 +7,7 @@
 import { imresize } from './bicubic';
 import { crop, cropToMultiple, quantize, type FloatImage } from './image';
 import type { Method } from './methods';
-import { channelMeanPlane, channelPlane, imageTiming, psnrPlane, psnrY, rowScores, shavePlane, ssimPlane, ssimY, timedRun } from './metrics';
+import { channelMeanPlane, channelPlane, imageTiming, psnrPlane, psnrY, rowScores, shavePlane, ssimPlane, ssimY, timedRun, type ImageScore, type ScoreRow } from './metrics';
 
 export interface NamedImage {
   name: string;
@@ -16,33 +16,11 @@ export interface NamedImage {
   grayFile?: boolean;
 }
 
-export interface SrImageScore {
-  image: string;
-  width: number;
-  height: number;
-  psnr: number;
-  ssim: number;
-  /** Wall-clock time of the run. */
-  ms: number;
-  msPerMegapixel: number;
-  /** CPU time of this process during the run: robust to other processes competing for the cores. */
-  cpuMs: number;
-  cpuMsPerMegapixel: number;
-}
+/** One image's scores and times. */
+export type SrImageScore = ImageScore;
 
-export interface SrRow {
-  method: string;
-  detail: string;
-  /** Means over images (PSNR: over those not reproduced exactly; see `perfectImages`). */
-  psnr: number;
-  /** Images scored with an infinite PSNR, left out of `psnr`. */
-  perfectImages?: number;
-  ssim: number;
-  /** Total time over total output megapixels. */
-  msPerMegapixel: number;
-  cpuMsPerMegapixel: number;
-  perImage: SrImageScore[];
-}
+/** One method's row: Y-channel PSNR/SSIM means and speed. */
+export type SrRow = ScoreRow;
 
 export interface SrPair {
   name: string;
