@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { probeImage } from '@/lib/image/decode';
 import { getInferenceService } from '@/lib/infer/app-service';
 import type { LoadedInferenceService } from '@/lib/infer/service';
 import { defaultCandidates, defaultModelOf, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
@@ -65,10 +66,20 @@ export const scaleSchema = z.enum(['2', '4'], { message: 'scale must be 2 or 4' 
 // re-evaluates modules): it lives on globalThis.
 const QUEUE_KEY = Symbol.for('pix2pix-tfjs.app.queue');
 
+/**
+ * Seconds per unit of {@link toolCost} (an output megapixel) that Retry-After assumes until a task
+ * has finished: about what the shipped models take on one wasm core (0.8-3 s per output megapixel).
+ */
+const INITIAL_SECONDS_PER_MEGAPIXEL = 2;
+
 /** The process-wide inference queue (concurrency 1, bounded by MAX_QUEUE_LENGTH). */
 export function appQueue(): InferenceQueue {
   const holder = globalThis as unknown as Record<symbol, InferenceQueue | undefined>;
-  holder[QUEUE_KEY] ??= new InferenceQueue({ concurrency: 1, maxWaiting: serverLimits().maxQueueLength });
+  holder[QUEUE_KEY] ??= new InferenceQueue({
+    concurrency: 1,
+    maxWaiting: serverLimits().maxQueueLength,
+    initialTaskSeconds: INITIAL_SECONDS_PER_MEGAPIXEL,
+  });
   return holder[QUEUE_KEY];
 }
 
@@ -186,6 +197,16 @@ export interface RunToolOptions {
    * that a capacity check just before it still holds (no other request can take the place in between).
    */
   service?: LoadedInferenceService;
+  /** The image's size from {@link uploadSize}, for the queue's cost (absent: counted as 1 MP). */
+  inputSize?: { width: number; height: number };
+}
+
+/**
+ * The upload's width and height from its header, for {@link toolCost}; undefined when the header
+ * does not read: the service then refuses the image with its usual error, as if there were no probe.
+ */
+export function uploadSize(bytes: Buffer): Promise<{ width: number; height: number } | undefined> {
+  return probeImage(bytes).catch(() => undefined);
 }
 
 /**
@@ -223,9 +244,23 @@ export function requireModel(service: LoadedInferenceService, tool: ToolRequest)
   throw new ApiError(404, 'model_unavailable', `No model for ${toolLabel(tool)} is installed on this server.`);
 }
 
-/** An ensemble runs the model 8 times (flips and rotations), so it holds the queue about 8x as long. */
-export function toolCost(tool: ToolRequest): number {
-  return tool.task === 'upscale' && tool.ensemble ? 8 : 1;
+/**
+ * Below this many output megapixels a task counts as this many: loading, warm-up and PNG encoding
+ * take about as long as the model itself on a small image.
+ */
+const MIN_COST_MEGAPIXELS = 0.25;
+
+/**
+ * How long a tool holds the queue, in output megapixels (each tool's work grows with them; a 4x
+ * upscale of a 1 MP photo writes 16), times 8 for an ensemble (8 runs: flips and rotations), so
+ * that Retry-After counts the work ahead rather than the number of images. Without `inputSize`
+ * (unreadable header) the image counts as one megapixel.
+ */
+export function toolCost(tool: ToolRequest, inputSize?: { width: number; height: number }): number {
+  const runs = tool.task === 'upscale' && tool.ensemble ? 8 : 1;
+  const scale = tool.task === 'upscale' ? tool.scale : 1;
+  const outputMegapixels = inputSize ? (inputSize.width * inputSize.height * scale * scale) / 1e6 : 1;
+  return runs * Math.max(MIN_COST_MEGAPIXELS, outputMegapixels);
 }
 
 /**
@@ -256,7 +291,7 @@ export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunTool
         return service.translate(bytes, common);
     }
   };
-  return appQueue().run(run, { signal: options.signal, onStart: options.onStart, token: options.token, cost: toolCost(tool) });
+  return appQueue().run(run, { signal: options.signal, onStart: options.onStart, token: options.token, cost: toolCost(tool, options.inputSize) });
 }
 
 /**

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { InferenceResult, Progress } from '@/lib/infer/types';
 import { describeError, type ApiErrorCode } from './errors';
 import { formatBytes } from './limits';
-import { appQueue, inferenceService, requireModel, resolvedTool, resultFileName, runTool, type ToolRequest } from './inference';
+import { appQueue, inferenceService, requireModel, resolvedTool, resultFileName, runTool, uploadSize, type ToolRequest } from './inference';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -83,6 +83,7 @@ export class JobStore {
    */
   async create(request: ToolRequest, bytes: Buffer, baseName: string): Promise<Job> {
     this.evict();
+    const inputSize = await uploadSize(bytes);
     const service = await inferenceService();
     // A translation is named after its model, also when the request left the one paired model implied.
     const tool = resolvedTool(request, requireModel(service, request).name);
@@ -100,6 +101,7 @@ export class JobStore {
     // Passing the service keeps the capacity check above and the queue entry in one synchronous step.
     runTool(tool, bytes, {
       service,
+      inputSize,
       signal: job.controller.signal,
       token: job.token,
       onStart: () => {

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InputError, type InferenceResult, type InferenceService, type ModelSummary } from '@/lib/infer/types';
 import type { BackendInfo } from '@/lib/tf/backend-choice';
@@ -77,9 +78,9 @@ const summary = (name: string, task: ModelSummary['task'], scale: number): Model
   metrics: {},
 });
 
-function upload(fields: Record<string, string> = {}, url = 'http://localhost/api/x'): Request {
+function upload(fields: Record<string, string> = {}, url = 'http://localhost/api/x', bytes = new Uint8Array([1, 2, 3])): Request {
   const form = new FormData();
-  form.set('image', new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' }), 'photo.png');
+  form.set('image', new Blob([bytes], { type: 'image/png' }), 'photo.png');
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   return new Request(url, { method: 'POST', body: form });
 }
@@ -622,9 +623,30 @@ describe('jobs', () => {
     await waitForStatus(plain.id, ['done']);
     expect(fake.lastUpscaleOptions?.ensemble).toBe(false);
     await expect(handleCreateJob(upload({ task: 'upscale', scale: '2', ensemble: 'yes' }))).rejects.toMatchObject({ status: 400 });
-    // The queue counts an ensemble as 8 images for Retry-After.
+  });
+
+  it('weighs each image in the queue by its output megapixels (times 8 for an ensemble), so that Retry-After counts the work ahead', async () => {
+    expect(toolCost({ task: 'upscale', scale: 4 }, { width: 1000, height: 500 })).toBe(8);
+    expect(toolCost({ task: 'upscale', scale: 2, ensemble: true }, { width: 1000, height: 1000 })).toBe(32);
+    expect(toolCost({ task: 'colorize' }, { width: 2000, height: 1500 })).toBe(3);
+    expect(toolCost({ task: 'translate' }, { width: 10, height: 10 })).toBe(0.25);
     expect(toolCost({ task: 'upscale', scale: 2, ensemble: true })).toBe(8);
-    expect(toolCost({ task: 'upscale', scale: 2 })).toBe(1);
+    expect(toolCost({ task: 'colorize' })).toBe(1);
+
+    // Both ways in pass the size read from the upload's header to the queue.
+    const png = await sharp({ create: { width: 1000, height: 500, channels: 3, background: '#777' } }).png().toBuffer();
+    const run = vi.spyOn(appQueue(), 'run');
+    try {
+      const upscale2 = guarded((request: Request) => handleToolRequest(request, { task: 'upscale', scale: 2 }));
+      expect((await upscale2(upload({}, 'http://localhost/api/upscale?scale=2', png))).status).toBe(200);
+      const { id } = await (await handleCreateJob(upload({ task: 'upscale', scale: '2', ensemble: 'true' }, undefined, png))).json();
+      await waitForStatus(id, ['done']);
+      // A header that does not read counts as 1 MP (the service then refuses it as it would anyway).
+      expect((await colorize(upload())).status).toBe(200);
+      expect(run.mock.calls.map(([, options]) => options?.cost)).toEqual([2, 16, 1]);
+    } finally {
+      run.mockRestore();
+    }
   });
 
   it('picks the faithful or unlabelled model by default, whatever the order', () => {

@@ -19,6 +19,7 @@ import {
   runTool,
   scaleSchema,
   toolSchema,
+  uploadSize,
   variantSchema,
   type ToolRequest,
   type TranslateRequest,
@@ -171,7 +172,7 @@ export function parseTranslateQuery(url: string): TranslateRequest {
 
 /** Runs `tool` on the upload and answers the PNG with its detail headers. */
 async function toolResponse(tool: ToolRequest, upload: ImageUpload, signal: AbortSignal): Promise<Response> {
-  const result = await runTool(tool, upload.bytes, { signal });
+  const result = await runTool(tool, upload.bytes, { signal, inputSize: await uploadSize(upload.bytes) });
   const fileName = resultFileName(upload.baseName, resolvedTool(tool, result.model));
   return new Response(pngBody(result.png), { headers: resultHeaders(result, fileName) });
 }
