@@ -127,7 +127,8 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   process.stdout.write(`exported ${out} (${metadata.task}, x${metadata.scale}, step ${metadata.training.steps})\n`);
   if (Object.keys(runLog.metrics).length === 0) {
-    process.stdout.write(`no validation metrics in its metadata: the run's log has no validation at step ${checkpoint.step}, the checkpoint's (score it with \`npm run eval\`)\n`);
+    const why = runLog.heldOut === 0 ? 'the run held no photos out (its validation scored a training image)' : `the run's log has no validation at step ${checkpoint.step}, the checkpoint's`;
+    process.stdout.write(`no validation metrics in its metadata: ${why} (score it with \`npm run eval\`)\n`);
   }
   // As `npm run train -- --export` says it: a model of that name (perhaps a shipped one) is gone.
   if (replacing) process.stdout.write(`replaced ${replacing}\n`);

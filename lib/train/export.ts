@@ -31,11 +31,24 @@ export interface ExportDetails {
 export interface RunLogSummary {
   /**
    * The metrics of the validation at the checkpoint's step, keys prefixed `val_`; empty when the log
-   * has none at that step (a later one scored other weights than the checkpoint holds).
+   * has none at that step (a later one scored other weights than the checkpoint holds) or when the
+   * run held nothing out ({@link exportedMetrics}).
    */
   metrics: Record<string, number>;
   /** The data the run (last) started with; undefined for logs from before it was recorded. */
   data?: { description: string; images: number };
+  /** How many photos the run held out for validation; undefined for logs from before it was recorded. */
+  heldOut?: number;
+}
+
+/**
+ * The metrics a model's metadata records: `val_`-prefixed, and none when nothing was held out
+ * (`--val-fraction 0` or a single image: validation then scored an image the model trained on, which
+ * says little about new photos, while the metadata and the model card present them as held-out scores).
+ */
+export function exportedMetrics(metrics: Record<string, number>, heldOut: number | undefined): Record<string, number> {
+  if (heldOut === 0) return {};
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
 }
 
 /**
@@ -48,8 +61,9 @@ export interface RunLogSummary {
 export function summariseRunLog(text: string, step: number): RunLogSummary {
   let metrics: Record<string, number> = {};
   let data: RunLogSummary['data'];
+  let heldOut: number | undefined;
   for (const line of text.split('\n')) {
-    let entry: { type?: unknown; step?: unknown; metrics?: Record<string, number>; description?: unknown; images?: unknown };
+    let entry: { type?: unknown; step?: unknown; metrics?: Record<string, number>; description?: unknown; images?: unknown; heldOut?: unknown };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -58,9 +72,11 @@ export function summariseRunLog(text: string, step: number): RunLogSummary {
     if (entry.type === 'val' && entry.step === step && entry.metrics) metrics = entry.metrics;
     if (entry.type === 'data' && typeof entry.description === 'string' && typeof entry.images === 'number') {
       data = { description: entry.description, images: entry.images };
+      // Logs from before it was recorded keep their metrics (their runs held photos out unless asked not to).
+      heldOut = typeof entry.heldOut === 'number' ? entry.heldOut : undefined;
     }
   }
-  return { metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v])), ...(data ? { data } : {}) };
+  return { metrics: exportedMetrics(metrics, heldOut), ...(data ? { data } : {}), ...(heldOut !== undefined ? { heldOut } : {}) };
 }
 
 /** Builds the metadata for a trained generator from its training config. */

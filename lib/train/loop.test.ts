@@ -114,12 +114,19 @@ describe('training loop', () => {
 
   it('--val-fraction 0 validates on a training image and says so, instead of calling it held out', async () => {
     const lines: string[] = [];
-    const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, sampleEvery: 100, valFraction: 0, run: 'no-hold-out' });
+    const config = tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, sampleEvery: 100, valFraction: 0, run: 'no-hold-out', export: 'no-hold-out' });
     const result = await train(config, { log: (line) => lines.push(line) });
     const dataLine = lines.find((line) => line.startsWith('data: ')) ?? '';
     expect(dataLine).toMatch(/which is also trained on/);
     expect(dataLine).not.toMatch(/held out \(listed/);
     expect(await fs.readFile(path.join(result.runDir, 'held-out.txt'), 'utf8')).toBe('');
+    // The training image's scores are logged, but neither the exported metadata (whose card calls its
+    // metrics held-out scores) nor a later export from the checkpoint records them.
+    const text = await fs.readFile(path.join(result.runDir, 'log.jsonl'), 'utf8');
+    expect(text).toMatch(/"type":"val"/);
+    const metadata = JSON.parse(await fs.readFile(path.join(result.exportedTo!, 'metadata.json'), 'utf8')) as { metrics: Record<string, number> };
+    expect(metadata.metrics).toEqual({});
+    expect(summariseRunLog(text, result.step)).toMatchObject({ metrics: {}, heldOut: 0 });
   });
 
   it('validates the final weights when the last step is not a --val-every step, and exports those metrics', async () => {
@@ -631,5 +638,10 @@ describe('summariseRunLog', () => {
     expect(summariseRunLog(lines[1]!, 5)).toEqual({ metrics: { val_psnr: 20 } });
     // A checkpoint at step 7 (a killed run validated at 9 after it): those scores are of other weights.
     expect(summariseRunLog(lines.join('\n'), 7)).toEqual({ metrics: {}, data: { description: '10 images from /a', images: 10 } });
+    // A run that held nothing out validated on a training image: no metrics to export as held-out ones.
+    const noHoldOut = [JSON.stringify({ type: 'data', description: '4 images from /b', images: 4, heldOut: 0 }), lines[1]!].join('\n');
+    expect(summariseRunLog(noHoldOut, 5)).toEqual({ metrics: {}, data: { description: '4 images from /b', images: 4 }, heldOut: 0 });
+    const heldOne = [JSON.stringify({ type: 'data', description: '4 images from /b', images: 4, heldOut: 1 }), lines[1]!].join('\n');
+    expect(summariseRunLog(heldOne, 5)).toEqual({ metrics: { val_psnr: 20 }, data: { description: '4 images from /b', images: 4 }, heldOut: 1 });
   });
 });

@@ -23,7 +23,7 @@ import { getTask } from '@/lib/tasks/registry';
 import type { Pair, TaskDefinition, TaskOptions } from '@/lib/tasks/types';
 import type { TrainConfig } from './config';
 import { findCheckpoint, loadCheckpoint, restoreOptimizers, saveCheckpoint } from './checkpoint';
-import { exportGenerator } from './export';
+import { exportGenerator, exportedMetrics } from './export';
 import { classHeadBins, DEFAULT_CLASS_REBALANCE, learningRateFactor, Pix2PixTrainer, type StepLosses } from './pix2pix';
 import { Rng } from './rng';
 
@@ -416,7 +416,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
   const images = data.trainNames.length + heldOut.length;
   const logFile = await openLog(path.join(runDir, 'log.jsonl'));
   // So that a model exported later from a checkpoint (`npm run export`) can still say what it was trained on.
-  await logFile.appendFile(JSON.stringify({ type: 'data', description: data.description, images }) + '\n');
+  await logFile.appendFile(JSON.stringify({ type: 'data', description: data.description, images, heldOut: heldOut.length }) + '\n');
 
   const exportInfo = task.exportInfo(options);
   const channels = { inC: exportInfo.inputChannels, outC: exportInfo.outputChannels };
@@ -547,7 +547,7 @@ export async function train(initial: TrainConfig, hooks: TrainHooks = {}): Promi
       backend: backend.name,
       dataDescription: data.description,
       images,
-      metrics: Object.fromEntries(Object.entries(lastMetrics).map(([k, v]) => [`val_${k}`, v])),
+      metrics: exportedMetrics(lastMetrics, heldOut.length),
     });
     // The command that runs what was just trained, so that nobody has to look it up.
     const runWith = { colorize: 'npm run colorize --', sr: `npm run upscale -- --scale ${config.scale}`, paired: 'npm run translate --' }[config.task];
