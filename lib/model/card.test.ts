@@ -29,6 +29,13 @@ describe('model card', () => {
     expect(tuned).toContain('| started from | the weights of `sr-x4` (`--init-from`; steps and wall time are this run\'s only) |');
   });
 
+  it('says why there are no validation metrics when the run held nothing out', () => {
+    const none = renderModelCard({ metadata: { ...withConfig({ valFraction: 0 }), metrics: {} }, evaluations: [], samples: [] });
+    expect(none).toContain('Validation metrics at export (held-out photos): none (this run held no photos out).');
+    const held = renderModelCard({ metadata: { ...withConfig({ valFraction: 0.1 }), metrics: { val_psnr: 30 } }, evaluations: [], samples: [] });
+    expect(held).toContain('Validation metrics at export (held-out photos): val_psnr 30.000.');
+  });
+
   it('says when the weights are a mean of several models', () => {
     const averaged = renderModelCard({
       metadata: { ...shipped, averagedFrom: [{ name: 'a', steps: 10, weight: 0.75 }, { name: 'b', steps: 20, weight: 0.25 }] },

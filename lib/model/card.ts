@@ -87,7 +87,7 @@ export function renderModelCard({ metadata: md, evaluations, samples, notes }: C
     '|---|---|',
     ...trainingRows.map(([k, v]) => `| ${k} | ${v} |`),
     '',
-    `Validation metrics at export (held-out photos): ${metrics || 'none'}.`,
+    `Validation metrics at export (held-out photos): ${metrics || (cfg.valFraction === 0 ? 'none (this run held no photos out)' : 'none')}.`,
     '',
     '## Evaluation',
     '',
