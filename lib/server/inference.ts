@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { probeImage } from '@/lib/image/decode';
 import { getInferenceService } from '@/lib/infer/app-service';
 import type { LoadedInferenceService } from '@/lib/infer/service';
 import { defaultCandidates, defaultModelOf, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
@@ -197,16 +196,11 @@ export interface RunToolOptions {
    * that a capacity check just before it still holds (no other request can take the place in between).
    */
   service?: LoadedInferenceService;
-  /** The image's size from {@link uploadSize}, for the queue's cost (absent: counted as 1 MP). */
+  /**
+   * The image's size from its header ({@link headerSize}), for the queue's cost; absent (a format it
+   * does not read, a damaged header) it counts as 1 MP, and the service accepts or refuses the image.
+   */
   inputSize?: { width: number; height: number };
-}
-
-/**
- * The upload's width and height from its header, for {@link toolCost}; undefined when the header
- * does not read: the service then refuses the image with its usual error, as if there were no probe.
- */
-export function uploadSize(bytes: Buffer): Promise<{ width: number; height: number } | undefined> {
-  return probeImage(bytes).catch(() => undefined);
 }
 
 /**

@@ -4,10 +4,11 @@
  * and keeps its result for a while so the page can fetch it. Everything is in memory, per process.
  */
 import { randomUUID } from 'node:crypto';
+import { headerSize } from '@/lib/image/header';
 import type { InferenceResult, Progress } from '@/lib/infer/types';
 import { describeError, type ApiErrorCode } from './errors';
 import { formatBytes } from './limits';
-import { appQueue, inferenceService, requireModel, resolvedTool, resultFileName, runTool, uploadSize, type ToolRequest } from './inference';
+import { appQueue, inferenceService, requireModel, resolvedTool, resultFileName, runTool, type ToolRequest } from './inference';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -83,7 +84,6 @@ export class JobStore {
    */
   async create(request: ToolRequest, bytes: Buffer, baseName: string): Promise<Job> {
     this.evict();
-    const inputSize = await uploadSize(bytes);
     const service = await inferenceService();
     // A translation is named after its model, also when the request left the one paired model implied.
     const tool = resolvedTool(request, requireModel(service, request).name);
@@ -101,7 +101,7 @@ export class JobStore {
     // Passing the service keeps the capacity check above and the queue entry in one synchronous step.
     runTool(tool, bytes, {
       service,
-      inputSize,
+      inputSize: headerSize(bytes),
       signal: job.controller.signal,
       token: job.token,
       onStart: () => {

@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
+import { headerSize } from '@/lib/image/header';
 import packageJson from '@/package.json';
 import { ApiError, errorResponse, toErrorResponse } from './errors';
 import {
@@ -19,7 +20,6 @@ import {
   runTool,
   scaleSchema,
   toolSchema,
-  uploadSize,
   variantSchema,
   type ToolRequest,
   type TranslateRequest,
@@ -172,7 +172,7 @@ export function parseTranslateQuery(url: string): TranslateRequest {
 
 /** Runs `tool` on the upload and answers the PNG with its detail headers. */
 async function toolResponse(tool: ToolRequest, upload: ImageUpload, signal: AbortSignal): Promise<Response> {
-  const result = await runTool(tool, upload.bytes, { signal, inputSize: await uploadSize(upload.bytes) });
+  const result = await runTool(tool, upload.bytes, { signal, inputSize: headerSize(upload.bytes) });
   const fileName = resultFileName(upload.baseName, resolvedTool(tool, result.model));
   return new Response(pngBody(result.png), { headers: resultHeaders(result, fileName) });
 }
