@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { HeaderSize } from '@/lib/image/header';
 import { getInferenceService } from '@/lib/infer/app-service';
 import type { LoadedInferenceService } from '@/lib/infer/service';
 import { defaultCandidates, defaultModelOf, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
@@ -200,7 +201,7 @@ export interface RunToolOptions {
    * The image's size from its header ({@link headerSize}), for the queue's cost; absent (a format it
    * does not read, a damaged header) it counts as 1 MP, and the service accepts or refuses the image.
    */
-  inputSize?: { width: number; height: number };
+  inputSize?: HeaderSize;
 }
 
 /**
@@ -250,7 +251,7 @@ const MIN_COST_MEGAPIXELS = 0.25;
  * that Retry-After counts the work ahead rather than the number of images. Without `inputSize`
  * (unreadable header) the image counts as one megapixel.
  */
-export function toolCost(tool: ToolRequest, inputSize?: { width: number; height: number }): number {
+export function toolCost(tool: ToolRequest, inputSize?: HeaderSize): number {
   const runs = tool.task === 'upscale' && tool.ensemble ? 8 : 1;
   const scale = tool.task === 'upscale' ? tool.scale : 1;
   const outputMegapixels = inputSize ? (inputSize.width * inputSize.height * scale * scale) / 1e6 : 1;
