@@ -18,7 +18,8 @@ const HELP = `Usage: npm run train -- --task colorize|sr|paired --data <folder> 
   --resume NAME     continue run NAME from its last checkpoint (--steps must be above its step)
   --init-from DIR   start from an exported model's generator (fine-tune, e.g. models/sr-x2 on your
                     own photos); size flags and scale default to that model's, fresh optimiser and
-                    schedule; an sr model may add --blocks or start another --scale (new tail)
+                    schedule; an sr model may add --blocks or start another --scale (new tail),
+                    a U-Net change --head or --dropout
   --runs-dir DIR    where runs live (default ./runs or $RUNS_DIR)
   --steps N         total optimisation steps           --batch-size N    images per step
   --crop-size N     training crop (target) side         --scale 2|4       sr factor

@@ -165,6 +165,22 @@ describe('training loop', () => {
     await expect(resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, initFrom: source.exportedTo }))).rejects.toThrow(/is a super-resolution model, not colorize/);
   });
 
+  it('--init-from a U-Net with another --dropout copies every layer (dropout has no weights); another ngf is refused', async () => {
+    const common = { task: 'colorize', cropSize: 32, ngf: 4, depth: 3 };
+    const source = await train(tinyConfig({ ...common, dropout: 0.5, steps: 2, lr: 1e-2, gan: 'none', run: 'drop-src', export: 'drop-src' }), quiet);
+    const config = await resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, dropout: 0, initFrom: source.exportedTo, gan: 'none', steps: 1, lr: 1e-12, run: 'drop-0', export: 'drop-0' }));
+    expect(config.generator).toMatchObject({ kind: 'unet', ngf: 4, depth: 3, dropout: 0 });
+    const lines: string[] = [];
+    const tuned = await train(config, { log: (line) => lines.push(line) });
+    expect(lines).toContain('dropout 0.5 -> 0: 9 layers copied'); // every layer with weights: convolutions and norms
+    const weights = async (dir: string) => new Float32Array((await fs.readFile(path.join(dir, 'weights.bin'))).buffer.slice(0));
+    const [before, after] = await Promise.all([weights(source.exportedTo!), weights(tuned.exportedTo!)]);
+    expect(after.length).toBe(before.length);
+    expect(before.reduce((worst, v, i) => Math.max(worst, Math.abs(v - after[i]!)), 0)).toBeLessThan(1e-6);
+    const wider = await resolveConfigWithInit(tinyFlags({ task: 'colorize', cropSize: 32, ngf: 8, dropout: 0, initFrom: source.exportedTo, run: 'drop-bad' }));
+    await expect(train(wider, quiet)).rejects.toThrow(/a U-Net change --head or --dropout/);
+  });
+
   it('--init-from an sr model at another --scale copies all but the tail, which starts fresh (EDSR: x4 from x2)', async () => {
     const source = await train(tinyConfig({ task: 'sr', scale: 2, cropSize: 32, features: 8, blocks: 1, steps: 2, lr: 1e-2, run: 'x2-src', export: 'x2-src' }), quiet);
     const config = await resolveConfigWithInit(tinyFlags({ task: 'sr', scale: 4, cropSize: 32, initFrom: source.exportedTo, steps: 1, lr: 1e-12, run: 'x4-from-x2', export: 'x4-from-x2' }));

@@ -157,10 +157,19 @@ function changesHead(from: Record<string, unknown>, to: TrainConfig['generator']
   return isDeepStrictEqual(restFrom, restTo);
 }
 
+/** Whether `to` is `from` (a U-Net) with another dropout rate only: dropout has no weights, so all carry over. */
+function changesDropout(from: Record<string, unknown>, to: TrainConfig['generator']): boolean {
+  if (to.kind !== 'unet' || from.kind !== 'unet') return false;
+  const parsed = architectureSchema.safeParse(from);
+  if (!parsed.success || parsed.data.kind !== 'unet') return false;
+  return isDeepStrictEqual({ ...parsed.data, dropout: to.dropout }, to);
+}
+
 /**
  * The generator of an exported model, for fine-tuning: the same architecture as the run's, (srnet)
  * the run's with more blocks, whose new blocks keep their identity-like initialisation, or (U-Net)
- * the run's with another output head, which starts fresh on the model's trained features.
+ * the run's with another output head, which starts fresh on the model's trained features, or with
+ * another dropout rate.
  */
 async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line: string) => void): Promise<tfl.LayersModel> {
   const metadata = await readMetadata(dir);
@@ -168,10 +177,11 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
   const parsed = architectureSchema.safeParse(metadata.architecture);
   const same = parsed.success && isDeepStrictEqual(parsed.data, config.generator);
   const newHead = !same && changesHead(metadata.architecture, config.generator);
-  if (!same && !newHead && !grows(metadata.architecture, config.generator)) {
+  const newDropout = !same && changesDropout(metadata.architecture, config.generator);
+  if (!same && !newHead && !newDropout && !grows(metadata.architecture, config.generator)) {
     throw new Error(
       `--init-from ${dir}: its architecture ${JSON.stringify(metadata.architecture)} differs from this run's ` +
-        `${JSON.stringify(config.generator)}; drop the size flags or make them match (an srnet may only add --blocks, a U-Net change --head)`,
+        `${JSON.stringify(config.generator)}; drop the size flags or make them match (an srnet may only add --blocks, a U-Net change --head or --dropout)`,
     );
   }
   const source = await loadLayersFrom(dir);
@@ -199,7 +209,9 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
   log(
     newHead
       ? `new output head on ${JSON.stringify(metadata.architecture)}: ${copied} layers copied, the head starts fresh`
-      : `grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied` +
+      : newDropout
+        ? `dropout ${String(metadata.architecture.dropout)} -> ${config.generator.kind === 'unet' ? config.generator.dropout : ''}: ${copied} layers copied`
+        : `grew ${JSON.stringify(metadata.architecture)} into ${JSON.stringify(config.generator)}: ${copied} layers copied` +
           (target.layers.length > source.layers.length ? ', the new blocks start near the identity' : '') +
           (fresh.length > 0 ? `; ${fresh.join(', ')} ${fresh.length === 1 ? 'starts' : 'start'} fresh (another scale)` : ''),
   );
