@@ -238,7 +238,7 @@ export async function loadOurMethods(
   const chosen = modelDirs.length > 0 ? service.models.filter(fits) : preferred ? [preferred] : [];
   if (chosen.length === 0) notes.push(`No ${label} model of ours in ${service.source}; pass --model <dir>.`);
   const modes = task === 'sr' && withEnsemble ? [false, true] : [false];
-  const how = { sr: 'tiled as its metadata says', colorize: "at the model's working size", paired: 'the whole image at its own size, as npm run translate runs it' }[task];
+  const how = { sr: 'tiled as its metadata says', colorize: "at the model's working size, averaged with its mirror image's", paired: 'the whole image at its own size, as npm run translate runs it' }[task];
   const methods = chosen.flatMap((summary) =>
     modes.map(
       (ensemble): Method => ({
