@@ -51,7 +51,8 @@ export default async function HomePage() {
             <p>
               A pix2pix network trained on colour photos predicts the colour of each region from the brightness alone.
               Colour photos are turned grey first, so you can also re-colour a photo. The shipped model is cautious:
-              it adds muted, mostly warm tones rather than vivid colour, and nothing it adds is historically accurate.
+              it adds muted tones (blue skies and green grass where it recognises them) rather than vivid colour, and
+              nothing it adds is historically accurate.
             </p>
           </div>
           <div>

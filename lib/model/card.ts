@@ -77,7 +77,7 @@ export function renderModelCard({ metadata: md, evaluations, samples, notes }: C
     `- Input: ${md.inputChannels} channel(s), ${md.inputEncoding}; output: ${md.outputChannels} channel(s), ${md.outputEncoding}.`,
     `- Architecture: ${arch}.`,
     md.task === 'colorize'
-      ? `- At inference the generator runs on the whole image at a ${md.workingSize ?? md.tile.size} px short side; the colour is upsampled and merged with the full-resolution L*.`
+      ? `- At inference the generator runs on the whole image at a ${md.workingSize ?? md.tile.size} px short side and on its mirror image (the two predictions averaged); the colour is upsampled and merged with the full-resolution L*.`
       : `- Tiling at inference: ${md.tile.size} px tiles with ${md.tile.padding} px of context on each side between tiles (none past the image edge: the network's own zero padding, as in training).`,
     `- Files: \`model.json\` + \`weights.bin\` (tfjs layers format), \`metadata.json\` (validated by \`lib/model/metadata.ts\`).`,
     '',
