@@ -147,22 +147,20 @@ function grows(from: Record<string, unknown>, to: TrainConfig['generator']): boo
   );
 }
 
-/** Whether `to` is `from` (a U-Net) with another output head: every layer but the last carries over. */
-function changesHead(from: Record<string, unknown>, to: TrainConfig['generator']): boolean {
+/**
+ * Whether `from` and `to` are U-Nets that differ in `fields` only (compared after parsing, so that
+ * models exported before a field existed compare with its default).
+ */
+function unetDiffersOnlyIn(from: Record<string, unknown>, to: TrainConfig['generator'], fields: readonly ('classHead' | 'dropout')[]): boolean {
   if (to.kind !== 'unet' || from.kind !== 'unet') return false;
   const parsed = architectureSchema.safeParse(from);
   if (!parsed.success || parsed.data.kind !== 'unet') return false;
-  const { classHead: _from, ...restFrom } = parsed.data;
-  const { classHead: _to, ...restTo } = to;
-  return isDeepStrictEqual(restFrom, restTo);
-}
-
-/** Whether `to` is `from` (a U-Net) with another dropout rate only: dropout has no weights, so all carry over. */
-function changesDropout(from: Record<string, unknown>, to: TrainConfig['generator']): boolean {
-  if (to.kind !== 'unet' || from.kind !== 'unet') return false;
-  const parsed = architectureSchema.safeParse(from);
-  if (!parsed.success || parsed.data.kind !== 'unet') return false;
-  return isDeepStrictEqual({ ...parsed.data, dropout: to.dropout }, to);
+  const without = (architecture: object): Record<string, unknown> => {
+    const rest: Record<string, unknown> = { ...architecture };
+    for (const field of fields) delete rest[field];
+    return rest;
+  };
+  return isDeepStrictEqual(without(parsed.data), without(to));
 }
 
 /**
@@ -176,8 +174,9 @@ async function loadInitialGenerator(dir: string, config: TrainConfig, log: (line
   // Parsed, so that models exported before a field existed compare with its default.
   const parsed = architectureSchema.safeParse(metadata.architecture);
   const same = parsed.success && isDeepStrictEqual(parsed.data, config.generator);
-  const newHead = !same && changesHead(metadata.architecture, config.generator);
-  const newDropout = !same && changesDropout(metadata.architecture, config.generator);
+  // Another output head: every layer but the last carries over. Another dropout rate: dropout has no weights.
+  const newHead = !same && unetDiffersOnlyIn(metadata.architecture, config.generator, ['classHead']);
+  const newDropout = !same && unetDiffersOnlyIn(metadata.architecture, config.generator, ['dropout']);
   if (!same && !newHead && !newDropout && !grows(metadata.architecture, config.generator)) {
     throw new Error(
       `--init-from ${dir}: its architecture ${JSON.stringify(metadata.architecture)} differs from this run's ` +
