@@ -96,6 +96,9 @@ test('home renders with both tools, help and no console errors', async ({ page, 
   await picker.focus();
   await page.keyboard.press('Tab');
   await expect(colorize).toBeFocused();
+  // Then the colorizer's own option, the colour strength.
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('slider', { name: /Colour strength/ })).toBeFocused();
   await page.keyboard.press('Tab');
   await expect(runButton(page)).toBeFocused();
   await expect(runButton(page)).toHaveAttribute('aria-disabled', 'true');
@@ -259,6 +262,35 @@ test('"Extra quality" (the ensemble) is offered for upscaling only and gives the
   const stats = await imageStats(bytes);
   expect([stats.width, stats.height]).toEqual([128, 96]);
   await snapshot(page, testInfo, '08-upscaled-x2-extra-quality');
+  console.expectNone();
+});
+
+test('the colour strength slider is offered for colorizing only; a stronger colour is more saturated and named so', async ({ page }, testInfo) => {
+  const console = watchConsole(page);
+  await openHome(page);
+  await chooseFile(page, GRAY_PHOTO);
+  const strength = page.getByRole('slider', { name: /Colour strength/ });
+  await toolRadio(page, /^Upscale ×2/).check();
+  await expect(strength).toHaveCount(0);
+  await toolRadio(page, /^Colorize/).check();
+  await expect(strength).toHaveValue('1');
+  await expect(strength).toHaveAccessibleDescription(/most faithful guess/);
+  await runButton(page).click();
+  const plain = await downloadResult(page);
+  expect(plain.name).toBe('landscape-gray-colorized.png');
+  await strength.focus();
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  await expect(strength).toHaveValue('1.5');
+  await expect(page.locator('.range-option .range-value')).toHaveText('1.5');
+  await runButton(page).click();
+  await expect(page.getByTestId('announcer')).toHaveText(/^Done\. Colorized \(colour strength 1\.5\) landscape-gray\.png: 128 × 96/);
+  const strong = await downloadResult(page);
+  expect(strong.name).toBe('landscape-gray-colorized-strength1.5.png');
+  const [plainStats, strongStats] = [await imageStats(plain.bytes), await imageStats(strong.bytes)];
+  expect([strongStats.width, strongStats.height]).toEqual([128, 96]);
+  testInfo.annotations.push({ type: 'mean saturation at 1 and 1.5', description: `${plainStats.meanSaturation.toFixed(3)}, ${strongStats.meanSaturation.toFixed(3)}` });
+  expect(strongStats.meanSaturation).toBeGreaterThan(plainStats.meanSaturation * 1.2);
+  await snapshot(page, testInfo, '07b-colorized-strength');
   console.expectNone();
 });
 

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invertingPairedNet, randomColorizer, randomPairedUnet, randomSrNet, saveTestModel, testMetadata } from '@/lib/infer/test-models';
+import { rgbToLab } from '@/lib/image/lab';
+import { constantColorizer, invertingPairedNet, randomColorizer, randomPairedUnet, randomSrNet, saveTestModel, testMetadata } from '@/lib/infer/test-models';
 import { initBackend } from '@/lib/tf/backend';
 
 let dir: string;
@@ -34,6 +35,8 @@ beforeAll(async () => {
   // A variant that sorts first by name: the default must still be the faithful sr-x4, as in the app.
   await saveTestModel(randomSrNet(4, 3), path.join(dir, 'models', 'a-sharp'), testMetadata({ task: 'sr', scale: 4 }, { variant: 'sharp' }));
   await saveTestModel(randomColorizer(), path.join(dir, 'elsewhere', 'my-colorizer'), testMetadata({ task: 'colorize', scale: 1 }));
+  // a* = 33, b* = -22 everywhere: a colour the strength can be measured on.
+  await saveTestModel(constantColorizer([0.3, -0.2]), path.join(dir, 'elsewhere', 'violet'), testMetadata({ task: 'colorize', scale: 1 }));
   await saveTestModel(invertingPairedNet(), path.join(dir, 'elsewhere', 'negative'), testMetadata({ task: 'paired', scale: 1 }));
   await saveTestModel(invertingPairedNet(), path.join(dir, 'two-paired', 'negative'), testMetadata({ task: 'paired', scale: 1 }));
   await saveTestModel(randomPairedUnet(), path.join(dir, 'two-paired', 'facades'), testMetadata({ task: 'paired', scale: 1 }));
@@ -121,6 +124,34 @@ describe('npm run colorize', () => {
     expect(code).toBe(0);
     expect(await sharp(path.join(out, 'a.png')).metadata()).toMatchObject({ width: 23, height: 9 });
     expect(await sharp(path.join(out, 'b.png')).metadata()).toMatchObject({ width: 5, height: 7, hasAlpha: true });
+  });
+
+  it('--strength scales the colour (0: gray, 2: twice the a*b*); out of 0-2, or given to upscale, it is a usage error', async () => {
+    const model = ['--model', path.join(dir, 'elsewhere', 'violet')];
+    const input = path.join(dir, 'in', 'a.jpg');
+    const meanAb = async (strength: string) => {
+      const out = path.join(dir, `strength-${strength}`);
+      const { code } = await run('colorize.ts', [input, '--strength', strength, '--out', out, ...model]);
+      expect(code).toBe(0);
+      const { data, info } = await sharp(path.join(out, 'a.png')).raw().toBuffer({ resolveWithObject: true });
+      const n = info.width * info.height;
+      const ab = rgbToLab(new Uint8Array(data), n);
+      let [a, b] = [0, 0];
+      for (let i = 0; i < n; i++) [a, b] = [a + ab[i * 3 + 1]! / n, b + ab[i * 3 + 2]! / n];
+      return [a, b];
+    };
+    const [gray, own, double] = [await meanAb('0'), await meanAb('1'), await meanAb('2')];
+    expect(Math.hypot(gray[0]!, gray[1]!)).toBeLessThan(1);
+    expect(own[0]).toBeCloseTo(33, -0.5); // within 1.6: 8-bit rounding
+    expect(own[1]).toBeCloseTo(-22, -0.5);
+    expect(double[0]! / own[0]!).toBeCloseTo(2, 1);
+    expect(double[1]! / own[1]!).toBeCloseTo(2, 1);
+    const tooStrong = await run('colorize.ts', [input, '--strength', '2.5', '--out', path.join(dir, 'x'), ...model]);
+    expect(tooStrong.code).toBe(2);
+    expect(tooStrong.stderr.split('\n')[0]).toBe('colorize: --strength must be at most 2');
+    const upscale = await run('upscale.ts', ['--scale', '2', input, '--strength', '1.5', '--out', path.join(dir, 'x')]);
+    expect(upscale.code).toBe(2);
+    expect(upscale.stderr.split('\n')[0]).toBe('upscale: unknown flag --strength');
   });
 
   it('applies MAX_INPUT_PIXELS when it is set', async () => {

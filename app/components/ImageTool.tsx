@@ -47,6 +47,8 @@ interface Result {
   url: string;
   fileName: string;
   tool: ToolOption;
+  /** Colorizing: the colour strength it was made with. */
+  strength: number;
   width: number;
   height: number;
   inputWidth: number;
@@ -92,11 +94,15 @@ function formatSeconds(ms: number): string {
  * What a tool made, for names and announcements: "Colorized", "Upscaled ×2", "Colorized (vivid)",
  * "Translated (maps)" (a translation is only known by its model).
  */
-function resultKind(tool: ToolOption, model: string): string {
+function resultKind(tool: ToolOption, model: string, strength: number): string {
   if (tool.task === 'translate') return `Translated (${model})`;
   const kind = tool.scale ? `Upscaled ×${tool.scale}` : 'Colorized';
-  return tool.variant ? `${kind} (${tool.variant})` : kind;
+  const details = [tool.variant, tool.task === 'colorize' && strength !== 1 ? `colour strength ${strength}` : undefined].filter(Boolean);
+  return details.length > 0 ? `${kind} (${details.join(', ')})` : kind;
 }
+
+/** The colour strengths the slider offers (the API takes 0-2; below 0.5 is hardly colour at all). */
+const STRENGTH_SLIDER = { min: 0.5, max: 2, step: 0.1 } as const;
 
 async function errorMessage(response: Response): Promise<string> {
   try {
@@ -127,6 +133,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const [error, setError] = useState<{ title: string; message: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [ensemble, setEnsemble] = useState(false);
+  const [strength, setStrength] = useState(1);
   const [dragging, setDragging] = useState(false);
   const [view, setView] = useState<'compare' | 'side'>('compare');
   // What the status region says. Each message is a new node (the key), so that a repeated message,
@@ -138,6 +145,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   useEffect(() => setReady(true), []);
 
   const inputId = useId();
+  const strengthId = useId();
   const limitsHintId = `${inputId}-limits`;
   const runHintId = `${inputId}-run-hint`;
   const fileInput = useRef<HTMLInputElement>(null);
@@ -304,6 +312,8 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
       if (translateModel) form.set('model', translateModel.name);
       if (tool.variant) form.set('variant', tool.variant);
       if (tool.scale && ensemble) form.set('ensemble', 'true');
+      const runStrength = tool.task === 'colorize' ? strength : 1;
+      if (runStrength !== 1) form.set('strength', String(runStrength));
       // Not aborted by Cancel: once the upload has reached the server the job exists, and only this
       // answer says which job to stop. Aborting would leave it running for nobody.
       const created = await fetch('/api/jobs', { method: 'POST', body: form });
@@ -351,6 +361,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         url: URL.createObjectURL(blob),
         fileName: details.fileName,
         tool,
+        strength: runStrength,
         width: details.width,
         height: details.height,
         inputWidth: details.inputWidth,
@@ -359,7 +370,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
         backend: details.backend,
         ms: details.ms,
       });
-      announce(`Done. ${resultKind(tool, details.model)} ${source.file.name}: ${details.width} × ${details.height}, in ${formatSeconds(details.ms)}.`);
+      announce(`Done. ${resultKind(tool, details.model, runStrength)} ${source.file.name}: ${details.width} × ${details.height}, in ${formatSeconds(details.ms)}.`);
     } catch (caught) {
       // After Cancel (or leaving the page) the page has moved on: nothing here is news to the user.
       if (signal.aborted) return;
@@ -406,7 +417,7 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
   const percent = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : undefined;
 
   const originalName = source ? `Original: ${source.file.name}` : '';
-  const resultName = result ? `${resultKind(result.tool, result.model)} result, ${result.width} × ${result.height}` : '';
+  const resultName = result ? `${resultKind(result.tool, result.model, result.strength)} result, ${result.width} × ${result.height}` : '';
 
   if (unavailable || tools.length === 0) {
     return (
@@ -558,6 +569,31 @@ export function ImageTool({ tools, unavailable, backend, limits }: Props) {
                 );
               })}
             </fieldset>
+          )}
+          {tool?.task === 'colorize' && (
+            <div className="range-option">
+              <span>
+                <label htmlFor={strengthId}>Colour strength</label>{' '}
+                {/* The slider itself tells assistive technology its value; an <output> would be a second status region. */}
+                <span className="range-value" aria-hidden="true">
+                  {strength.toFixed(1)}
+                </span>
+              </span>
+              <input
+                id={strengthId}
+                type="range"
+                min={STRENGTH_SLIDER.min}
+                max={STRENGTH_SLIDER.max}
+                step={STRENGTH_SLIDER.step}
+                value={strength}
+                disabled={busy}
+                aria-describedby={`${strengthId}-hint`}
+                onChange={(e) => setStrength(Math.round(Number(e.currentTarget.value) * 10) / 10)}
+              />
+              <span className="muted small" id={`${strengthId}-hint`}>
+                1 is the model&apos;s own, most faithful guess, muted where it is unsure; higher is bolder and more often wrong.
+              </span>
+            </div>
           )}
           {tool?.scale && (
             <label className="check-option">

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { readMetadata } from '@/lib/infer/models';
 import { modelKindLabel, wrongModelKind } from '@/lib/model/metadata';
 import { createInferenceService, describeModelProblem, type LoadedInferenceService } from '@/lib/infer/service';
-import { severalPairedModels } from '@/lib/infer/types';
+import { COLOUR_STRENGTH_RANGE, severalPairedModels } from '@/lib/infer/types';
 import { readLimits } from '@/lib/server/limits';
 import { BACKEND_NAMES, currentBackend, describeBackend } from '@/lib/tf/backend';
 import { makeFolders } from '@/lib/fs/folders';
@@ -38,11 +38,13 @@ Exit code: 0 when every image succeeded, 1 when any failed or none was found, 2 
 cancelled with Ctrl-C, 143 when stopped with SIGTERM (no half-written result either way).`;
 
 export const USAGE: Record<InferCommand, string> = {
-  colorize: `Usage: npm run colorize -- <files or folders> --out <dir> [--model <dir>] [--recursive] [--backend wasm|cpu|tensorflow]
+  colorize: `Usage: npm run colorize -- <files or folders> --out <dir> [--model <dir>] [--strength S] [--recursive] [--backend wasm|cpu|tensorflow]
 
 Colorizes photos (any size; colour inputs are reduced to lightness first). Results are the input's size.
 
 ${IMAGES_HELP}
+  --strength S        colour strength, ${COLOUR_STRENGTH_RANGE.min} to ${COLOUR_STRENGTH_RANGE.max} (default 1: the model's own colour, its most
+                      faithful guess, muted where it is unsure; 1.4 is bolder and less faithful)
   --model DIR         an exported model folder (model.json, weights.bin, metadata.json);
                       default: the matching model in $MODELS_DIR or ./models
 ${COMMON_HELP}`,
@@ -77,7 +79,7 @@ const baseShape = {
 };
 
 const schemas = {
-  colorize: z.object(baseShape),
+  colorize: z.object({ ...baseShape, strength: flag.number('strength', COLOUR_STRENGTH_RANGE).optional() }),
   translate: z.object(baseShape),
   upscale: z.object({
     ...baseShape,
@@ -96,6 +98,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   scale: { type: 'string' },
   ensemble: { type: 'boolean' },
+  strength: { type: 'string' },
 } as const;
 
 export interface InferCommandIO {
@@ -193,11 +196,13 @@ async function checkModelKind(dir: string, command: InferCommand, scale?: 2 | 4)
  */
 export async function runInferCommand(command: InferCommand, argv: readonly string[], io: InferCommandIO = {}): Promise<number> {
   const stderr = io.stderr ?? process.stderr;
-  const { scale: _scale, ensemble: _ensemble, ...commonOptions } = OPTIONS;
+  const { scale: _scale, ensemble: _ensemble, strength: _strength, ...commonOptions } = OPTIONS;
   const args =
     command === 'upscale'
-      ? { ...parseCli(argv, { options: OPTIONS, schema: schemas.upscale }) }
-      : { ...parseCli(argv, { options: commonOptions, schema: schemas[command] }), scale: undefined, ensemble: undefined };
+      ? { ...parseCli(argv, { options: { ...commonOptions, scale: OPTIONS.scale, ensemble: OPTIONS.ensemble }, schema: schemas.upscale }), strength: undefined }
+      : command === 'colorize'
+        ? { ...parseCli(argv, { options: { ...commonOptions, strength: OPTIONS.strength }, schema: schemas.colorize }), scale: undefined, ensemble: undefined }
+        : { ...parseCli(argv, { options: commonOptions, schema: schemas[command] }), scale: undefined, ensemble: undefined, strength: undefined };
   // Everything that can be refused is refused before any model or image work.
   const limits = cliPixelLimits();
   if (args.model) await checkModelKind(args.model, command, args.scale);
@@ -249,7 +254,7 @@ export async function runInferCommand(command: InferCommand, argv: readonly stri
         failedBefore: problems.map((p) => ({ file: p.path, message: p.message })),
         run: (bytes, options) =>
           command === 'colorize'
-            ? service.colorize(bytes, { ...options, ...limits, model: model.name })
+            ? service.colorize(bytes, { ...options, ...limits, model: model.name, ...(args.strength !== undefined ? { colourStrength: args.strength } : {}) })
             : command === 'translate'
               ? service.translate(bytes, { ...options, ...limits, model: model.name })
               : service.upscale(bytes, { ...options, ...limits, scale: args.scale!, model: model.name, ensemble: args.ensemble ?? false }),

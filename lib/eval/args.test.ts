@@ -41,6 +41,12 @@ describe('parseEvalArgs', () => {
     expect(parseEvalArgs(['--help'])).toBe('help');
   });
 
+  it('parses colour strengths for colorize: a list, in order, repeats dropped', () => {
+    expect(parseEvalArgs(['--task', 'colorize', '--data', 'd', '--strength', '1, 1.4,0.8,1.4'])).toMatchObject({ strength: [1, 1.4, 0.8] });
+    expect(parseEvalArgs(['--task', 'colorize', '--data', 'd', '--strength', '2'])).toMatchObject({ strength: [2] });
+    expect((parseEvalArgs(['--task', 'colorize', '--data', 'd']) as { strength?: number[] }).strength).toBeUndefined();
+  });
+
   it('rejects unknown flags, missing and bad values with the flag named', () => {
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--fast'], /Unknown option '--fast'/);
     fails(['--scale', '4', '--data', 'd'], /--task is required/);
@@ -54,6 +60,10 @@ describe('parseEvalArgs', () => {
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--backend', 'gpu'], /--backend must be/);
     fails(['--task', 'colorize', '--data', 'd', '--scale', '2'], /^--scale only applies to --task sr$/);
     fails(['--task', 'colorize', '--data', 'd', '--ensemble'], /^--ensemble only applies to --task sr$/);
+    fails(['--task', 'sr', '--scale', '4', '--data', 'd', '--strength', '1.2'], /^--strength only applies to --task colorize$/);
+    fails(['--task', 'colorize', '--data', 'd', '--strength', '1,2.5'], /--strength takes colour strengths from 0 to 2, comma-separated .*got "2.5"/);
+    fails(['--task', 'colorize', '--data', 'd', '--strength', '1,,1.2'], /--strength takes .*got ""/);
+    fails(['--task', 'colorize', '--data', 'd', '--strength', 'x'], /--strength takes .*got "x"/);
     fails(['--task', 'sr', '--scale', '4', '--data', 'd', 'extra'], /positional/i);
   });
 

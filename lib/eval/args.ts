@@ -5,15 +5,17 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { rejectRepeatedFlags, UsageError, type FlagToken } from '@/lib/cli/args';
+import { parseDecimal, rejectRepeatedFlags, UsageError, type FlagToken } from '@/lib/cli/args';
 import { describeImageExtensions } from '@/lib/image/formats';
+import { COLOUR_STRENGTH_RANGE, colourStrengthProblem } from '@/lib/infer/types';
 import { PEER_NAMES, type PeerName } from './methods';
 import { DIRECTIONS } from './paired';
 
 export const USAGE = `Usage:
   npm run eval -- --task sr --scale 2|4 --data <folder of HR images> [--model <dir>]
                   [--peers slim,medium,thick|none] [--gray y|stored] [--ensemble] [--limit N] [--json] [--verbose]
-  npm run eval -- --task colorize --data <folder of colour images> [--model <dir>] [--limit N] [--json] [--verbose]
+  npm run eval -- --task colorize --data <folder of colour images> [--model <dir>] [--strength S[,S...]]
+                  [--limit N] [--json] [--verbose]
   npm run eval -- --task paired --data <paired folder> [--model <dir>] [--direction AtoB|BtoA]
                   [--limit N] [--json] [--verbose]
 
@@ -37,6 +39,8 @@ export const USAGE = `Usage:
   --gray      how single-channel files are scored (sr only): y = BT.601 Y like colour files
               (BasicSR; default), stored = their stored intensities (the MATLAB-era Set14 tables)
   --ensemble  also score each of our models with the 8-way self-ensemble (sr only; one more row each)
+  --strength  colour strengths to score each of our models at, e.g. 1,1.2,1.4 (colorize only; a row
+              each; default 1, the model's own colour; 0-2)
   --limit     only the first N images (paired: pairs) that can be scored
   --backend   tensorflow, wasm or cpu (default: TF_BACKEND, else the best available)
   --json      print one JSON object instead of the markdown table
@@ -86,9 +90,27 @@ const srSchema = z
   })
   .strict();
 
+/** `--strength 1,1.2,1.4`: colour strengths, a row per model and strength, in the order given. */
+const strengthsSchema = z
+  .string()
+  .optional()
+  .transform((value, ctx): number[] | undefined => {
+    if (value === undefined) return undefined;
+    const parts = value.split(',').map((s) => s.trim());
+    const strengths = parts.map(parseDecimal);
+    const bad = parts.find((p, i) => colourStrengthProblem(strengths[i]!) !== undefined);
+    if (bad !== undefined) {
+      const { min, max } = COLOUR_STRENGTH_RANGE;
+      ctx.addIssue({ code: 'custom', message: `--strength takes colour strengths from ${min} to ${max}, comma-separated (1 is the model's own colour); got "${bad}"` });
+      return z.NEVER;
+    }
+    return [...new Set(strengths)];
+  });
+
 const colorizeSchema = z
   .object({
     task: z.literal('colorize'),
+    strength: strengthsSchema,
     ...common,
   })
   .strict();
@@ -118,6 +140,7 @@ const OPTIONS = {
   peers: { type: 'string' },
   gray: { type: 'string' },
   ensemble: { type: 'boolean' },
+  strength: { type: 'string' },
   direction: { type: 'string' },
   limit: { type: 'string' },
   backend: { type: 'string' },
@@ -128,6 +151,7 @@ const OPTIONS = {
 
 const SR_ONLY = ['scale', 'peers', 'gray', 'ensemble'] as const;
 const PAIRED_ONLY = ['direction'] as const;
+const COLORIZE_ONLY = ['strength'] as const;
 
 /**
  * Parses `argv` (without node and the script). Returns `'help'` for --help. Only `--model` may be
@@ -151,7 +175,7 @@ export function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
   if (typeof task !== 'string' || !(TASKS as string[]).includes(task)) throw new UsageError(`--task must be sr, colorize or paired; got "${String(task)}"`);
   // A flag of another task is refused by name rather than ignored: `--scale 2` on a paired run
   // would otherwise look as if it had been applied.
-  for (const [flags, owner] of [[SR_ONLY, 'sr'], [PAIRED_ONLY, 'paired']] as const) {
+  for (const [flags, owner] of [[SR_ONLY, 'sr'], [PAIRED_ONLY, 'paired'], [COLORIZE_ONLY, 'colorize']] as const) {
     const given = flags.filter((k) => values[k] !== undefined).map((k) => `--${k}`);
     if (task !== owner && given.length > 0) throw new UsageError(`${given.join(', ')} only ${given.length === 1 ? 'applies' : 'apply'} to --task ${owner}`);
   }

@@ -56,7 +56,7 @@ describe('our exported models, through the inference service', () => {
     // A wrong --model is a usage error (exit 2, one line) naming the folder as given.
     expect(await usageError(loadOurMethods('sr', 4, [dir]))).toBe(`--model ${dir} is a super-resolution x2 model, not super-resolution x4`);
     // With the ensemble row: nearest-neighbour upscaling commutes with flips, so both rows agree.
-    const both = await loadOurMethods('sr', 2, [dir], undefined, true);
+    const both = await loadOurMethods('sr', 2, [dir], undefined, { ensemble: true });
     expect(both.methods.map((m) => m.name)).toEqual(['ours (sr-x2)', 'ours (sr-x2, ensemble)']);
     expect(both.methods[1]!.detail).toContain('mean of the 8 flips/transpositions');
     const [plain, ensembled] = [await both.methods[0]!.run(image), await both.methods[1]!.run(image)];

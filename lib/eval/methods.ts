@@ -178,6 +178,17 @@ export async function loadPeer(peer: PeerName, scale: number): Promise<Method> {
 // ---------------------------------------------------------------------------------------------
 // Our models, through the inference service (the code the app and the CLIs run)
 
+/** Which rows each of our models gets (default: one, as the app runs it by default). */
+export interface OurRows {
+  /** sr: also a row per model with the 8-way self-ensemble, right after its plain row. */
+  ensemble?: boolean;
+  /**
+   * colorize: a row per model and colour strength, in this order (1 is the model's own colour, and
+   * its row is named like the default one).
+   */
+  colourStrengths?: readonly number[];
+}
+
 /**
  * Our exported models as the app runs them: an inference service over `modelDirs` (or, when none
  * are given, over the models folder, where it picks the model the app would use), PNG in and PNG
@@ -192,8 +203,7 @@ export async function loadOurMethods(
   scale: number,
   modelDirs: readonly string[],
   backend?: BackendName,
-  /** sr: also a row per model with the 8-way self-ensemble, right after its plain row. */
-  withEnsemble = false,
+  rows: OurRows = {},
 ): Promise<{ methods: Method[]; notes: string[]; dispose: () => void }> {
   // Explicit folders load whatever they are, so that a wrong one is an error rather than skipped.
   const service = await createInferenceService({
@@ -237,15 +247,21 @@ export async function loadOurMethods(
   }
   const chosen = modelDirs.length > 0 ? service.models.filter(fits) : preferred ? [preferred] : [];
   if (chosen.length === 0) notes.push(`No ${label} model of ours in ${service.source}; pass --model <dir>.`);
-  const modes = task === 'sr' && withEnsemble ? [false, true] : [false];
+  const modes: { ensemble: boolean; strength: number }[] =
+    task === 'sr'
+      ? [false, ...(rows.ensemble ? [true] : [])].map((ensemble) => ({ ensemble, strength: 1 }))
+      : task === 'colorize'
+        ? (rows.colourStrengths ?? [1]).map((strength) => ({ ensemble: false, strength }))
+        : [{ ensemble: false, strength: 1 }];
   const how = { sr: 'tiled as its metadata says', colorize: "at the model's working size, averaged with its mirror image's", paired: 'the whole image at its own size, as npm run translate runs it' }[task];
   const methods = chosen.flatMap((summary) =>
     modes.map(
-      (ensemble): Method => ({
-        name: `ours (${summary.name}${ensemble ? ', ensemble' : ''})`,
+      ({ ensemble, strength }): Method => ({
+        name: `ours (${summary.name}${ensemble ? ', ensemble' : ''}${strength !== 1 ? `, strength ${strength}` : ''})`,
         detail:
           `${summary.name}${summary.variant ? ` (${summary.variant})` : ''} from ${givenDir(summary) ?? path.join(service.source, summary.name)}, ` +
-          `inference service (${how}, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}), backend ${service.backend}`,
+          `inference service (${how}, PNG in and out${ensemble ? ', mean of the 8 flips/transpositions' : ''}` +
+          `${strength !== 1 ? `, colour strength ${strength}: predicted a*b* times ${strength}` : ''}), backend ${service.backend}`,
         modelDir: path.resolve(givenDir(summary) ?? path.join(service.source, summary.name)),
         async run(image) {
           const png = await encodePng({ data: toBytes(image), width: image.width, height: image.height, channels: 3 });
@@ -253,7 +269,7 @@ export async function loadOurMethods(
             task === 'sr'
               ? await service.upscale(png, { scale: scale as 2 | 4, model: summary.name, ensemble })
               : task === 'colorize'
-                ? await service.colorize(png, { model: summary.name })
+                ? await service.colorize(png, { model: summary.name, ...(strength !== 1 ? { colourStrength: strength } : {}) })
                 : await service.translate(png, { model: summary.name });
           const decoded = await decodeImage(result.png);
           return fromBytes(decoded.data, decoded.width, decoded.height, 3);

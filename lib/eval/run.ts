@@ -289,7 +289,7 @@ export async function evaluateSr(args: SrArgs, log: Log): Promise<SrEvaluation> 
   log(describeBackend(backend));
   const pairs = images.map((item) => makeSrPair(item, args.scale));
   log('loading our models');
-  const ours = await loadOurMethods('sr', args.scale, args.model ?? [], args.backend, args.ensemble);
+  const ours = await loadOurMethods('sr', args.scale, args.model ?? [], args.backend, { ensemble: args.ensemble });
   const notes = [...skippedNotes(skipped, filter.sizeRule), ...ours.notes];
   const factories: MethodFactory[] = [
     { name: 'bicubic', load: async () => bicubicMethod(args.scale) },
@@ -337,7 +337,7 @@ export async function evaluateColorize(args: ColorizeArgs, log: Log): Promise<Co
   log(describeBackend(backend));
   const pairs = images.map((item) => makeColorizePair(item.name, item.image));
   log('loading our models');
-  const ours = await loadOurMethods('colorize', 1, args.model ?? [], args.backend);
+  const ours = await loadOurMethods('colorize', 1, args.model ?? [], args.backend, { colourStrengths: args.strength });
   const notes = [...skippedNotes(skipped, colorizeFilter.sizeRule), ...ours.notes];
   const factories: MethodFactory[] = [
     { name: grayBaseline.name, load: async () => grayBaseline },

@@ -118,6 +118,26 @@ describe('colorizeImage', () => {
     expect(single).toBeGreaterThan(10);
   });
 
+  it('scales the predicted colour by the colour strength: 0 is the gray image, 1.6 is 1.6 times the a*b*', async () => {
+    const image = randomImage(37, 21, 3);
+    const n = image.width * image.height;
+    const l = rgbToL(image.data, n);
+    const expected = (strength: number) =>
+      Array.from(lAbToRgb(l, new Float32Array(2 * n).map((_, i) => (i % 2 === 0 ? AB[0] : AB[1]) * 110 * strength), n));
+    for (const strength of [0, 0.5, 1.6, 2]) {
+      expect(Array.from((await colorizeImage(constant, image, { colourStrength: strength })).data)).toEqual(expected(strength));
+    }
+    // Strength 0 really is gray, not just a constant model's colour times 0.
+    const gray = (await colorizeImage(random, image, { colourStrength: 0 })).data;
+    for (let i = 0; i < gray.length; i += 3) expect(Math.max(Math.abs(gray[i]! - gray[i + 1]!), Math.abs(gray[i + 1]! - gray[i + 2]!))).toBeLessThanOrEqual(1);
+  });
+
+  it('refuses a colour strength outside 0-2 before any work', async () => {
+    for (const strength of [-0.1, 2.01, Number.NaN, Infinity]) {
+      await expect(colorizeImage(random, randomImage(4, 4, 1), { colourStrength: strength })).rejects.toThrow(/colour strength must be a number from 0 to 2/);
+    }
+  });
+
   it('keeps alpha unchanged', async () => {
     const image = randomImage(9, 7, 4, { alpha: true });
     const out = await colorizeImage(random, image);

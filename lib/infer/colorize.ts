@@ -29,7 +29,7 @@ import { LAB_AB_SCALE } from '@/lib/model/metadata';
 import { BilinearSampler, resizeBytes } from '@/lib/image/resize';
 import { runModel, type LoadedModel } from './models';
 import { progressReporter, throwIfAborted, yieldToEventLoop } from './run';
-import type { InferOptions } from './types';
+import { colourStrengthProblem, type InferOptions } from './types';
 
 /** lab-l: L* in [0, 100] -> L/50 - 1 in [-1, 1]; lab-ab: ab/110, so a*, b* = 110 * output. */
 const L_SCALE = 50;
@@ -40,6 +40,14 @@ const MAX_ASPECT = 4;
 export interface ColorizeOptions extends InferOptions {
   /** Average the prediction with the mirrored image's, mirrored back (default true; see the module comment). */
   mirrorAverage?: boolean;
+  /**
+   * Multiplies the predicted a*b* (default 1, the model's own colour; 0 gives the gray image; see
+   * `COLOUR_STRENGTH_RANGE` in `./types.ts`). A model trained for fidelity predicts the mean of the colours a
+   * gray region could have, which is muted where it is unsure; a strength above 1 is bolder at
+   * the price of fidelity (measured in models/colorize/README.md). Colours past the sRGB gamut are clipped.
+   * Range: `COLOUR_STRENGTH_RANGE` in `./types.ts`.
+   */
+  colourStrength?: number;
 }
 
 export interface ColorizedImage {
@@ -68,15 +76,19 @@ export function colorizeWorkingSize(
  *
  * Steps: RGB resized to the working size (sharp, Lanczos) -> L* -> `[1, h, w, 1]` as L/50 - 1 ->
  * model, and the model on its mirror image mirrored back, averaged -> `[1, h, w, 2]` ab/110 in
- * [-1, 1] -> a*b* upsampled bilinearly to the full size, merged row by row
+ * [-1, 1] -> times the colour strength -> a*b* upsampled bilinearly to the full size, merged row by row
  * with the full-resolution L* -> sRGB. Progress counts one unit (the model run); the signal is
  * checked before and after it.
  *
  * @returns RGB of the input's size, with the input's alpha unchanged.
+ * @throws RangeError for a colour strength outside `COLOUR_STRENGTH_RANGE` (`./types.ts`).
  */
 export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, options: ColorizeOptions = {}): Promise<ColorizedImage> {
   const { metadata } = loaded;
   const { width, height } = image;
+  const strength = options.colourStrength ?? 1;
+  const strengthProblem = colourStrengthProblem(strength);
+  if (strengthProblem !== undefined) throw new RangeError(`${strengthProblem[0]!.toUpperCase()}${strengthProblem.slice(1)}.`);
   const working =
     loaded.fixedInputSide !== undefined
       ? { width: loaded.fixedInputSide, height: loaded.fixedInputSide }
@@ -114,7 +126,8 @@ export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, op
   await yieldToEventLoop();
   throwIfAborted(options.signal);
 
-  for (let i = 0; i < ab.length; i++) ab[i] = ab[i]! * AB_SCALE;
+  const abScale = AB_SCALE * strength;
+  for (let i = 0; i < ab.length; i++) ab[i] = ab[i]! * abScale;
   const sampler = new BilinearSampler(ab, working.width, working.height, 2, width, height);
   const rowAb = new Float32Array(width * 2);
   const out = new Uint8Array(width * height * 3);

@@ -14,6 +14,7 @@ import { translateImage } from './translate';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
 import { throwIfAborted } from './run';
 import {
+  colourStrengthProblem,
   defaultModelOf,
   InputError,
   ModelUnavailableError,
@@ -173,8 +174,11 @@ export async function createInferenceService(options: InferenceServiceOptions = 
     inWorker: false,
     backendDetails: backendInfo,
 
-    colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
-      return sameSize('colorize', input, opts, colorizeImage);
+    colorize(input: Buffer, opts: InferOptions & Limits & { model?: string; colourStrength?: number } = {}): Promise<InferenceResult> {
+      // Checked before decoding, so that a bad strength costs no pixel work.
+      const strengthProblem = opts.colourStrength === undefined ? undefined : colourStrengthProblem(opts.colourStrength);
+      if (strengthProblem !== undefined) throw new TypeError(`${strengthProblem[0]!.toUpperCase()}${strengthProblem.slice(1)}.`);
+      return sameSize('colorize', input, opts, (model, image) => colorizeImage(model, image, opts));
     },
 
     async upscale(input: Buffer, opts: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult> {

@@ -120,8 +120,11 @@ export interface InferenceService {
   /** `wasm`, `cpu` or `tensorflow`. */
   readonly backend: string;
   readonly models: readonly ModelSummary[];
-  /** Any decodable image in (colour is reduced to L first); same-size colour PNG out. */
-  colorize(input: Buffer, options?: InferOptions & Limits & { model?: string }): Promise<InferenceResult>;
+  /**
+   * Any decodable image in (colour is reduced to L first); same-size colour PNG out. `colourStrength`
+   * (0-2, default 1) multiplies the predicted colour (see `ColorizeOptions` in `./colorize.ts`).
+   */
+  colorize(input: Buffer, options?: InferOptions & Limits & { model?: string; colourStrength?: number }): Promise<InferenceResult>;
   /** Any decodable image in; PNG `scale` times larger out. */
   upscale(input: Buffer, options: InferOptions & Limits & { scale: 2 | 4; model?: string; ensemble?: boolean }): Promise<InferenceResult>;
   /**
@@ -130,4 +133,18 @@ export interface InferenceService {
    * is meant cannot be guessed.
    */
   translate(input: Buffer, options?: InferOptions & Limits & { model?: string }): Promise<InferenceResult>;
+}
+
+/** The colour strengths `ColorizeOptions.colourStrength` (`./colorize.ts`) accepts, inclusive. */
+export const COLOUR_STRENGTH_RANGE = { min: 0, max: 2 } as const;
+
+/**
+ * Why `strength` is not a colour strength `colorizeImage` accepts (a sentence for the shells'
+ * error messages), or undefined when it is one.
+ */
+export function colourStrengthProblem(strength: number): string | undefined {
+  const { min, max } = COLOUR_STRENGTH_RANGE;
+  return Number.isFinite(strength) && strength >= min && strength <= max
+    ? undefined
+    : `the colour strength must be a number from ${min} to ${max} (1 is the model's own colour); got ${strength}`;
 }

@@ -219,7 +219,7 @@ export async function createWorkerInferenceService(options: WorkerServiceOptions
     inWorker: true,
     backendDetails: ready.backendDetails,
 
-    async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string } = {}): Promise<InferenceResult> {
+    async colorize(input: Buffer, opts: InferOptions & Limits & { model?: string; colourStrength?: number } = {}): Promise<InferenceResult> {
       const { signal, onProgress, ...options } = opts;
       return (await current()).run({ op: 'colorize', options }, input, signal, onProgress);
     },

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import type { HeaderSize } from '@/lib/image/header';
 import { getInferenceService } from '@/lib/infer/app-service';
 import type { LoadedInferenceService } from '@/lib/infer/service';
-import { defaultCandidates, defaultModelOf, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
+import { COLOUR_STRENGTH_RANGE, colourStrengthProblem, defaultCandidates, defaultModelOf, type InferenceResult, type ModelSummary, type Progress } from '@/lib/infer/types';
+import { parseDecimal } from '@/lib/cli/args';
 import { VARIANT_PATTERN, wrongModelKind } from '@/lib/model/metadata';
 import { ApiError } from './errors';
 import { serverLimits } from './limits';
@@ -33,6 +34,8 @@ export const toolSchema = z.discriminatedUnion('task', [
     task: z.literal('colorize'),
     /** Absent or `faithful`: the default model; else a model of that variant (e.g. `vivid`). */
     variant: variantSchema.optional(),
+    /** Colour strength (0-2; absent: 1, the model's own colour): multiplies the predicted colour. */
+    strength: z.number().min(COLOUR_STRENGTH_RANGE.min).max(COLOUR_STRENGTH_RANGE.max).optional(),
   }),
   z.object({
     task: z.literal('upscale'),
@@ -58,6 +61,21 @@ export type TranslateRequest = Extract<ToolRequest, { task: 'translate' }>;
 export const ensembleFlagSchema = z
   .enum(['true', 'false', '1', '0'], { message: 'ensemble must be true or false' })
   .transform((s) => s === 'true' || s === '1');
+
+/** `?strength=` a decimal from 0 to 2 (also the job form's `strength` field). */
+export const strengthFieldSchema = z
+  .string()
+  .transform((s, ctx) => {
+    const n = parseDecimal(s);
+    if (colourStrengthProblem(n) !== undefined) {
+      ctx.addIssue({ code: 'custom', message: STRENGTH_MESSAGE });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+/** What a bad colour strength is told, wherever it was given. */
+export const STRENGTH_MESSAGE = `The colour strength must be a number from ${COLOUR_STRENGTH_RANGE.min} to ${COLOUR_STRENGTH_RANGE.max} (1 is the model's own colour).`;
 
 /** `?scale=2|4` (also the job form's `scale` field). */
 export const scaleSchema = z.enum(['2', '4'], { message: 'scale must be 2 or 4' }).transform((s) => Number(s) as 2 | 4);
@@ -171,7 +189,12 @@ export function resultFileName(baseName: string, tool: ToolRequest): string {
   }
   const variant = extraVariant(tool);
   const suffix = variant ? `-${variant}` : '';
-  return tool.task === 'colorize' ? `${baseName}-colorized${suffix}.png` : `${baseName}-x${tool.scale}${suffix}.png`;
+  if (tool.task === 'colorize') {
+    // Two strengths of one photo are two downloads, not one file saved over the other.
+    const strength = tool.strength !== undefined && tool.strength !== 1 ? `-strength${tool.strength}` : '';
+    return `${baseName}-colorized${suffix}${strength}.png`;
+  }
+  return `${baseName}-x${tool.scale}${suffix}.png`;
 }
 
 /** "Colorize", "Upscale ×4 (sharp)", "Translate (maps)": the tool as messages name it. */
@@ -279,7 +302,7 @@ export async function runTool(tool: ToolRequest, bytes: Buffer, options: RunTool
   const run = () => {
     switch (tool.task) {
       case 'colorize':
-        return service.colorize(bytes, common);
+        return service.colorize(bytes, { ...common, ...(tool.strength !== undefined ? { colourStrength: tool.strength } : {}) });
       case 'upscale':
         return service.upscale(bytes, { ...common, scale: tool.scale, ensemble: tool.ensemble ?? false });
       case 'translate':

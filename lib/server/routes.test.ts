@@ -15,6 +15,7 @@ const fake = vi.hoisted(() => ({
   behaviour: undefined as undefined | ((signal?: AbortSignal, options?: { onProgress?: (p: { done: number; total: number; elapsedMs: number }) => void }) => Promise<unknown>),
   models: [] as ModelSummary[],
   lastUpscaleOptions: undefined as undefined | { ensemble?: boolean },
+  lastColorizeOptions: undefined as undefined | { colourStrength?: number },
   lastTranslateOptions: undefined as undefined | { model?: string; maxInputPixels?: number },
   loadError: undefined as undefined | Error,
   source: '/srv/models',
@@ -37,7 +38,10 @@ vi.mock('@/lib/infer/app-service', () => ({
       },
       // What the service's own thread (the worker's) initialised, not this thread's backend.
       backendDetails: { name: 'cpu', fallbacks: ['wasm: from the fake service'] },
-      colorize: (_input, options) => fake.behaviour!(options?.signal, options) as Promise<InferenceResult>,
+      colorize: (_input, options) => {
+        fake.lastColorizeOptions = options;
+        return fake.behaviour!(options?.signal, options) as Promise<InferenceResult>;
+      },
       upscale: (_input, options) => {
         fake.lastUpscaleOptions = options;
         return fake.behaviour!(options?.signal, options) as Promise<InferenceResult>;
@@ -610,6 +614,26 @@ describe('jobs', () => {
     expect(parseColorizeQuery('http://x/api/colorize?variant=vivid')).toEqual({ task: 'colorize', variant: 'vivid' });
     expect(parseColorizeQuery('http://x/api/colorize')).toEqual({ task: 'colorize' });
     expect(() => parseColorizeQuery('http://x/api/colorize?variant=..%2F')).toThrow(/variant must be/);
+  });
+
+  it('passes a colour strength (query or job field) to the colorizer and names the download after it; 400 outside 0-2 or for another tool', async () => {
+    expect(parseColorizeQuery('http://x/api/colorize?strength=1.4')).toEqual({ task: 'colorize', strength: 1.4 });
+    expect(parseColorizeQuery('http://x/api/colorize?variant=vivid&strength=0')).toEqual({ task: 'colorize', variant: 'vivid', strength: 0 });
+    for (const bad of ['2.5', '-1', 'bold', '', '0x1']) {
+      expect(() => parseColorizeQuery(`http://x/api/colorize?strength=${bad}`)).toThrow('The colour strength must be a number from 0 to 2 (1 is the model\'s own colour).');
+    }
+    expect(() => parseColorizeQuery('http://x/api/colorize?strength=1&strength=2')).toThrow(/\?strength= only once/);
+    expect(() => parseUpscaleQuery('http://x/api/upscale?scale=2&strength=1.5')).toThrow('Upscaling takes no ?strength=; it applies to /api/colorize only.');
+    const job = await (await handleCreateJob(upload({ task: 'colorize', strength: '1.5' }))).json();
+    expect(job.fileName).toBe('photo-colorized-strength1.5.png');
+    await waitForStatus(job.id, ['done']);
+    expect(fake.lastColorizeOptions?.colourStrength).toBe(1.5);
+    const plain = await (await handleCreateJob(upload({ task: 'colorize', strength: '1' }))).json();
+    expect(plain.fileName).toBe('photo-colorized.png');
+    await waitForStatus(plain.id, ['done']);
+    expect(fake.lastColorizeOptions?.colourStrength).toBe(1);
+    await expect(handleCreateJob(upload({ task: 'colorize', strength: '3' }))).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^The colour strength must be/) });
+    await expect(handleCreateJob(upload({ task: 'upscale', scale: '2', strength: '1.5' }))).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^Upscaling takes no strength/) });
   });
 
   it('passes ensemble=true (query or job field) to the service; off by default; 400 for another value', async () => {

@@ -19,6 +19,8 @@ import {
   resultHeaders,
   runTool,
   scaleSchema,
+  STRENGTH_MESSAGE,
+  strengthFieldSchema,
   toolSchema,
   variantSchema,
   type ToolRequest,
@@ -95,9 +97,10 @@ const DOING: Record<Task, string> = { colorize: 'Colorizing', upscale: 'Upscalin
  * Each tool option and the tools that take it. Given to another tool it would be ignored, and the
  * image made with something other than what was asked for, so it is refused like an ambiguous one.
  */
-const OPTION_TASKS: Record<'scale' | 'ensemble' | 'variant' | 'model', readonly Task[]> = {
+const OPTION_TASKS: Record<'scale' | 'ensemble' | 'strength' | 'variant' | 'model', readonly Task[]> = {
   scale: ['upscale'],
   ensemble: ['upscale'],
+  strength: ['colorize'],
   variant: ['colorize', 'upscale'],
   model: ['translate'],
 };
@@ -133,12 +136,14 @@ function refuseMisplacedQuery(task: Task, params: URLSearchParams): void {
   if (misplaced) throw misplaced;
 }
 
-/** Parses the optional `?variant=` for the colorize endpoint (400 for `?scale=`, `?ensemble=` or `?model=`). */
+/** Parses the optional `?variant=` and `?strength=` for the colorize endpoint (400 for `?scale=`, `?ensemble=` or `?model=`). */
 export function parseColorizeQuery(url: string): ToolRequest {
   const params = new URL(url).searchParams;
   refuseMisplacedQuery('colorize', params);
   const variant = parseVariant(params);
-  return { task: 'colorize', ...(variant ? { variant } : {}) };
+  const strength = strengthFieldSchema.optional().safeParse(singleParam(params, 'strength'));
+  if (!strength.success) throw new ApiError(400, 'bad_request', STRENGTH_MESSAGE);
+  return { task: 'colorize', ...(variant ? { variant } : {}), ...(strength.data !== undefined ? { strength: strength.data } : {}) };
 }
 
 /** Parses `?scale=` (400 when missing or not 2/4), the optional `?variant=` and `?ensemble=` for the upscale endpoint (400 for `?model=`). */
@@ -211,7 +216,7 @@ export async function handleTranslateRequest(request: Request): Promise<Response
 }
 
 const jobFieldsSchema = z.union([
-  z.object({ task: z.literal('colorize'), variant: variantSchema.optional() }),
+  z.object({ task: z.literal('colorize'), variant: variantSchema.optional(), strength: strengthFieldSchema.optional() }),
   z.object({ task: z.literal('upscale'), scale: scaleSchema, variant: variantSchema.optional(), ensemble: ensembleFlagSchema.optional() }),
   z.object({ task: z.literal('translate'), model: modelNameSchema.optional() }),
 ]);
@@ -220,7 +225,7 @@ const taskSchema = z.enum(['colorize', 'upscale', 'translate']);
 
 /**
  * `POST /api/jobs`: multipart `image` + `task` (`colorize` | `upscale` | `translate`) + its options
- * (`scale`, `variant`, `ensemble`; `model`) -> 202 with the job. Options in the query, or of another
+ * (`strength`; `scale`, `ensemble`; `variant`; `model`) -> 202 with the job. Options in the query, or of another
  * task, are refused (400).
  */
 export async function handleCreateJob(request: Request): Promise<Response> {
@@ -238,10 +243,13 @@ export async function handleCreateJob(request: Request): Promise<Response> {
   const fields = jobFieldsSchema.safeParse(upload.fields);
   if (!fields.success) {
     if (task.success && task.data === 'translate') throw new ApiError(400, 'bad_request', MODEL_NAME_MESSAGE);
+    if (task.success && task.data === 'colorize' && !strengthFieldSchema.optional().safeParse(upload.fields.strength).success) {
+      throw new ApiError(400, 'bad_request', STRENGTH_MESSAGE);
+    }
     throw new ApiError(
       400,
       'bad_request',
-      'Choose a tool: task=colorize, task=upscale with scale=2 or 4 (and optionally a variant such as sharp or vivid, and ensemble=true for upscale), or task=translate (and model=NAME, a paired model).',
+      'Choose a tool: task=colorize (optionally strength=0-2), task=upscale with scale=2 or 4 (and optionally ensemble=true), either with an optional variant such as vivid or sharp, or task=translate (and model=NAME, a paired model).',
     );
   }
   const tool = toolSchema.parse(fields.data);
