@@ -77,6 +77,14 @@ describe('our exported models, through the inference service', () => {
     expect(Math.abs(ab.a)).toBeLessThan(8);
     ours.dispose();
     expect(await usageError(loadOurMethods('sr', 2, [dir]))).toBe(`--model ${dir} is a colorize model, not super-resolution x2`);
+    // A row per colour strength, in the order asked, named after it (strength 1 as the plain row).
+    const strengths = await loadOurMethods('colorize', 1, [dir], undefined, { colourStrengths: [1, 0.5, 0] });
+    expect(strengths.methods.map((m) => m.name)).toEqual(['ours (colorize)', 'ours (colorize, strength 0.5)', 'ours (colorize, strength 0)']);
+    expect(strengths.methods[1]!.detail).toContain('colour strength 0.5: predicted a*b* times 0.5');
+    const [full, half, none] = await Promise.all(strengths.methods.map(async (m) => meanAb(quantize(await m.run(pair.gray)))));
+    expect(half!.b / full!.b).toBeCloseTo(0.5, 1);
+    expect(Math.abs(none!.b)).toBeLessThan(0.5);
+    strengths.dispose();
   });
 
   it('names an unloadable --model folder in one usage error, without a warning besides', async () => {
