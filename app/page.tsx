@@ -52,7 +52,8 @@ export default async function HomePage() {
               A pix2pix network trained on colour photos predicts the colour of each region from the brightness alone.
               Colour photos are turned grey first, so you can also re-colour a photo. The shipped model is cautious:
               it adds muted tones (blue skies and green grass where it recognises them) rather than vivid colour, and
-              nothing it adds is historically accurate.
+              nothing it adds is historically accurate. <em>Colour strength</em> above 1 makes its colours bolder,
+              the wrong guesses too; 1 is its most faithful result.
             </p>
           </div>
           <div>
