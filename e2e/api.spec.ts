@@ -87,6 +87,20 @@ test('?ensemble=true averages 8 runs: same size, different pixels from the plain
   await expectError(await request.post('/api/upscale?scale=2&ensemble=maybe', { multipart: { image } }), 400, 'bad_request');
 });
 
+test('?strength= scales the colour: 0 is gray, 1.5 more saturated than the default, named so; 400 outside 0-2 or for upscaling', async ({ request }) => {
+  const image = await file(GRAY_PHOTO, 'image/png');
+  const colorize = (query: string) => request.post(`/api/colorize${query}`, { multipart: { image } });
+  const [none, plain, strong] = [await colorize('?strength=0'), await colorize(''), await colorize('?strength=1.5')];
+  expect([none.status(), plain.status(), strong.status()]).toEqual([200, 200, 200]);
+  expect(strong.headers()['content-disposition']).toContain('landscape-gray-colorized-strength1.5.png');
+  const [n, p, s] = [await imageStats(await none.body()), await imageStats(await plain.body()), await imageStats(await strong.body())];
+  expect(n.meanSaturation).toBeLessThan(0.01);
+  expect(s.meanSaturation).toBeGreaterThan(p.meanSaturation * 1.2);
+  const message = (await expectError(await request.post('/api/colorize?strength=2.5', { multipart: { image } }), 400, 'bad_request')).message;
+  expect(message).toBe("The colour strength must be a number from 0 to 2 (1 is the model's own colour).");
+  await expectError(await request.post('/api/upscale?scale=2&strength=1.5', { multipart: { image } }), 400, 'bad_request');
+});
+
 test('?variant= picks each installed model variant; a missing variant is 404', async ({ request }) => {
   const { models } = (await (await request.get('/api/models')).json()) as { models: { name: string; task: string; scale: number; variant?: string }[] };
   for (const m of models.filter((x) => x.variant)) {
