@@ -36,6 +36,10 @@ beforeAll(async () => {
     trainFlagsSchema.parse({ task: 'sr', scale: 2, cropSize: 32, features: 4, blocks: 0, steps: 1, batchSize: 2, valFraction: 0.34, sampleEvery: 100, data: photos, runsDir: path.join(dir, 'runs'), run: 'tiny' }),
   );
   await train(config, { log: () => undefined });
+  const colorizeConfig = resolveConfig(
+    trainFlagsSchema.parse({ task: 'colorize', cropSize: 32, imageSide: 48, ngf: 4, depth: 3, gan: 'none', steps: 1, batchSize: 2, valFraction: 0, sampleEvery: 100, data: photos, runsDir: path.join(dir, 'runs'), run: 'tiny-colorize' }),
+  );
+  await train(colorizeConfig, { log: () => undefined });
 }, 120_000);
 
 afterAll(async () => {
@@ -63,6 +67,20 @@ describe('npm run export', () => {
     expect(again.stdout).toContain(`replaced the model that was in ${out} (from run tiny, step 1)`);
     expect((await fs.readdir(out)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
     expect((await fs.readdir(path.join(dir, 'models'))).sort()).toEqual(['tiny-x2']);
+  }, 120_000);
+
+  it('--working-size sets the side a colorizer runs at (rounded to the U-Net multiple), for colorize runs only', async () => {
+    const read = async (name: string) => parseMetadata(JSON.parse(await fs.readFile(path.join(dir, 'models', name, 'metadata.json'), 'utf8')), name);
+    expect((await run(['--run', 'tiny-colorize', '--name', 'tiny-col'])).code).toBe(0);
+    expect((await read('tiny-col')).workingSize).toBe(48);
+    const smaller = await run(['--run', 'tiny-colorize', '--name', 'tiny-col-small', '--working-size', '30']);
+    expect(smaller.code).toBe(0);
+    const metadata = await read('tiny-col-small');
+    expect(metadata.workingSize).toBe(32);
+    expect(metadata.training.config).toMatchObject({ imageSide: 48 });
+    const sr = await run(['--run', 'tiny', '--name', 'x', '--working-size', '64']);
+    expect(sr.code).toBe(2);
+    expect(sr.stderr.split('\n')[0]).toBe('export: --working-size only applies to colorize runs; run tiny is --task sr');
   }, 120_000);
 
   it("writes only the validation metrics logged at the checkpoint's step, and says so when there are none", async () => {

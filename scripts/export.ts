@@ -1,6 +1,6 @@
 /**
  * `npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR] [--variant V]
- * [--description TEXT] [--temperature T]`: exports the generator of a run's latest checkpoint as a
+ * [--description TEXT] [--temperature T] [--working-size N]`: exports the generator of a run's latest checkpoint as a
  * model folder (model.json, weights.bin, metadata.json), with the validation metrics the run logged
  * at the checkpoint's step (none when it logged none there).
  */
@@ -19,7 +19,7 @@ import { getTask } from '@/lib/tasks/registry';
 import { taskOptions } from '@/lib/train/loop';
 
 const USAGE = `Usage: npm run export -- --run <name> --name <model> [--runs-dir DIR] [--models-dir DIR]
-  [--variant V] [--description TEXT] [--temperature T]
+  [--variant V] [--description TEXT] [--temperature T] [--working-size N]
 
 Exports the generator of a run's latest checkpoint to <models-dir>/<model> (model.json, weights.bin,
 metadata.json with the run's config and the validation metrics logged at the checkpoint's step).
@@ -33,6 +33,9 @@ metadata.json with the run's config and the validation metrics logged at the che
                       letters, digits or "-" (32 at most)
   --description TEXT  one line shown in the app
   --temperature T     decode a colour-class head at T in (0, 1] instead of its training setting
+  --working-size N    colorize: run the model at an N px short side instead of the run's --image-side
+                      (rounded to a multiple of 2^depth); e.g. a model trained on 192 px photos with
+                      128 px crops sees objects at the scale of a 128 px whole photo
   --help              this text`;
 
 const schema = z.object({
@@ -44,6 +47,7 @@ const schema = z.object({
   variant: flag.text('variant').regex(VARIANT_PATTERN, `--variant must be ${VARIANT_RULE}`).optional(),
   description: flag.text('description').optional(),
   temperature: flag.number('temperature', { above: 0, max: 1 }).optional(),
+  'working-size': flag.int('working-size', 16).optional(),
 });
 
 /**
@@ -84,6 +88,7 @@ async function main(argv: readonly string[]): Promise<number> {
       variant: { type: 'string' },
       description: { type: 'string' },
       temperature: { type: 'string' },
+      'working-size': { type: 'string' },
     },
     schema,
     allowPositionals: false,
@@ -101,7 +106,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const out = path.resolve(flags['models-dir'] ?? defaultModelsDir(), flags.name);
   // Checked before the weights are loaded: a mistake here should cost nothing.
   const replacing = await replacedModel(out);
-  const { generator: saved } = (await readCheckpointState(checkpointDir)).config;
+  const { generator: saved, task: savedTask } = (await readCheckpointState(checkpointDir)).config;
+  if (flags['working-size'] !== undefined && savedTask !== 'colorize') {
+    throw new UsageError(`--working-size only applies to colorize runs; run ${flags.run} is --task ${savedTask}`);
+  }
   if (flags.temperature !== undefined && !(saved.kind === 'unet' && saved.classHead)) {
     throw new UsageError(`--temperature decodes a colour-class head (a run trained with --head classes); run ${flags.run} has none`);
   }
@@ -114,7 +122,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const metadata = await exportGenerator(checkpoint.generator, out, {
     name: flags.name,
     config,
-    exportInfo: task.exportInfo(taskOptions(config)),
+    exportInfo: { ...task.exportInfo(taskOptions(config)), ...(flags['working-size'] !== undefined ? { workingSize: flags['working-size'] } : {}) },
     steps: checkpoint.step,
     wallTimeSeconds: checkpoint.elapsedSec,
     backend: backend.name,
