@@ -29,7 +29,7 @@ import { LAB_AB_SCALE } from '@/lib/model/metadata';
 import { BilinearSampler, resizeBytes } from '@/lib/image/resize';
 import { runModel, type LoadedModel } from './models';
 import { progressReporter, throwIfAborted, yieldToEventLoop } from './run';
-import { colourStrengthProblem, type InferOptions } from './types';
+import { assertColourStrength, type InferOptions } from './types';
 
 /** lab-l: L* in [0, 100] -> L/50 - 1 in [-1, 1]; lab-ab: ab/110, so a*, b* = 110 * output. */
 const L_SCALE = 50;
@@ -41,11 +41,10 @@ export interface ColorizeOptions extends InferOptions {
   /** Average the prediction with the mirrored image's, mirrored back (default true; see the module comment). */
   mirrorAverage?: boolean;
   /**
-   * Multiplies the predicted a*b* (default 1, the model's own colour; 0 gives the gray image; see
-   * `COLOUR_STRENGTH_RANGE` in `./types.ts`). A model trained for fidelity predicts the mean of the colours a
-   * gray region could have, which is muted where it is unsure; a strength above 1 is bolder at
-   * the price of fidelity (measured in models/colorize/README.md). Colours past the sRGB gamut are clipped.
-   * Range: `COLOUR_STRENGTH_RANGE` in `./types.ts`.
+   * Multiplies the predicted a*b* (default 1, the model's own colour; 0 gives the gray image; range:
+   * `COLOUR_STRENGTH_RANGE` in `./types.ts`). A model trained for fidelity predicts the mean of the
+   * colours a gray region could have, which is muted where it is unsure; a strength above 1 is bolder
+   * at the price of fidelity (measured in models/colorize/README.md). Colours past the sRGB gamut are clipped.
    */
   colourStrength?: number;
 }
@@ -87,8 +86,7 @@ export async function colorizeImage(loaded: LoadedModel, image: DecodedImage, op
   const { metadata } = loaded;
   const { width, height } = image;
   const strength = options.colourStrength ?? 1;
-  const strengthProblem = colourStrengthProblem(strength);
-  if (strengthProblem !== undefined) throw new RangeError(`${strengthProblem[0]!.toUpperCase()}${strengthProblem.slice(1)}.`);
+  assertColourStrength(strength);
   const working =
     loaded.fixedInputSide !== undefined
       ? { width: loaded.fixedInputSide, height: loaded.fixedInputSide }

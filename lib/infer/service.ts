@@ -14,7 +14,7 @@ import { translateImage } from './translate';
 import { defaultModelsDir, loadModels, type LoadedModel } from './models';
 import { throwIfAborted } from './run';
 import {
-  colourStrengthProblem,
+  assertColourStrength,
   defaultModelOf,
   InputError,
   ModelUnavailableError,
@@ -176,8 +176,7 @@ export async function createInferenceService(options: InferenceServiceOptions = 
 
     colorize(input: Buffer, opts: InferOptions & Limits & { model?: string; colourStrength?: number } = {}): Promise<InferenceResult> {
       // Checked before decoding, so that a bad strength costs no pixel work.
-      const strengthProblem = opts.colourStrength === undefined ? undefined : colourStrengthProblem(opts.colourStrength);
-      if (strengthProblem !== undefined) throw new TypeError(`${strengthProblem[0]!.toUpperCase()}${strengthProblem.slice(1)}.`);
+      if (opts.colourStrength !== undefined) assertColourStrength(opts.colourStrength);
       return sameSize('colorize', input, opts, (model, image) => colorizeImage(model, image, opts));
     },
 

@@ -148,3 +148,9 @@ export function colourStrengthProblem(strength: number): string | undefined {
     ? undefined
     : `the colour strength must be a number from ${min} to ${max} (1 is the model's own colour); got ${strength}`;
 }
+
+/** @throws RangeError when `strength` is not a colour strength `colorizeImage` accepts. */
+export function assertColourStrength(strength: number): void {
+  const problem = colourStrengthProblem(strength);
+  if (problem !== undefined) throw new RangeError(`${problem[0]!.toUpperCase()}${problem.slice(1)}.`);
+}
